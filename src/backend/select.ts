@@ -1,0 +1,92 @@
+import * as tf from '@tensorflow/tfjs';
+import { UsageError } from '../errors.js';
+
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendRequest = BackendName | 'auto';
+export const BACKEND_CHOICES: readonly BackendRequest[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+
+/**
+ * tfjs greets Node users on stdout/stderr ("Hi there 👋 ... install tfjs-node"), and the
+ * wasm loader may log too. Both would corrupt `-o -` and `--json` output, so backend
+ * set-up runs with console logging muted.
+ */
+async function quietly<T>(fn: () => Promise<T>): Promise<T> {
+  const saved = { log: console.log, warn: console.warn, info: console.info };
+  console.log = console.warn = console.info = () => {};
+  try {
+    return await fn();
+  } finally {
+    Object.assign(console, saved);
+  }
+}
+
+let wasmRegistered = false;
+async function registerWasm(): Promise<void> {
+  if (wasmRegistered) return;
+  await import('@tensorflow/tfjs-backend-wasm');
+  wasmRegistered = true;
+}
+
+/**
+ * tfjs-node is optional: its install downloads libtensorflow, which fails offline. It is
+ * never required, only tried: a missing or half-installed package simply means "absent".
+ * The import is computed so TypeScript and bundlers don't try to resolve it.
+ */
+async function registerTensorflow(): Promise<boolean> {
+  if (tf.findBackend('tensorflow')) return true;
+  try {
+    const name = '@tensorflow/tfjs-node';
+    await import(name);
+    return tf.findBackend('tensorflow') != null;
+  } catch {
+    return false;
+  }
+}
+
+async function trySet(name: BackendName): Promise<boolean> {
+  try {
+    if (name === 'wasm') await registerWasm();
+    if (name === 'tensorflow' && !(await registerTensorflow())) return false;
+    return (await tf.setBackend(name)) && (await tf.ready(), true);
+  } catch {
+    return false;
+  }
+}
+
+/** Hooks run once each time a backend becomes active (gradient kernels register here). */
+const onActivate: Array<(name: BackendName) => void> = [];
+export function onBackendActivated(hook: (name: BackendName) => void): void {
+  onActivate.push(hook);
+}
+
+export function parseBackend(value: string | undefined): BackendRequest {
+  const v = (value ?? 'auto').toLowerCase();
+  if (!(BACKEND_CHOICES as readonly string[]).includes(v)) {
+    throw new UsageError(`unknown backend '${value}': choose one of ${BACKEND_CHOICES.join(', ')}`);
+  }
+  return v as BackendRequest;
+}
+
+/**
+ * Choose and activate a backend. `auto` prefers native TensorFlow, then wasm, then cpu.
+ * The environment variable CNNVIZ_BACKEND stands in when no request is given.
+ */
+export async function initBackend(request?: BackendRequest | string): Promise<BackendName> {
+  const wanted = parseBackend(request ?? process.env.CNNVIZ_BACKEND);
+  const order: BackendName[] = wanted === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [wanted];
+  const chosen = await quietly(async () => {
+    for (const name of order) if (await trySet(name)) return name;
+    return undefined;
+  });
+  if (!chosen) {
+    if (wanted === 'tensorflow') {
+      throw new UsageError(
+        "backend 'tensorflow' is not available: install it with 'npm install @tensorflow/tfjs-node' " +
+          '(needs network access to download libtensorflow), or use --backend wasm|cpu',
+      );
+    }
+    throw new UsageError(`backend '${wanted}' could not be started: try --backend cpu`);
+  }
+  for (const hook of onActivate) hook(chosen);
+  return chosen;
+}

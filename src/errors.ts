@@ -1,0 +1,28 @@
+/**
+ * Two kinds of failure, told apart by exit code: a UsageError is the caller's to fix
+ * (bad flag, bad index, missing file they named: exit 2); a RuntimeError is something
+ * that went wrong while doing valid work (corrupt shard, NaN loss: exit 1).
+ * Messages are one line and name the bad value and what would be valid.
+ */
+export class UsageError extends Error {
+  readonly exitCode = 2;
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export class RuntimeError extends Error {
+  readonly exitCode = 1;
+  constructor(message: string) {
+    super(message);
+    this.name = 'RuntimeError';
+  }
+}
+
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof UsageError || err instanceof RuntimeError) return err.exitCode;
+  // Commander reports its own usage problems with an exitCode already set.
+  const code = (err as { exitCode?: unknown })?.exitCode;
+  return typeof code === 'number' && code > 0 ? code : 1;
+}
