@@ -1,0 +1,42 @@
+import { Command } from 'commander';
+import { addModelOptions, examples, openModel, type CommonOptions } from './options.js';
+import { ui } from './ui.js';
+import { describeLayers } from '../model/summary.js';
+
+export function layersCommand(): Command {
+  const cmd = new Command('layers')
+    .description('list every layer: index, name, class, output shape, parameters, activation')
+    .option('--json', 'print the layers as a JSON array on stdout', false)
+    .action(async (opts: CommonOptions) => {
+      const loaded = await openModel(opts);
+      const summary = describeLayers(loaded);
+      if (opts.json) {
+        ui.json(summary.layers);
+        return;
+      }
+      const rows = summary.layers.map((l) => [
+        String(l.index),
+        l.name,
+        l.className + (l.isConv ? ' *' : ''),
+        shapeText(l.outputShape),
+        l.params.toLocaleString('en-US'),
+        l.activation ?? '',
+      ]);
+      const head = ['#', 'name', 'class', 'output shape', 'params', 'activation'];
+      const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+      const line = (r: string[]) => r.map((v, c) => (c === 0 || c === 4 ? v.padStart(widths[c]) : v.padEnd(widths[c]))).join('  ').trimEnd();
+      const out = [
+        `${ui.bold(summary.name)}: input ${shapeText(summary.inputShape)}, range [${summary.inputRange.join(', ')}] (${summary.inputRangeSource})`,
+        ui.bold(line(head)),
+        ...rows.map(line),
+        `${summary.layers.length} layers, ${summary.totalParams.toLocaleString('en-US')} parameters; * = convolution`,
+      ];
+      process.stdout.write(`${out.join('\n')}\n`);
+    });
+  addModelOptions(cmd);
+  return examples(cmd, ['cnnviz layers', 'cnnviz layers -m models/mobilenet/model.json --json | jq ".layers[].name"']);
+}
+
+function shapeText(shape: (number | null)[]): string {
+  return `[${shape.map((d) => (d == null ? 'null' : d)).join(', ')}]`;
+}

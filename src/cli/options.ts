@@ -1,0 +1,80 @@
+import { Command, Option } from 'commander';
+import { UsageError } from '../errors.js';
+import { initBackend, BACKEND_CHOICES, type BackendName } from '../backend/select.js';
+import { loadModel, type LoadedModel } from '../model/load.js';
+import { parseInputRange } from '../model/meta.js';
+import { ui } from './ui.js';
+
+/** Parsers that turn a bad flag value into a one-line usage error naming it. */
+export function intOption(flag: string, min = 0, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^-?\d+$/.test(value.trim()) || n < min || n > max) {
+      const bounds = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer from ${min} to ${max}`;
+      throw new UsageError(`bad ${flag} '${value}': expected ${bounds}`);
+    }
+    return n;
+  };
+}
+
+export function floatOption(flag: string, min = -Infinity, max = Infinity) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < min || n > max) {
+      throw new UsageError(`bad ${flag} '${value}': expected a number${Number.isFinite(min) ? ` >= ${min}` : ''}${Number.isFinite(max) ? ` and <= ${max}` : ''}`);
+    }
+    return n;
+  };
+}
+
+export function choiceOption<T extends string>(flag: string, choices: readonly T[]) {
+  return (value: string): T => {
+    const v = value.toLowerCase() as T;
+    if (!choices.includes(v)) throw new UsageError(`bad ${flag} '${value}': choose one of ${choices.join(', ')}`);
+    return v;
+  };
+}
+
+export interface CommonOptions {
+  model?: string;
+  inputRange?: string;
+  backend?: string;
+  verbose?: boolean;
+  json?: boolean;
+}
+
+/** --backend and --verbose, which every command that computes takes. */
+export function addBackendOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--backend <name>', `compute backend: ${BACKEND_CHOICES.join('|')} (env CNNVIZ_BACKEND)`).default(undefined, 'auto'))
+    .option('--verbose', 'print the chosen backend and timings; stack traces on errors', false);
+}
+
+/** -m/--model and --input-range for commands that read a model. */
+export function addModelOptions(cmd: Command): Command {
+  cmd
+    .option('-m, --model <path>', 'model.json (or a folder holding one)', undefined)
+    .option('--input-range <lo,hi>', 'pixel range the model expects, e.g. 0,1 or -1,1 (default: cnnviz.json, else guessed, else 0,1)');
+  return addBackendOptions(cmd);
+}
+
+export async function startBackend(opts: CommonOptions): Promise<BackendName> {
+  ui.verbose = !!opts.verbose;
+  const name = await initBackend(opts.backend);
+  ui.debug(`backend: ${name}`);
+  return name;
+}
+
+/** Start the backend, then load the model the options name (or the bundled default). */
+export async function openModel(opts: CommonOptions): Promise<LoadedModel> {
+  await startBackend(opts);
+  const t0 = Date.now();
+  const loaded = await loadModel(opts.model, { inputRange: opts.inputRange ? parseInputRange(opts.inputRange) : undefined });
+  ui.debug(`model: ${loaded.source} (${loaded.graph.layers.length} layers, loaded in ${Date.now() - t0} ms)`);
+  return loaded;
+}
+
+/** Help text lines shown under "Examples:" for a subcommand. */
+export function examples(cmd: Command, lines: string[]): Command {
+  return cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`);
+}

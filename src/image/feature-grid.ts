@@ -1,0 +1,96 @@
+import { colorize, colormapLut } from './colormap.js';
+import { tileGrid } from './grid.js';
+import { upscaleNearest, type Raster } from './raster.js';
+
+export type ScaleMode = 'layer' | 'channel';
+
+export interface ChannelStats {
+  min: number;
+  max: number;
+  mean: number;
+}
+
+/**
+ * A layer's output for one image, channels last, batch axis removed: [h, w, c] for feature
+ * maps, [c] for vectors (Dense, global pooling).
+ */
+export interface FeatureMaps {
+  values: Float32Array;
+  shape: number[];
+}
+
+function channelCount(fm: FeatureMaps): number {
+  return fm.shape[fm.shape.length - 1];
+}
+
+/** Per-channel min, max and mean, in one pass over the interleaved values. */
+export function channelStats(fm: FeatureMaps): ChannelStats[] {
+  const c = channelCount(fm);
+  const stats = Array.from({ length: c }, () => ({ min: Infinity, max: -Infinity, mean: 0 }));
+  for (let i = 0; i < fm.values.length; i++) {
+    const s = stats[i % c];
+    const v = fm.values[i];
+    if (v < s.min) s.min = v;
+    if (v > s.max) s.max = v;
+    s.mean += v;
+  }
+  const perChannel = fm.values.length / c;
+  for (const s of stats) s.mean /= perChannel;
+  return stats;
+}
+
+/** The n channels with the highest mean activation, strongest first. */
+export function topChannels(stats: ChannelStats[], n: number): number[] {
+  return stats
+    .map((s, i) => ({ i, m: s.mean }))
+    .sort((a, b) => b.m - a.m)
+    .slice(0, n)
+    .map((x) => x.i);
+}
+
+export interface FeatureGridOptions {
+  channels?: number[];
+  scale?: ScaleMode;
+  cmap?: string;
+  /** Maps smaller than this are enlarged (nearest neighbour) until their short side reaches it. */
+  tileSize?: number;
+  gutter?: number;
+}
+
+/**
+ * One tile per channel, near-square grid. With `layer` scaling every tile shares one range so
+ * tiles can be compared; with `channel` each is stretched to show its own structure.
+ */
+export function renderFeatureGrid(fm: FeatureMaps, opts: FeatureGridOptions = {}): Raster {
+  const c = channelCount(fm);
+  const channels = opts.channels ?? Array.from({ length: c }, (_, i) => i);
+  const lut = colormapLut(opts.cmap ?? 'viridis');
+  const stats = channelStats(fm);
+  const layerLo = Math.min(...channels.map((k) => stats[k].min));
+  const layerHi = Math.max(...channels.map((k) => stats[k].max));
+  const range = (k: number): [number, number] => (opts.scale === 'channel' ? [stats[k].min, stats[k].max] : [layerLo, layerHi]);
+
+  // A single value has no range of its own, so vectors always share the layer's.
+  if (fm.shape.length === 1) return renderVectorStrip(fm.values, channels, () => [layerLo, layerHi], lut, opts);
+  if (fm.shape.length !== 3) throw new Error(`cannot draw a layer output of rank ${fm.shape.length + 1}`);
+
+  const [h, w] = fm.shape;
+  const factor = Math.max(1, Math.ceil((opts.tileSize ?? 64) / Math.min(h, w)));
+  const plane = new Float32Array(h * w);
+  const tiles = channels.map((k) => {
+    for (let p = 0; p < h * w; p++) plane[p] = fm.values[p * c + k];
+    const [lo, hi] = range(k);
+    return upscaleNearest(colorize(plane, w, h, lo, hi, lut), factor);
+  });
+  return tileGrid(tiles, { gutter: opts.gutter ?? (factor > 1 ? 2 : 1) });
+}
+
+/** Vectors have no space to draw: each value becomes one coloured cell, wrapped in rows of 32. */
+function renderVectorStrip(values: Float32Array, channels: number[], range: (k: number) => [number, number], lut: Uint8Array, opts: FeatureGridOptions): Raster {
+  const cell = Math.max(4, Math.round((opts.tileSize ?? 64) / 4));
+  const tiles = channels.map((k) => {
+    const [lo, hi] = range(k);
+    return upscaleNearest(colorize([values[k]], 1, 1, lo, hi, lut), cell);
+  });
+  return tileGrid(tiles, { cols: Math.min(32, tiles.length), gutter: 1 });
+}

@@ -1,0 +1,129 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import { RuntimeError, UsageError } from '../errors.js';
+import { type Raster } from './raster.js';
+
+export type Fit = 'cover' | 'contain' | 'fill';
+export const FITS: readonly Fit[] = ['cover', 'contain', 'fill'];
+
+/** Read image bytes from a path, or from standard input when the path is `-`. */
+export async function readImageBytes(source: string): Promise<Buffer> {
+  if (source === '-') {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    const buf = Buffer.concat(chunks);
+    if (buf.length === 0) throw new UsageError("no image data on standard input (the image was given as '-')");
+    return buf;
+  }
+  try {
+    return await fs.readFile(source);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UsageError(`image not found: ${source}`);
+    if (code === 'EISDIR') throw new UsageError(`image path is a folder, not a file: ${source}`);
+    throw new RuntimeError(`cannot read image ${source}: ${(err as Error).message}`);
+  }
+}
+
+export interface DecodeOptions {
+  /** 1 for gray models, 3 for colour ones. */
+  channels: 1 | 3;
+  /** Target [height, width]; omitted keeps the image's own size. */
+  size?: [number, number];
+  fit?: Fit;
+  /** Longest side allowed when no size is given (free-size models). */
+  maxSide?: number;
+}
+
+/**
+ * Decode anything sharp reads (JPEG, PNG, WebP, GIF, TIFF, AVIF; gray, alpha, 16-bit,
+ * EXIF-rotated) into 8-bit samples with the model's channel count. Alpha is flattened onto
+ * white, as an image viewer shows it, rather than dropped to whatever the colour under it was.
+ */
+export async function decodeImage(bytes: Buffer, opts: DecodeOptions, name = 'image'): Promise<Raster> {
+  let img = sharp(bytes, { failOn: 'none', animated: false }).rotate();
+  try {
+    const meta = await img.metadata();
+    if (!meta.width || !meta.height) throw new Error('no dimensions');
+    if (meta.hasAlpha) img = img.flatten({ background: '#ffffff' });
+    if (opts.size) {
+      const [height, width] = opts.size;
+      img = img.resize({ width, height, fit: opts.fit ?? 'cover', background: { r: 0, g: 0, b: 0 }, kernel: 'lanczos3' });
+    } else if (opts.maxSide && Math.max(meta.width, meta.height) > opts.maxSide) {
+      img = img.resize({ width: opts.maxSide, height: opts.maxSide, fit: 'inside' });
+    }
+    img = opts.channels === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');
+    const { data, info } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    const raster: Raster = { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: info.channels as Raster['channels'] };
+    return raster.channels === opts.channels ? raster : forceChannels(raster, opts.channels);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`cannot decode ${name}: not an image sharp can read (JPEG, PNG, WebP, GIF, TIFF, AVIF) (${firstLine(err)})`);
+  }
+}
+
+export async function readImage(source: string, opts: DecodeOptions): Promise<Raster> {
+  return decodeImage(await readImageBytes(source), opts, source === '-' ? 'standard input' : source);
+}
+
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n')[0];
+}
+
+/** sharp can hand back a channel more or less than asked for (gray+alpha, say); settle it here. */
+function forceChannels(src: Raster, channels: 1 | 3): Raster {
+  const n = src.width * src.height;
+  const out = new Uint8Array(n * channels);
+  for (let i = 0; i < n; i++) {
+    const s = i * src.channels;
+    if (channels === 1) {
+      out[i] = src.channels >= 3 ? Math.round(0.299 * src.data[s] + 0.587 * src.data[s + 1] + 0.114 * src.data[s + 2]) : src.data[s];
+    } else {
+      const rgb = src.channels >= 3 ? [src.data[s], src.data[s + 1], src.data[s + 2]] : [src.data[s], src.data[s], src.data[s]];
+      out.set(rgb, i * 3);
+    }
+  }
+  return { data: out, width: src.width, height: src.height, channels };
+}
+
+export async function encodePng(img: Raster): Promise<Buffer> {
+  return sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length), {
+    raw: { width: img.width, height: img.height, channels: img.channels },
+  })
+    .png({ compressionLevel: 6 })
+    .toBuffer();
+}
+
+/**
+ * Write bytes to `dest`, or to stdout when dest is `-`. Files appear whole or not at all:
+ * the bytes go to a temporary file beside the target, which is then renamed over it.
+ */
+export async function writeOutput(dest: string, bytes: Buffer | Uint8Array): Promise<void> {
+  if (dest === '-') {
+    await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())));
+    return;
+  }
+  await writeFileAtomic(dest, bytes);
+}
+
+export async function writeFileAtomic(dest: string, bytes: Buffer | Uint8Array | string): Promise<void> {
+  const dir = path.dirname(path.resolve(dest));
+  try {
+    await fs.mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw new UsageError(`cannot create output folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? firstLine(err)}`);
+  }
+  const tmp = path.join(dir, `.${path.basename(dest)}.${process.pid}.${Date.now()}.tmp`);
+  try {
+    await fs.writeFile(tmp, bytes);
+    await fs.rename(tmp, dest);
+  } catch (err) {
+    await fs.rm(tmp, { force: true });
+    throw new RuntimeError(`cannot write ${dest}: ${firstLine(err)}`);
+  }
+}
+
+export async function writePng(dest: string, img: Raster): Promise<void> {
+  await writeOutput(dest, await encodePng(img));
+}

@@ -1,0 +1,111 @@
+import { promises as fs, existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { RuntimeError, UsageError } from '../errors.js';
+import { fileSystemHandler, readModelJson } from './fs-io.js';
+import { flattenModel, type FlatGraph } from './layers.js';
+import { readModelMeta, type InputRange, type ModelMeta } from './meta.js';
+
+export interface LoadedModel {
+  model: tf.LayersModel;
+  graph: FlatGraph;
+  meta: ModelMeta;
+  /** The model file that was read. */
+  source: string;
+  /** [height, width, channels]; height/width null when the model takes any size. */
+  inputShape: [number | null, number | null, number];
+}
+
+export interface LoadOptions {
+  /** Overrides every other source of the input range (the --input-range flag). */
+  inputRange?: InputRange;
+}
+
+/** The model cnnviz ships, trained by `cnnviz train` (see models/catsdogs/README.md). */
+export const DEFAULT_MODEL = fileURLToPath(new URL('../../models/catsdogs/model.json', import.meta.url));
+
+/** Accept a model.json or a folder holding one. */
+export async function resolveModelPath(given: string | undefined): Promise<string> {
+  if (!given) {
+    if (existsSync(DEFAULT_MODEL)) return DEFAULT_MODEL;
+    throw new UsageError(`no default model is bundled yet (${DEFAULT_MODEL} missing): pass one with --model path/to/model.json`);
+  }
+  let stat;
+  try {
+    stat = await fs.stat(given);
+  } catch {
+    throw new UsageError(`model not found: ${given} (expected a model.json or a folder holding one)`);
+  }
+  if (stat.isDirectory()) {
+    const inside = path.join(given, 'model.json');
+    if (!existsSync(inside)) throw new UsageError(`no model.json in folder ${given}`);
+    return inside;
+  }
+  return given;
+}
+
+export type ModelFormatLoader = (file: string, opts: LoadOptions) => Promise<LoadedModel>;
+
+/**
+ * Loaders for other file kinds (Keras .h5/.keras, graph models) register here by extension
+ * or by model.json `format`, so `loadModel` stays the one door every command goes through.
+ */
+const formatLoaders = new Map<string, ModelFormatLoader>();
+export function registerModelFormat(key: string, loader: ModelFormatLoader): void {
+  formatLoaders.set(key, loader);
+}
+
+export async function loadModel(given?: string, opts: LoadOptions = {}): Promise<LoadedModel> {
+  const file = await resolveModelPath(given);
+  const ext = path.extname(file).toLowerCase();
+  const byExt = formatLoaders.get(ext);
+  if (byExt) return byExt(file, opts);
+  if (ext === '.h5' || ext === '.hdf5' || ext === '.keras') {
+    throw new UsageError(`cannot open ${file}: Keras ${ext} files are planned but not supported yet; convert with tensorflowjs_converter to a TF.js layers model`);
+  }
+  const json = await readModelJson(file);
+  const format = typeof json.format === 'string' ? json.format : undefined;
+  if (format && formatLoaders.has(format)) return formatLoaders.get(format)!(file, opts);
+  if (format === 'graph-model' || (!json.modelTopology && json.weightsManifest)) {
+    throw new UsageError(`cannot open ${file}: it is a TF.js graph model; graph models are planned but only layers models load today`);
+  }
+  if (!json.modelTopology || (format && format !== 'layers-model')) {
+    throw new UsageError(`cannot open ${file}: not a TF.js layers model (no modelTopology); graph models and Keras files are planned`);
+  }
+  return loadLayersModelFile(file, json, opts);
+}
+
+/** Load a TF.js layers-model JSON (both the `format: layers-model` and the older `model_config` style). */
+export async function loadLayersModelFile(file: string, json: Awaited<ReturnType<typeof readModelJson>>, opts: LoadOptions): Promise<LoadedModel> {
+  let model: tf.LayersModel;
+  const warn = console.warn;
+  // tfjs warns about harmless config quirks (stray batch_input_shape) on stdout/stderr.
+  console.warn = () => {};
+  try {
+    model = await tf.loadLayersModel(fileSystemHandler(file, json));
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof RuntimeError) throw err;
+    throw new RuntimeError(`cannot build model from ${file}: ${String((err as Error).message).split('\n')[0]}`);
+  } finally {
+    console.warn = warn;
+  }
+  const topo = json.modelTopology as { model_config?: { config?: { name?: string } }; config?: { name?: string } };
+  const kerasName = topo.model_config?.config?.name ?? topo.config?.name;
+  return fromLayersModel(model, file, await readModelMeta(file, kerasName), opts);
+}
+
+/** Wrap an in-memory LayersModel (library users, tests, the Keras loaders) the same way. */
+export function fromLayersModel(model: tf.LayersModel, source: string, meta: ModelMeta, opts: LoadOptions = {}): LoadedModel {
+  if (opts.inputRange) meta = { ...meta, inputRange: opts.inputRange, inputRangeSource: 'flag' };
+  if (model.inputs.length !== 1) {
+    throw new UsageError(`model ${source} has ${model.inputs.length} inputs: cnnviz visualizes single-image models`);
+  }
+  const shape = model.inputs[0].shape;
+  if (shape.length !== 4) {
+    throw new UsageError(`model ${source} takes input of shape [${shape.map((d) => d ?? '?').join(', ')}]: cnnviz needs an image input [batch, height, width, channels]`);
+  }
+  const channels = shape[3];
+  if (channels == null) throw new UsageError(`model ${source} has no fixed channel count`);
+  return { model, graph: flattenModel(model), meta, source, inputShape: [shape[1], shape[2], channels] };
+}
