@@ -1,2 +1,10 @@
 export * from './errors.js';
 export * from './backend/select.js';
+export * from './image/index.js';
+export * from './model/load.js';
+export * from './model/meta.js';
+export * from './model/layers.js';
+export * from './model/address.js';
+export * from './model/probe.js';
+export * from './model/summary.js';
+export { run as runCli } from './cli/main.js';
