@@ -53,7 +53,9 @@ export async function decodeImage(bytes: Buffer, opts: DecodeOptions, name = 'im
     } else if (opts.maxSide && Math.max(meta.width, meta.height) > opts.maxSide) {
       img = img.resize({ width: opts.maxSide, height: opts.maxSide, fit: 'inside' });
     }
-    img = opts.channels === 1 ? img.toColourspace('b-w') : img.toColourspace('srgb');
+    // Gray is computed here with Rec.601 luma (as PIL and tf.image.rgb_to_grayscale do), not
+    // libvips' perceptual b-w, so a gray model sees what it saw in training.
+    img = img.toColourspace('srgb');
     const { data, info } = await img.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     const raster: Raster = { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: info.channels as Raster['channels'] };
     return raster.channels === opts.channels ? raster : forceChannels(raster, opts.channels);
@@ -71,7 +73,7 @@ function firstLine(err: unknown): string {
   return String((err as Error)?.message ?? err).split('\n')[0];
 }
 
-/** sharp can hand back a channel more or less than asked for (gray+alpha, say); settle it here. */
+/** Settle the channel count the model wants: luma for gray models, repetition for colour ones. */
 function forceChannels(src: Raster, channels: 1 | 3): Raster {
   const n = src.width * src.height;
   const out = new Uint8Array(n * channels);

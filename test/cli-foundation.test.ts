@@ -1,0 +1,177 @@
+import { existsSync, readdirSync, writeFileSync, truncateSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import { initBackend } from '../src/backend/select.js';
+import { gridGeometry } from '../src/image/grid.js';
+import { edgeModel, saveModelTo, tempDir, verticalEdgeImage } from './helpers/models.js';
+import { runCli } from './helpers/cli.js';
+
+let work: string;
+let model: string;
+let edgePng: string;
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  work = tempDir();
+  model = await saveModelTo(edgeModel(), path.join(work, 'edge'), { labels: ['left', 'right'], inputRange: [0, 1] });
+  edgePng = path.join(work, 'edge.png');
+  // Dark (0) left of column 8, bright from it on: the only place brightness changes.
+  const px = verticalEdgeImage(16, 16, 8).map((v) => (v < 100 ? 0 : v));
+  await sharp(Buffer.from(px), { raw: { width: 16, height: 16, channels: 1 } }).png().toFile(edgePng);
+});
+
+/** A fresh empty folder to run in, so "nothing written" can be checked by listing it. */
+function cleanDir(): string {
+  const d = path.join(tempDir(), 'run');
+  mkdirSync(d);
+  return d;
+}
+
+describe('cnnviz --help', () => {
+  test('lists the subcommands with examples', async () => {
+    const r = await runCli(['--help']);
+    expect(r.code).toBe(0);
+    const text = r.stdout.toString();
+    expect(text).toMatch(/layers/);
+    expect(text).toMatch(/activations/);
+    expect(text).toMatch(/Examples:/);
+  });
+
+  test('every activations option shows a default and there are examples', async () => {
+    const r = await runCli(['activations', '--help']);
+    const text = r.stdout.toString();
+    for (const opt of ['--fit', '--tile-size', '--scale', '--cmap', '--backend']) expect(text).toMatch(new RegExp(`${opt}[^\\n]*(\\n[^-\\n][^\\n]*)*default`));
+    expect(text).toMatch(/\$ cnnviz activations examples\/cat\.jpg --layer 25/);
+  });
+});
+
+describe('cnnviz layers', () => {
+  test('prints a table with index, name, class, shape, params and activation', async () => {
+    const r = await runCli(['layers', '-m', model]);
+    expect(r.code).toBe(0);
+    const text = r.stdout.toString();
+    expect(text).toMatch(/^\s*0\s+edges\s+Conv2D \*\s+\[null, 16, 16, 2\]\s+20\s+relu$/m);
+    expect(text).toMatch(/range \[0, 1\] \(cnnviz\.json\)/);
+  });
+
+  test('--json prints an array on stdout', async () => {
+    const r = await runCli(['layers', '-m', model, '--json']);
+    const rows = JSON.parse(r.stdout.toString());
+    expect(rows.map((l: { name: string }) => l.name)).toEqual(['edges', 'pool', 'flat', 'head']);
+    expect(rows[3]).toMatchObject({ index: 3, className: 'Dense', outputShape: [null, 2], params: 258, activation: 'softmax', isConv: false });
+  });
+});
+
+describe('cnnviz activations', () => {
+  test('a vertical-edge kernel lights exactly the tile columns at the edge', async () => {
+    const out = path.join(work, 'edges.png');
+    const r = await runCli(['activations', edgePng, '-m', model, '--layer', 'edges', '--cmap', 'gray', '--scale', 'channel', '-o', out]);
+    expect(r.stderr).toMatch(/wrote/);
+    expect(r.code).toBe(0);
+    const { data, info } = await sharp(out).raw().toBuffer({ resolveWithObject: true });
+    // 16×16 maps enlarged 4× to 64 px tiles; tile 0 is the vertical-edge filter.
+    const g = gridGeometry({ width: 64, height: 64 }, 2, { gutter: 2 });
+    expect([info.width, info.height]).toEqual([g.width, g.height]);
+    const { x: ox, y: oy } = g.origin(0);
+    const litColumns = new Set<number>();
+    for (let y = 0; y < 64; y++) {
+      for (let x = 0; x < 64; x++) {
+        if (data[((oy + y) * info.width + ox + x) * info.channels] > 0) litColumns.add(Math.floor(x / 4));
+      }
+    }
+    expect([...litColumns].sort((a, b) => a - b)).toEqual([7, 8]);
+  });
+
+  test('--json gives per-channel statistics, and the classifier top-5 goes to stderr', async () => {
+    const dir = cleanDir();
+    const r = await runCli(['activations', edgePng, '-m', model, '--layer', '0,1', '-o', 'maps/', '--json'], { cwd: dir });
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout.toString());
+    expect(json.layers.map((l: { shape: number[] }) => l.shape)).toEqual([[16, 16, 2], [8, 8, 2]]);
+    const ch0 = json.layers[0].channels[0];
+    expect(ch0.min).toBe(0);
+    expect(ch0.max).toBeGreaterThan(3);
+    expect(json.predictions.map((p: { label: string }) => p.label).sort()).toEqual(['left', 'right']);
+    expect(readdirSync(path.join(dir, 'maps')).sort()).toEqual(['000_edges.png', '001_pool.png']);
+  });
+
+  test('the default output name is <image>.<layer>.png in the current folder', async () => {
+    const dir = cleanDir();
+    const r = await runCli(['activations', edgePng, '-m', model, '--layer', '1'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(readdirSync(dir)).toEqual(['edge.pool.png']);
+    expect(r.stderr).toMatch(/top-5: (left|right)/);
+  });
+
+  test('-o - writes PNG bytes, and only them, to stdout; - reads the image from stdin', async () => {
+    const bytes = await sharp(edgePng).png().toBuffer();
+    const r = await runCli(['activations', '-', '-m', model, '--layer', '0', '-o', '-'], { input: bytes });
+    expect(r.code).toBe(0);
+    const meta = await sharp(r.stdout).metadata();
+    expect(meta.format).toBe('png');
+    expect(meta.width).toBeGreaterThan(64);
+  });
+
+  test('--top and --channels choose the tiles', async () => {
+    const r = await runCli(['activations', edgePng, '-m', model, '--layer', '0', '--top', '1', '-o', '-']);
+    const meta = await sharp(r.stdout).metadata();
+    expect(meta.width).toBe(64 + 4);
+    const r2 = await runCli(['activations', edgePng, '-m', model, '--layer', '0', '--channels', '0-1', '-o', '-']);
+    expect((await sharp(r2.stdout).metadata()).width).toBe(2 * 66 + 2);
+  });
+
+  test('a Dense output renders as a strip of cells instead of failing', async () => {
+    const r = await runCli(['activations', edgePng, '-m', model, '--layer', '-1', '-o', '-']);
+    expect(r.code).toBe(0);
+    const meta = await sharp(r.stdout).metadata();
+    expect(meta.height).toBeLessThan(40);
+  });
+});
+
+describe('errors: one line, the right exit code, nothing written', () => {
+  const cases: Array<[string, () => string[], number, RegExp]> = [
+    ['layer index out of range', () => ['activations', edgePng, '-m', model, '--layer', '9'], 2, /layer 9 out of range: model has 4 layers \(0-3/],
+    ['unknown layer name', () => ['activations', edgePng, '-m', model, '--layer', 'edgs'], 2, /unknown layer 'edgs': did you mean edges/],
+    ['missing image', () => ['activations', 'nope.jpg', '-m', model], 2, /image not found: nope\.jpg/],
+    ['missing model', () => ['activations', edgePng, '-m', 'no/such/model.json'], 2, /model not found: no\/such\/model\.json/],
+    ['bad --fit', () => ['activations', edgePng, '-m', model, '--fit', 'squash'], 2, /bad --fit 'squash': choose one of cover, contain, fill/],
+    ['bad --tile-size', () => ['activations', edgePng, '-m', model, '--tile-size', 'big'], 2, /bad --tile-size 'big'/],
+    ['bad --input-range', () => ['activations', edgePng, '-m', model, '--input-range', '1,0'], 2, /bad input range '1,0'/],
+    ['unknown option', () => ['activations', edgePng, '--colour'], 2, /unknown option '--colour'/],
+    ['channel out of range', () => ['activations', edgePng, '-m', model, '--layer', '0', '--channels', '5'], 2, /channel 5 out of range: layer edges has 2 channels \(0-1\)/],
+    ['several layers into one file', () => ['activations', edgePng, '-m', model, '--layer', '0,1', '-o', 'one.png'], 2, /2 layers requested but -o 'one\.png' is one file/],
+    ['unknown backend', () => ['layers', '-m', model, '--backend', 'gpu'], 2, /unknown backend 'gpu'/],
+    ['tensorflow backend absent', () => ['layers', '-m', model, '--backend', 'tensorflow'], 2, /npm install @tensorflow\/tfjs-node/],
+  ];
+  test.each(cases)('%s', async (_name, args, code, message) => {
+    const dir = cleanDir();
+    const r = await runCli(args(), { cwd: dir });
+    expect(r.code).toBe(code);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stdout.length).toBe(0);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  test('a truncated shard is a runtime failure (exit 1); --verbose adds the stack', async () => {
+    const dir = cleanDir();
+    const broken = await saveModelTo(edgeModel(), path.join(work, 'broken'));
+    truncateSync(path.join(work, 'broken', 'weights.bin'), 100);
+    const r = await runCli(['activations', edgePng, '-m', broken], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/weight shard size mismatch: .*weights\.bin holds 100 bytes/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    const v = await runCli(['activations', edgePng, '-m', broken, '--verbose'], { cwd: dir });
+    expect(v.stderr).toMatch(/\n\s+at /);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  test('a file that is not an image is named', async () => {
+    const txt = path.join(work, 'notes.txt');
+    writeFileSync(txt, 'hello');
+    const r = await runCli(['activations', txt, '-m', model]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/cannot decode .*notes\.txt/);
+    expect(existsSync(path.join(work, 'notes.edges.png'))).toBe(false);
+  });
+});

@@ -1,0 +1,52 @@
+import { channelStats, renderFeatureGrid, topChannels } from '../src/image/feature-grid.js';
+import { gridGeometry } from '../src/image/grid.js';
+
+/** Two 2×2 channels: channel 0 spans 0..1, channel 1 spans 0..0.5. */
+const maps = { values: Float32Array.from([0, 0, 1, 0.5, 0, 0, 1, 0.5]), shape: [2, 2, 2] };
+
+function brightest(img: ReturnType<typeof renderFeatureGrid>, tile: number): number {
+  const g = gridGeometry({ width: 64, height: 64 }, 2, { gutter: 2 });
+  const { x, y } = g.origin(tile);
+  let max = 0;
+  for (let dy = 0; dy < 64; dy++) for (let dx = 0; dx < 64; dx++) max = Math.max(max, img.data[((y + dy) * img.width + x + dx) * 3]);
+  return max;
+}
+
+describe('feature grids', () => {
+  test('statistics per channel', () => {
+    expect(channelStats(maps)).toEqual([
+      { min: 0, max: 1, mean: 0.5 },
+      { min: 0, max: 0.5, mean: 0.25 },
+    ]);
+    expect(topChannels(channelStats(maps), 1)).toEqual([0]);
+  });
+
+  test('layer scale shares one range: the weaker channel stays dimmer', () => {
+    const img = renderFeatureGrid(maps, { scale: 'layer', cmap: 'gray' });
+    expect(brightest(img, 0)).toBe(255);
+    expect(brightest(img, 1)).toBe(128);
+  });
+
+  test('channel scale stretches each tile to its own range', () => {
+    const img = renderFeatureGrid(maps, { scale: 'channel', cmap: 'gray' });
+    expect(brightest(img, 0)).toBe(255);
+    expect(brightest(img, 1)).toBe(255);
+  });
+
+  test('small maps are enlarged to the tile size with hard pixel edges', () => {
+    const img = renderFeatureGrid(maps, { cmap: 'gray', tileSize: 64 });
+    const g = gridGeometry({ width: 64, height: 64 }, 2, { gutter: 2 });
+    expect([img.width, img.height]).toEqual([g.width, g.height]);
+    const { x, y } = g.origin(0);
+    // Channel 0 is 0 in its left map column and 1 in its right: each fills a 32 px wide block.
+    expect(img.data[(y * img.width + x + 31) * 3]).toBe(0);
+    expect(img.data[(y * img.width + x + 32) * 3]).toBe(255);
+  });
+
+  test('a vector becomes a strip of cells, wrapped at 32', () => {
+    const v = { values: Float32Array.from({ length: 40 }, (_, i) => i), shape: [40] };
+    const img = renderFeatureGrid(v, { tileSize: 64 });
+    expect(img.width).toBe(32 * 17 + 1);
+    expect(img.height).toBe(2 * 17 + 1);
+  });
+});
