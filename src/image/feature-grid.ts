@@ -1,6 +1,6 @@
 import { colorize, colormapLut } from './colormap.js';
 import { tileGrid } from './grid.js';
-import { upscaleNearest, type Raster } from './raster.js';
+import { type Raster } from './raster.js';
 
 export type ScaleMode = 'layer' | 'channel';
 
@@ -80,9 +80,9 @@ export function renderFeatureGrid(fm: FeatureMaps, opts: FeatureGridOptions = {}
   const tiles = channels.map((k) => {
     for (let p = 0; p < h * w; p++) plane[p] = fm.values[p * c + k];
     const [lo, hi] = range(k);
-    return upscaleNearest(colorize(plane, w, h, lo, hi, lut), factor);
+    return colorize(plane, w, h, lo, hi, lut);
   });
-  return tileGrid(tiles, { gutter: opts.gutter ?? (factor > 1 ? 2 : 1) });
+  return tileGrid(tiles, { gutter: opts.gutter ?? (factor > 1 ? 2 : 1), scale: factor });
 }
 
 /** Vectors have no space to draw: each value becomes one coloured cell, wrapped in rows of 32. */
@@ -90,7 +90,7 @@ function renderVectorStrip(values: Float32Array, channels: number[], range: (k: 
   const cell = Math.max(4, Math.round((opts.tileSize ?? 64) / 4));
   const tiles = channels.map((k) => {
     const [lo, hi] = range(k);
-    return upscaleNearest(colorize([values[k]], 1, 1, lo, hi, lut), cell);
+    return colorize([values[k]], 1, 1, lo, hi, lut);
   });
-  return tileGrid(tiles, { cols: Math.min(32, tiles.length), gutter: 1 });
+  return tileGrid(tiles, { cols: Math.min(32, tiles.length), gutter: 1, scale: cell });
 }

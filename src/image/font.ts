@@ -47,10 +47,11 @@ export function drawText(dst: Raster, text: string, x0: number, y0: number, colo
 
 export function fillRect(dst: Raster, x0: number, y0: number, w: number, h: number, color: number[]): void {
   const c = dst.channels;
-  for (let y = Math.max(0, y0); y < Math.min(dst.height, y0 + h); y++) {
-    for (let x = Math.max(0, x0); x < Math.min(dst.width, x0 + w); x++) {
-      const o = (y * dst.width + x) * c;
-      for (let k = 0; k < c; k++) dst.data[o + k] = color[k] ?? color[0];
-    }
-  }
+  const xa = Math.max(0, x0);
+  const xb = Math.min(dst.width, x0 + w);
+  if (xb <= xa) return;
+  // One row of the colour, then block copies: grids can be tens of megapixels.
+  const row = new Uint8Array((xb - xa) * c);
+  for (let i = 0; i < row.length; i++) row[i] = color[i % c] ?? color[0];
+  for (let y = Math.max(0, y0); y < Math.min(dst.height, y0 + h); y++) dst.data.set(row, (y * dst.width + xa) * c);
 }

@@ -24,6 +24,8 @@ export interface TileGridOptions {
   /** One short label per tile, drawn in a strip under it. */
   labels?: string[];
   labelScale?: number;
+  /** Enlarge every tile this many times (nearest neighbour) while placing it. */
+  scale?: number;
 }
 
 /**
@@ -40,17 +42,18 @@ export function tileGrid(tiles: Raster[], opts: TileGridOptions = {}): Raster {
   }
   const scale = opts.labelScale ?? 1;
   const g = gridGeometry(tiles[0], tiles.length, opts);
-  const out = createRaster(g.width, g.height, channels);
   const bg = opts.background ?? [255, 255, 255];
-  fillRect(out, 0, 0, out.width, out.height, bg);
+  const uniform = bg.every((v) => v === bg[0]);
+  const out = createRaster(g.width, g.height, channels, uniform ? bg[0] : 0);
+  if (!uniform) fillRect(out, 0, 0, out.width, out.height, bg);
   tiles.forEach((tile, i) => {
     const { x, y } = g.origin(i);
-    blit(out, tile, x, y);
+    blit(out, tile, x, y, opts.scale ?? 1);
     const label = opts.labels?.[i];
     if (label) {
       const ink = bg.reduce((a, b) => a + b, 0) / bg.length > 127 ? [0, 0, 0] : [255, 255, 255];
-      const lx = x + Math.max(0, Math.floor((tw - textWidth(label, scale)) / 2));
-      drawText(out, label, lx, y + th + 1, ink, scale);
+      const lx = x + Math.max(0, Math.floor((g.tileWidth - textWidth(label, scale)) / 2));
+      drawText(out, label, lx, y + g.tileHeight + 1, ink, scale);
     }
   });
   return out;
@@ -61,11 +64,15 @@ export function gridGeometry(tile: { width: number; height: number }, n: number,
   const gutter = opts.gutter ?? 2;
   const labelH = opts.labels ? GLYPH_HEIGHT * (opts.labelScale ?? 1) + 2 : 0;
   const { rows, cols } = gridShape(n, opts.cols);
-  const cellW = tile.width + gutter;
-  const cellH = tile.height + labelH + gutter;
+  const tileWidth = tile.width * (opts.scale ?? 1);
+  const tileHeight = tile.height * (opts.scale ?? 1);
+  const cellW = tileWidth + gutter;
+  const cellH = tileHeight + labelH + gutter;
   return {
     rows,
     cols,
+    tileWidth,
+    tileHeight,
     width: cols * cellW + gutter,
     height: rows * cellH + gutter,
     origin: (i: number) => ({ x: gutter + (i % cols) * cellW, y: gutter + Math.floor(i / cols) * cellH }),

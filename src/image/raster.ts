@@ -19,30 +19,36 @@ export function createRaster(width: number, height: number, channels: Raster['ch
 /** Nearest-neighbour enlargement by an integer factor: feature maps must stay blocky, not blurred. */
 export function upscaleNearest(src: Raster, factor: number): Raster {
   if (factor <= 1) return src;
-  const { width, height, channels } = src;
-  const out = createRaster(width * factor, height * factor, channels);
-  const rowBytes = out.width * channels;
-  for (let y = 0; y < height; y++) {
-    const row = new Uint8Array(rowBytes);
-    for (let x = 0; x < width; x++) {
-      const s = (y * width + x) * channels;
-      for (let fx = 0; fx < factor; fx++) {
-        row.set(src.data.subarray(s, s + channels), (x * factor + fx) * channels);
-      }
-    }
-    for (let fy = 0; fy < factor; fy++) out.data.set(row, (y * factor + fy) * rowBytes);
-  }
+  const out = createRaster(src.width * factor, src.height * factor, src.channels);
+  blit(out, src, 0, 0, factor);
   return out;
 }
 
-/** Copy `src` into `dst` with its top-left corner at (x, y); both must have the same channel count. */
-export function blit(dst: Raster, src: Raster, x: number, y: number): void {
+/**
+ * Copy `src` into `dst` with its top-left corner at (x, y), enlarged `factor` times (nearest
+ * neighbour). Enlarging while copying matters: a feature grid of a whole network is tens of
+ * megapixels, and each enlarged row is built once and then copied `factor` times as a block.
+ */
+export function blit(dst: Raster, src: Raster, x: number, y: number, factor = 1): void {
   if (dst.channels !== src.channels) throw new Error(`blit: ${src.channels} channels into ${dst.channels}`);
   const c = src.channels;
-  const w = Math.min(src.width, dst.width - x);
-  for (let row = 0; row < src.height && y + row < dst.height; row++) {
-    const from = row * src.width * c;
-    dst.data.set(src.data.subarray(from, from + w * c), ((y + row) * dst.width + x) * c);
+  const cols = Math.max(0, Math.min(src.width * factor, dst.width - x));
+  const row = new Uint8Array(cols * c);
+  for (let sy = 0; sy < src.height; sy++) {
+    const from = sy * src.width * c;
+    if (factor === 1) {
+      row.set(src.data.subarray(from, from + cols * c));
+    } else {
+      for (let ox = 0; ox < cols; ox++) {
+        const s = from + Math.floor(ox / factor) * c;
+        for (let k = 0; k < c; k++) row[ox * c + k] = src.data[s + k];
+      }
+    }
+    for (let fy = 0; fy < factor; fy++) {
+      const dy = y + sy * factor + fy;
+      if (dy >= dst.height) return;
+      dst.data.set(row, (dy * dst.width + x) * c);
+    }
   }
 }
 
