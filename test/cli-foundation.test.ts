@@ -143,7 +143,7 @@ describe('errors: one line, the right exit code, nothing written', () => {
     ['unknown backend', () => ['layers', '-m', model, '--backend', 'gpu'], 2, /unknown backend 'gpu'/],
     ['tensorflow backend absent', () => ['layers', '-m', model, '--backend', 'tensorflow'], 2, /npm install @tensorflow\/tfjs-node/],
   ];
-  test.each(cases)('%s', async (_name, args, code, message) => {
+  test.concurrent.each(cases)('%s', async (_name, args, code, message) => {
     const dir = cleanDir();
     const r = await runCli(args(), { cwd: dir });
     expect(r.code).toBe(code);

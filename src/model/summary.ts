@@ -1,14 +1,8 @@
 import { type LoadedModel } from './load.js';
+import { type LayerInfo } from './layers.js';
 
-export interface LayerSummary {
-  index: number;
-  name: string;
-  className: string;
-  outputShape: (number | null)[];
-  params: number;
-  activation?: string;
-  isConv: boolean;
-}
+/** A layer as plain data: LayerInfo without the live tfjs objects. */
+export type LayerSummary = Omit<LayerInfo, 'layer' | 'output'>;
 
 export interface ModelSummary {
   name: string;
