@@ -18,6 +18,8 @@ export interface LayerInfo {
   layer: Layer;
   /** The layer's output in the flattened graph, usable as a probe-model output. */
   output: Sym;
+  /** Graph models only: the graph node this entry shows (what `GraphModel.execute` fetches). */
+  node?: string;
 }
 
 export interface FlatGraph {

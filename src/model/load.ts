@@ -8,7 +8,15 @@ import { flattenModel, type FlatGraph } from './layers.js';
 import { readModelMeta, type InputRange, type ModelMeta } from './meta.js';
 
 export interface LoadedModel {
+  /** 'graph' for TF.js graph models (see graph.ts); absent or 'layers' for layers models. */
+  kind?: 'layers' | 'graph';
+  /**
+   * The network as a LayersModel. For graph models this is a wrapper whose layers run
+   * `graphModel` (predict and gradients work; per-layer weights don't exist).
+   */
   model: tf.LayersModel;
+  /** The TF.js graph model itself, when kind is 'graph'. */
+  graphModel?: tf.GraphModel;
   graph: FlatGraph;
   meta: ModelMeta;
   /** The model file that was read. */
@@ -56,22 +64,24 @@ export function registerModelFormat(key: string, loader: ModelFormatLoader): voi
   formatLoaders.set(key, loader);
 }
 
+/** The built-in formats (Keras files, graph models) register on first use; see formats.ts. */
+let builtinFormats: Promise<unknown> | undefined;
+
 export async function loadModel(given?: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const file = await resolveModelPath(given);
+  builtinFormats ??= import('./formats.js');
+  await builtinFormats;
   const ext = path.extname(file).toLowerCase();
   const byExt = formatLoaders.get(ext);
   if (byExt) return byExt(file, opts);
-  if (ext === '.h5' || ext === '.hdf5' || ext === '.keras') {
-    throw new UsageError(`cannot open ${file}: Keras ${ext} files are planned but not supported yet; convert with tensorflowjs_converter to a TF.js layers model`);
-  }
   const json = await readModelJson(file);
-  const format = typeof json.format === 'string' ? json.format : undefined;
+  // Graph models written by older converters carry no `format`, only a GraphDef (`node`).
+  const graphDef = Array.isArray((json.modelTopology as { node?: unknown } | undefined)?.node);
+  const format = typeof json.format === 'string' ? json.format : graphDef ? 'graph-model' : undefined;
   if (format && formatLoaders.has(format)) return formatLoaders.get(format)!(file, opts);
-  if (format === 'graph-model' || (!json.modelTopology && json.weightsManifest)) {
-    throw new UsageError(`cannot open ${file}: it is a TF.js graph model; graph models are planned but only layers models load today`);
-  }
   if (!json.modelTopology || (format && format !== 'layers-model')) {
-    throw new UsageError(`cannot open ${file}: not a TF.js layers model (no modelTopology); graph models and Keras files are planned`);
+    const known = ['layers-model', ...formatLoaders.keys()].filter((k) => !k.startsWith('.'));
+    throw new UsageError(`cannot open ${file}: unknown model format '${format ?? 'none (no modelTopology)'}'; cnnviz reads ${known.join(', ')} model.json files and Keras .h5/.keras files`);
   }
   return loadLayersModelFile(file, json, opts);
 }

@@ -10,7 +10,7 @@ export interface ModelMeta {
   labels?: string[];
   inputRange: InputRange;
   /** Where inputRange came from, printed by `layers` so a wrong range is visible. */
-  inputRangeSource: 'flag' | 'cnnviz.json' | 'model' | 'model name' | 'default';
+  inputRangeSource: 'flag' | 'cnnviz.json' | 'model' | 'Rescaling layer' | 'model name' | 'default';
   /** [height, width] the sidecar asks for when the model itself accepts any size. */
   inputSize?: [number, number];
   /** Everything else in cnnviz.json (training records and such), passed through untouched. */

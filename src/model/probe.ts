@@ -3,6 +3,7 @@ import { UsageError } from '../errors.js';
 import { readImage, type Fit } from '../image/io.js';
 import { type Raster } from '../image/raster.js';
 import { type FeatureMaps } from '../image/feature-grid.js';
+import { probeGraphNodes } from './graph.js';
 import { type LoadedModel } from './load.js';
 import { type InputRange } from './meta.js';
 
@@ -45,6 +46,7 @@ const probeCache = new WeakMap<LoadedModel, Map<string, tf.LayersModel>>();
  * final output) from that single pass: one multi-output model, never one pass per layer.
  */
 export function probeActivations(loaded: LoadedModel, input: tf.Tensor4D, indices: number[], withFinal = false): { activations: tf.Tensor[]; final?: tf.Tensor } {
+  if (loaded.graphModel) return probeGraphNodes(loaded, input, indices, withFinal);
   const { graph } = loaded;
   const symbolic = indices.map((i) => graph.layers[i].output);
   if (withFinal) symbolic.push(graph.outputs[0]);

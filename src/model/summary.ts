@@ -1,3 +1,4 @@
+import { graphParamCount } from './graph.js';
 import { type LoadedModel } from './load.js';
 import { type LayerInfo } from './layers.js';
 
@@ -33,7 +34,7 @@ export function describeLayers(loaded: LoadedModel): ModelSummary {
     inputRange: loaded.meta.inputRange,
     inputRangeSource: loaded.meta.inputRangeSource,
     labels: loaded.meta.labels?.length,
-    totalParams: loaded.model.countParams(),
+    totalParams: loaded.graphModel ? graphParamCount(loaded.graphModel) : loaded.model.countParams(),
     layers,
   };
 }

@@ -1,0 +1,183 @@
+import * as tf from '@tensorflow/tfjs';
+import { UsageError } from '../../errors.js';
+import { activationFor } from './custom-layers.js';
+
+/**
+ * Turn a Keras 2 or Keras 3 model config into the Keras-2-style JSON tfjs-layers reads.
+ *
+ * Keras 3 wraps every object as {module, class_name, config, registered_name}, writes dtypes as
+ * DTypePolicy objects, calls the input layer's shape `batch_shape`, and records functional
+ * connections as {args: [keras tensors], kwargs} instead of [[name, node, tensor, kwargs]].
+ * Initializers, regularizers and constraints are dropped: the weights come from the file and
+ * training settings don't matter for looking at a network, while their class names differ
+ * across Keras versions.
+ */
+
+type Json = Record<string, unknown>;
+const MODEL_CLASSES = new Set(['Sequential', 'Functional', 'Model']);
+
+export interface KerasConfigEntry {
+  class_name: string;
+  config: Json | Json[];
+  name?: string;
+  inbound_nodes?: unknown[];
+  module?: string;
+  registered_name?: string | null;
+}
+
+interface State {
+  keras3: boolean;
+  file: string;
+  /** Position in the flattened list `cnnviz layers` prints, for error messages. */
+  index: number;
+}
+
+const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function dtypeName(v: unknown): unknown {
+  if (!isObject(v)) return v;
+  const name = isObject(v.config) ? v.config.name : v.name;
+  // Mixed-precision policies compute in float16 on GPUs; their weights load fine as float32.
+  return typeof name === 'string' ? name.replace(/^mixed_/, '').replace(/^(b?float16)$/, 'float32') : 'float32';
+}
+
+function knownClass(cls: string): boolean {
+  return cls in tf.serialization.SerializationMap.getMap().classNameMap;
+}
+
+/** The one-line error for a layer tfjs cannot rebuild, naming it, its class and its index. */
+function unsupported(cls: string, name: string, state: State, registered?: string | null): UsageError {
+  const where = `layer '${name}' (index ${state.index}, class ${cls})`;
+  if (/Lambda$/.test(cls)) {
+    return new UsageError(
+      `cannot load ${state.file}: ${where} is a Lambda layer: its Python code is not in the file; rebuild the model with built-in layers (e.g. Rescaling instead of Lambda(lambda x: x / 255)) and save it again`,
+    );
+  }
+  const custom = registered && registered !== cls ? ` (registered as ${registered})` : '';
+  return new UsageError(
+    `cannot load ${state.file}: ${where}${custom} is not a layer cnnviz knows; custom layers can't be rebuilt from a file: replace it with built-in layers, or convert the model with tensorflowjs_converter`,
+  );
+}
+
+function cleanLayerConfig(cls: string, config: Json, state: State): Json {
+  const out: Json = {};
+  for (const [key, value] of Object.entries(config)) {
+    if (/_(initializer|regularizer|constraint)$/.test(key)) continue;
+    if (key === 'dtype') out.dtype = dtypeName(value);
+    else if (key === 'activation' && typeof value === 'string') out.activation = activationFor(value, state.keras3);
+    else if (key === 'activation' && isObject(value)) out.activation = activationFor(String(value.class_name ?? value.config), state.keras3);
+    else out[key] = value;
+  }
+  if (cls === 'InputLayer') {
+    if (out.batch_shape !== undefined && out.batch_input_shape === undefined) out.batch_input_shape = out.batch_shape;
+    delete out.batch_shape;
+    delete out.optional;
+    delete out.input_tensor;
+  }
+  // Keras 2 files from TF write BatchNormalization's axis as a one-element list.
+  if (Array.isArray(out.axis) && out.axis.length === 1 && cls !== 'Normalization') out.axis = out.axis[0];
+  if (cls === 'ReLU' && (Number(out.negative_slope ?? 0) !== 0 || Number(out.threshold ?? 0) !== 0)) {
+    throw new UsageError(`cannot load ${state.file}: layer '${String(config.name)}' (index ${state.index}, class ReLU) uses negative_slope/threshold, which cnnviz does not support`);
+  }
+  return out;
+}
+
+/** Keras 3's {args, kwargs} node → Keras 2's [[layer, node, tensor, kwargs], …]. */
+function legacyNode(node: unknown): unknown {
+  if (Array.isArray(node)) return node;
+  const tensors: unknown[][] = [];
+  const collect = (v: unknown) => {
+    if (Array.isArray(v)) v.forEach(collect);
+    else if (isObject(v) && v.class_name === '__keras_tensor__' && isObject(v.config)) {
+      const [layer, nodeIndex, tensorIndex] = v.config.keras_history as [string, number, number];
+      tensors.push([layer, nodeIndex, tensorIndex, {}]);
+    } else if (isObject(v)) Object.values(v).forEach(collect);
+  };
+  collect(isObject(node) ? node.args : node);
+  return tensors;
+}
+
+/** input_layers/output_layers: Keras 3 writes a single tensor as [name, 0, 0], dicts as dicts. */
+function tensorList(v: unknown): unknown {
+  if (isObject(v)) return Object.values(v);
+  if (Array.isArray(v) && typeof v[0] === 'string') return [v];
+  return v;
+}
+
+function translateLayer(entry: KerasConfigEntry, state: State, counted: boolean): Json {
+  const cls = entry.class_name;
+  const config = isObject(entry.config) ? entry.config : {};
+  const name = String(config.name ?? entry.name ?? cls);
+  if (!knownClass(cls) || /Lambda$/.test(cls)) throw unsupported(cls, name, state, entry.registered_name);
+  const out: Json = { class_name: cls, config: cleanLayerConfig(cls, config, state) };
+  if (entry.name !== undefined) out.name = entry.name;
+  if (entry.inbound_nodes !== undefined) out.inbound_nodes = entry.inbound_nodes.map(legacyNode);
+  if (counted) state.index++;
+  return out;
+}
+
+function translateModel(entry: KerasConfigEntry, state: State, top: boolean): Json {
+  const cls = entry.class_name;
+  const raw = entry.config;
+  // Keras ≤ 2.2.2 wrote a Sequential's config as the bare list of layers.
+  const config: Json = Array.isArray(raw) ? { layers: raw } : { ...raw };
+  const entries = (config.layers ?? []) as KerasConfigEntry[];
+  const sequential = cls === 'Sequential';
+  const layers: Json[] = [];
+  let pendingInput: Json | undefined;
+  for (const layer of entries) {
+    if (MODEL_CLASSES.has(layer.class_name)) {
+      layers.push(translateModel(layer, state, false));
+      continue;
+    }
+    if (layer.class_name === 'InputLayer' && sequential) {
+      // tfjs lists an explicit InputLayer among a Sequential's layers, Keras does not: fold it
+      // into the first layer's batch_input_shape as Keras 2 files do.
+      pendingInput = cleanLayerConfig('InputLayer', isObject(layer.config) ? layer.config : {}, state);
+      continue;
+    }
+    const counted = layer.class_name !== 'InputLayer' || (top && !sequential);
+    const out = translateLayer(layer, state, counted);
+    if (pendingInput) {
+      const cfg = out.config as Json;
+      cfg.batch_input_shape ??= pendingInput.batch_input_shape;
+      if (pendingInput.dtype) cfg.dtype ??= pendingInput.dtype;
+      pendingInput = undefined;
+    }
+    layers.push(out);
+  }
+  const out: Json = {
+    class_name: sequential ? 'Sequential' : 'Functional',
+    config: {
+      name: config.name,
+      layers,
+      ...(sequential ? {} : { input_layers: tensorList(config.input_layers), output_layers: tensorList(config.output_layers) }),
+    },
+  };
+  if (entry.name !== undefined || !top) out.name = entry.name ?? config.name;
+  if (entry.inbound_nodes !== undefined) out.inbound_nodes = entry.inbound_nodes.map(legacyNode);
+  return out;
+}
+
+/** Is this config (the JSON of model.to_json / config.json) one of a model? */
+export function isModelConfig(v: unknown): v is KerasConfigEntry {
+  return isObject(v) && typeof v.class_name === 'string' && MODEL_CLASSES.has(v.class_name);
+}
+
+/**
+ * Translate a whole-model config. Throws a one-line UsageError naming the first layer
+ * tfjs cannot rebuild (Lambda, custom classes).
+ */
+export function translateKerasConfig(root: unknown, opts: { keras3: boolean; file: string }): Json {
+  if (!isModelConfig(root)) {
+    const cls = isObject(root) ? String(root.class_name) : typeof root;
+    throw new UsageError(`cannot load ${opts.file}: its top-level object is a ${cls}, not a Sequential or Functional model`);
+  }
+  return translateModel(root, { ...opts, index: 0 }, true);
+}
+
+/** The model name a config gives, for display and the name-based input-range guess. */
+export function configName(root: unknown): string | undefined {
+  if (!isObject(root) || !isObject(root.config)) return undefined;
+  return typeof root.config.name === 'string' ? root.config.name : undefined;
+}

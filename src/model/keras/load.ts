@@ -1,0 +1,181 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { unzipSync } from 'fflate';
+import { RuntimeError, UsageError } from '../../errors.js';
+import { fromLayersModel, type LoadedModel, type LoadOptions } from '../load.js';
+import { readModelMeta, type InputRange } from '../meta.js';
+import { configName, isModelConfig, translateKerasConfig, type KerasConfigEntry } from './config.js';
+import './custom-layers.js';
+import { fileStart, isHdf5, isZip, openH5, readDataset, stringListAttr, textAttr, type H5File, type H5Group, type StoredWeight } from './h5.js';
+import { assignWeights } from './weights.js';
+
+const HOW_TO_SAVE = "save the whole model: model.save('model.keras') in Keras 3, model.save('model.h5') in Keras 2";
+
+/** Open a Keras file by what it holds, not by its name: `.keras` zips, HDF5 `.h5`/`.hdf5`. */
+export async function loadKerasFile(file: string, opts: LoadOptions = {}): Promise<LoadedModel> {
+  const head = await fileStart(file);
+  if (isZip(head)) return loadKerasZip(file, opts);
+  if (isHdf5(head)) return loadKerasH5(file, opts);
+  throw new UsageError(`cannot open ${file}: neither a Keras 3 .keras archive (zip) nor a Keras HDF5 file; ${HOW_TO_SAVE}`);
+}
+
+function parseConfig(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new RuntimeError(`cannot load ${where}: its model config is not valid JSON (corrupt file?)`);
+  }
+}
+
+/** Rebuild the architecture in tfjs from a translated config (weights are set afterwards). */
+async function buildModel(config: Record<string, unknown>, file: string): Promise<tf.LayersModel> {
+  const warn = console.warn;
+  // tfjs warns about harmless quirks such as a stray batch_input_shape on a middle layer.
+  console.warn = () => {};
+  try {
+    return await tf.models.modelFromJSON({ modelTopology: { model_config: config } } as unknown as tf.io.ModelJSON);
+  } catch (err) {
+    throw new RuntimeError(`cannot build the model in ${file}: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
+  } finally {
+    console.warn = warn;
+  }
+}
+
+/**
+ * A model that begins with Rescaling(scale, offset) expects raw pixels: the layer maps
+ * them to [0, 1], or to [-1, 1] when the offset is -1. So the input range is the preimage of
+ * that target, e.g. 1/255 → [0, 255] and 1/127.5 with offset -1 → [0, 255].
+ */
+export function rescalingRange(model: tf.LayersModel): { range: InputRange; layer: string } | undefined {
+  const first = model.layers.find((l) => l.getClassName() !== 'InputLayer');
+  if (!first) return undefined;
+  if (first instanceof tf.LayersModel) return rescalingRange(first);
+  if (first.getClassName() !== 'Rescaling') return undefined;
+  const cfg = first.getConfig() as { scale?: unknown; offset?: unknown };
+  const scale = Number(Array.isArray(cfg.scale) ? cfg.scale[0] : cfg.scale);
+  const offset = Number(Array.isArray(cfg.offset) ? cfg.offset[0] : (cfg.offset ?? 0));
+  if (!(scale > 0 && scale < 1) || !Number.isFinite(offset)) return undefined;
+  const target = Math.abs(offset + 1) < 1e-6 ? [-1, 1] : [0, 1];
+  const round = (v: number) => Math.round(v * 1e4) / 1e4;
+  return { range: [round((target[0] - offset) / scale), round((target[1] - offset) / scale)], layer: first.name };
+}
+
+async function finish(model: tf.LayersModel, file: string, name: string | undefined, opts: LoadOptions): Promise<LoadedModel> {
+  const hint = rescalingRange(model);
+  let meta = await readModelMeta(file, name, hint?.range);
+  if (hint && meta.inputRangeSource === 'model') meta = { ...meta, inputRangeSource: 'Rescaling layer' };
+  return fromLayersModel(model, file, meta, opts);
+}
+
+const weightsOnly = (file: string) =>
+  new UsageError(`cannot load ${file}: it holds only weights (model.save_weights), not the architecture; cnnviz needs a full model file: ${HOW_TO_SAVE}`);
+
+/** Keras 2 `model.save('m.h5')` (and Keras 3's legacy .h5): config attribute + model_weights group. */
+export async function loadKerasH5(file: string, opts: LoadOptions = {}): Promise<LoadedModel> {
+  const h5 = await openH5(file);
+  try {
+    const configText = textAttr(h5, 'model_config');
+    if (!configText) throw weightsOnly(file);
+    const config = parseConfig(configText, file);
+    const keras3 = (textAttr(h5, 'keras_version') ?? '').startsWith('3');
+    const model = await buildModel(translateKerasConfig(config, { keras3, file }), file);
+    const root = (h5.get('model_weights') as H5Group | null) ?? h5;
+    for (const layer of model.layers) {
+      if (layer.weights.length === 0) continue;
+      const group = root.get(layer.name) as H5Group | null;
+      if (!group) throw new RuntimeError(`cannot load ${file}: no weights for layer '${layer.name}' (model_weights/${layer.name} is missing)`);
+      const stored = stringListAttr(group, 'weight_names').map((n) => readDataset(h5, `${group.path}/${n}`, n.replace(/:\d+$/, '')));
+      assignWeights(layer, stored, `cannot load ${file}`);
+    }
+    return await finish(model, file, configName(config), opts);
+  } finally {
+    h5.close();
+  }
+}
+
+/** keras.src.utils.naming.to_snake_case: how Keras 3 names a layer's slot in model.weights.h5. */
+export function toSnakeCase(name: string): string {
+  return name
+    .replace(/\W+/g, '')
+    .replace(/(.)([A-Z][a-z]+)/g, '$1_$2')
+    .replace(/([a-z])([A-Z])/g, '$1_$2')
+    .toLowerCase();
+}
+
+function readVars(h5: H5File, candidates: string[]): StoredWeight[] | undefined {
+  for (const at of candidates) {
+    const vars = h5.get(`${at}/vars`) as H5Group | null;
+    if (!vars || typeof vars.keys !== 'function') continue;
+    const keys = vars.keys().sort((a, b) => Number(a) - Number(b));
+    return keys.map((k) => readDataset(h5, `${vars.path}/${k}`, k));
+  }
+  return undefined;
+}
+
+/**
+ * Keras 3 saving_lib stores a layer's variables under `layers/<slot>/vars/<i>`, where the
+ * slot is the snake-cased class name numbered per class in layer order (`conv2d`, `conv2d_1`)
+ * and nested models nest (`layers/sequential/layers/dense/vars/0`). Older writers used the
+ * layer name, or `_layer_checkpoint_dependencies`: those are tried second.
+ */
+function assignKeras3Weights(entry: KerasConfigEntry, model: tf.LayersModel, h5: H5File, prefix: string, file: string): void {
+  const raw = entry.config;
+  const entries = (Array.isArray(raw) ? raw : ((raw.layers ?? []) as KerasConfigEntry[])) as KerasConfigEntry[];
+  const used = new Map<string, number>();
+  for (const e of entries) {
+    const layerName = String((e.config as { name?: unknown }).name ?? e.name);
+    if (e.class_name === 'InputLayer') continue;
+    const snake = toSnakeCase(e.class_name);
+    const count = used.has(snake) ? used.get(snake)! + 1 : 0;
+    used.set(snake, count);
+    const slot = `${prefix}layers/${count === 0 ? snake : `${snake}_${count}`}`;
+    const layer = model.getLayer(layerName);
+    if (isModelConfig(e) && layer instanceof tf.LayersModel) {
+      assignKeras3Weights(e, layer, h5, `${slot}/`, file);
+      continue;
+    }
+    if (layer.weights.length === 0) continue;
+    const stored = readVars(h5, [slot, `${prefix}layers/${layerName}`, `${prefix}_layer_checkpoint_dependencies/${layerName}`]);
+    if (!stored) throw new RuntimeError(`cannot load ${file}: no weights for layer '${layerName}' (${e.class_name}) in model.weights.h5 (looked for ${slot}/vars)`);
+    assignWeights(layer, stored, `cannot load ${file}`);
+  }
+}
+
+/** Keras 3 `model.save('m.keras')`: a zip of config.json, metadata.json and model.weights.h5. */
+export async function loadKerasZip(file: string, opts: LoadOptions = {}): Promise<LoadedModel> {
+  let entries: Record<string, Uint8Array>;
+  try {
+    entries = unzipSync(new Uint8Array(await fs.readFile(file)));
+  } catch (err) {
+    throw new RuntimeError(`cannot open ${file}: not a readable zip archive (${String((err as Error)?.message ?? err)}); truncated or corrupt?`);
+  }
+  const names = Object.keys(entries);
+  if (!entries['config.json']) {
+    throw new UsageError(`cannot load ${file}: the archive has no config.json (it holds: ${names.join(', ') || 'nothing'}); a Keras 3 model file comes from model.save('model.keras')`);
+  }
+  const config = parseConfig(new TextDecoder().decode(entries['config.json']), file);
+  const translated = translateKerasConfig(config, { keras3: true, file });
+  const weightsBytes = entries['model.weights.h5'];
+  if (!weightsBytes) {
+    const npz = entries['model.weights.npz'] ? ' (it stores them as model.weights.npz, which cnnviz does not read: save with the default h5 weights format)' : '';
+    throw new UsageError(`cannot load ${file}: the archive has no model.weights.h5${npz}`);
+  }
+  const model = await buildModel(translated, file);
+  // HDF5 reads from a file: give the weights one in a private temp folder, removed afterwards.
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'cnnviz-keras-'));
+  try {
+    const weightsFile = path.join(dir, 'model.weights.h5');
+    await fs.writeFile(weightsFile, weightsBytes);
+    const h5 = await openH5(weightsFile, 'model.weights.h5 inside a .keras archive');
+    try {
+      assignKeras3Weights(config as KerasConfigEntry, model, h5, '', file);
+    } finally {
+      h5.close();
+    }
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+  return finish(model, file, configName(config), opts);
+}

@@ -1,0 +1,163 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { RuntimeError, UsageError } from '../src/errors.js';
+import { loadModel } from '../src/model/load.js';
+import { loadModelInput } from '../src/model/probe.js';
+import { describeLayers } from '../src/model/summary.js';
+import { randomizeWeights, writeKeras2H5 } from './helpers/keras-fixtures.js';
+import { tempDir } from './helpers/models.js';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const SHARED = path.resolve('../shared');
+const DOODLE_H5 = path.join(SHARED, 'data/models/doodlenet-keras-h5/doodleNet-model.h5');
+const DOODLE_TFJS = path.join(SHARED, 'data/models/doodlenet/model.json');
+const haveDoodle = existsSync(DOODLE_H5) && existsSync(DOODLE_TFJS);
+if (!haveDoodle) console.warn(`skipping DoodleNet Keras .h5 tests: ${DOODLE_H5} not found (../shared is absent)`);
+const withDoodle = haveDoodle ? describe : describe.skip;
+
+function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
+  return tf.tidy(() => a.sub(b).abs().max().dataSync()[0]);
+}
+
+withDoodle('DoodleNet: a real Keras 2.2.4 model.save() file', () => {
+  test('loads, lists the same 13 layers as the TF.js export, and predicts the same within 1e-5', async () => {
+    const keras = await loadModel(DOODLE_H5);
+    const tfjs = await loadModel(DOODLE_TFJS);
+    const k = describeLayers(keras).layers.map(({ name, className, outputShape, params }) => ({ name, className, outputShape, params }));
+    const t = describeLayers(tfjs).layers.map(({ name, className, outputShape, params }) => ({ name, className, outputShape, params }));
+    expect(k).toHaveLength(13);
+    expect(k).toEqual(t);
+    expect(keras.inputShape).toEqual([28, 28, 1]);
+    expect(keras.meta.labels).toHaveLength(345);
+
+    // Random inputs, and a real photo the way cnnviz feeds it (gray, 28×28, range [0, 1]).
+    const random = tf.randomUniform([4, 28, 28, 1], 0, 1, 'float32', 7);
+    const { tensor: photo } = await loadModelInput(keras, path.join(SHARED, 'images/cat.jpg'));
+    for (const x of [random, photo]) {
+      const a = keras.model.predict(x) as tf.Tensor;
+      const b = tfjs.model.predict(x) as tf.Tensor;
+      expect(a.shape).toEqual([x.shape[0], 345]);
+      expect(maxAbsDiff(a, b)).toBeLessThan(1e-5);
+      tf.dispose([a, b]);
+    }
+    tf.dispose([random, photo]);
+  });
+});
+
+/** A functional model using the layers keras.applications networks are built from. */
+function applicationsLikeModel(): tf.LayersModel {
+  const input = tf.input({ shape: [12, 12, 3], name: 'image' });
+  const pad = tf.layers.zeroPadding2d({ padding: [[0, 1], [0, 1]], name: 'pad' }).apply(input) as tf.SymbolicTensor;
+  const conv = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, name: 'stem_conv' }).apply(pad) as tf.SymbolicTensor;
+  const bn = tf.layers.batchNormalization({ name: 'stem_bn' }).apply(conv) as tf.SymbolicTensor;
+  const relu6 = tf.layers.reLU({ maxValue: 6, name: 'stem_relu' }).apply(bn) as tf.SymbolicTensor;
+  const dw = tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', name: 'dw' }).apply(relu6) as tf.SymbolicTensor;
+  const sep = tf.layers.separableConv2d({ filters: 8, kernelSize: 3, padding: 'same', name: 'sep' }).apply(relu6) as tf.SymbolicTensor;
+  const added = tf.layers.add({ name: 'add' }).apply([dw, sep]) as tf.SymbolicTensor;
+  const act = tf.layers.activation({ activation: 'sigmoid', name: 'gate' }).apply(added) as tf.SymbolicTensor;
+  const mul = tf.layers.multiply({ name: 'mul' }).apply([relu6, act]) as tf.SymbolicTensor;
+  // A nested block, as transfer learning leaves it (base model inside the classifier).
+  const blockIn = tf.input({ shape: [6, 6, 8] });
+  const blockConv = tf.layers.conv2d({ filters: 4, kernelSize: 1, name: 'block_conv' }).apply(blockIn) as tf.SymbolicTensor;
+  const blockBn = tf.layers.batchNormalization({ name: 'block_bn' }).apply(blockConv) as tf.SymbolicTensor;
+  const block = tf.model({ inputs: blockIn, outputs: blockBn, name: 'block' });
+  const inner = block.apply(mul) as tf.SymbolicTensor;
+  const cat = tf.layers.concatenate({ name: 'cat' }).apply([mul, inner]) as tf.SymbolicTensor;
+  const gap = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(cat) as tf.SymbolicTensor;
+  const gmp = tf.layers.globalMaxPooling2d({ name: 'gmp' }).apply(cat) as tf.SymbolicTensor;
+  const both = tf.layers.concatenate({ name: 'pools' }).apply([gap, gmp]) as tf.SymbolicTensor;
+  const reshaped = tf.layers.reshape({ targetShape: [4, 6], name: 'reshape' }).apply(both) as tf.SymbolicTensor;
+  const flat = tf.layers.flatten({ name: 'flat' }).apply(reshaped) as tf.SymbolicTensor;
+  const drop = tf.layers.dropout({ rate: 0.5, name: 'drop' }).apply(flat) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 5, activation: 'softmax', name: 'head' }).apply(drop) as tf.SymbolicTensor;
+  const model = tf.model({ inputs: input, outputs: out, name: 'applications_like' });
+  randomizeWeights(model, 3);
+  return model;
+}
+
+describe('Keras 2 HDF5 files', () => {
+  test('a functional model with nested block and every applications layer loads with the same outputs', async () => {
+    const dir = tempDir();
+    const reference = applicationsLikeModel();
+    const file = await writeKeras2H5(path.join(dir, 'model.h5'), reference);
+    const loaded = await loadModel(file);
+    const x = tf.randomUniform([2, 12, 12, 3], -1, 1, 'float32', 11);
+    const a = loaded.model.predict(x) as tf.Tensor;
+    const b = reference.predict(x) as tf.Tensor;
+    expect(maxAbsDiff(a, b)).toBeLessThan(1e-5);
+    // The nested block is opened up: its layers are addressable like the others.
+    const names = loaded.graph.layers.map((l) => l.name);
+    expect(names).toContain('block/block_conv');
+    expect(names[0]).toBe('image');
+    tf.dispose([x, a, b]);
+  });
+
+  test('weights are matched by name and shape-checked: a wrong shape is named', async () => {
+    const dir = tempDir();
+    const reference = applicationsLikeModel();
+    const topology = reference.toJSON(null, false) as unknown as { class_name: string; config: { layers: Array<{ name: string; config: Record<string, unknown> }> } };
+    const head = topology.config.layers.find((l) => l.name === 'head')!;
+    head.config.units = 7;
+    const file = await writeKeras2H5(path.join(dir, 'bad-shape.h5'), reference, { config: topology });
+    await expect(loadModel(file)).rejects.toThrow(/weight 'head\/kernel' of layer 'head' has shape \[24, 5\] in the file but the rebuilt layer needs \[24, 7\]/);
+  });
+
+  test('a weights-only file (model.save_weights) says a full model is needed and how to save one', async () => {
+    const dir = tempDir();
+    const file = await writeKeras2H5(path.join(dir, 'model.weights.h5'), applicationsLikeModel(), { weightsOnly: true });
+    const err = await loadModel(file).catch((e) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err.message).toMatch(/holds only weights/);
+    expect(err.message).toMatch(/model\.save\('model\.keras'\)/);
+    expect(err.message).not.toMatch(/\n/);
+  });
+
+  test('a Lambda layer is one line naming the layer, its class and its index', async () => {
+    const dir = tempDir();
+    const reference = applicationsLikeModel();
+    const topology = reference.toJSON(null, false) as unknown as { config: { layers: Array<Record<string, unknown>> } };
+    const pad = topology.config.layers[1];
+    pad.class_name = 'Lambda';
+    pad.config = { name: 'pad', function: ['4wEAAAAAAAAA', null, null], function_type: 'lambda', arguments: {} };
+    const file = await writeKeras2H5(path.join(dir, 'lambda.h5'), reference, { config: topology });
+    const err = await loadModel(file).catch((e) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err.message).toMatch(/layer 'pad' \(index 1, class Lambda\) is a Lambda layer/);
+    expect(err.message).not.toMatch(/\n/);
+  });
+
+  test('an unknown custom layer class is one line naming the layer, its class and its index', async () => {
+    const dir = tempDir();
+    const reference = applicationsLikeModel();
+    const topology = reference.toJSON(null, false) as unknown as { config: { layers: Array<Record<string, unknown>> } };
+    const gate = topology.config.layers.find((l) => l.name === 'gate')!;
+    gate.class_name = 'SqueezeExcite';
+    const file = await writeKeras2H5(path.join(dir, 'custom.h5'), reference, { config: topology });
+    const err = await loadModel(file).catch((e) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    const index = topology.config.layers.indexOf(gate);
+    expect(err.message).toMatch(new RegExp(`layer 'gate' \\(index ${index}, class SqueezeExcite\\) is not a layer cnnviz knows`));
+  });
+
+  test('a truncated .h5 says it is truncated and by how much', async () => {
+    const dir = tempDir();
+    const file = await writeKeras2H5(path.join(dir, 'whole.h5'), applicationsLikeModel());
+    const bytes = readFileSync(file);
+    const cut = path.join(dir, 'cut.h5');
+    writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    const err = await loadModel(cut).catch((e) => e);
+    expect(err).toBeInstanceOf(RuntimeError);
+    expect(err.message).toBe(`cannot open ${cut}: the file is truncated (${Math.floor(bytes.length / 2)} of ${bytes.length} bytes); copy or download it again`);
+  });
+
+  test('a file that is neither HDF5 nor zip is named as such', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'notes.h5');
+    writeFileSync(file, 'just text');
+    await expect(loadModel(file)).rejects.toThrow(/neither a Keras 3 \.keras archive \(zip\) nor a Keras HDF5 file/);
+  });
+});
