@@ -47,15 +47,15 @@ function knownClass(cls: string): boolean {
 
 /** The one-line error for a layer tfjs cannot rebuild, naming it, its class and its index. */
 function unsupported(cls: string, name: string, state: State, registered?: string | null): UsageError {
-  const where = `layer '${name}' (index ${state.index}, class ${cls})`;
+  const custom = registered && registered !== cls ? `, registered as ${registered}` : '';
+  const where = `layer '${name}' (index ${state.index}, class ${cls}${custom})`;
   if (/Lambda$/.test(cls)) {
     return new UsageError(
       `cannot load ${state.file}: ${where} is a Lambda layer: its Python code is not in the file; rebuild the model with built-in layers (e.g. Rescaling instead of Lambda(lambda x: x / 255)) and save it again`,
     );
   }
-  const custom = registered && registered !== cls ? ` (registered as ${registered})` : '';
   return new UsageError(
-    `cannot load ${state.file}: ${where}${custom} is not a layer cnnviz knows; custom layers can't be rebuilt from a file: replace it with built-in layers, or convert the model with tensorflowjs_converter`,
+    `cannot load ${state.file}: ${where} is not a layer cnnviz knows; custom layers can't be rebuilt from a file: replace it with built-in layers, or convert the model with tensorflowjs_converter`,
   );
 }
 
@@ -82,15 +82,23 @@ function cleanLayerConfig(cls: string, config: Json, state: State): Json {
   return out;
 }
 
+/**
+ * Node numbers to add per layer name when reading Keras 3 connections. A model built with an
+ * input owns a node linking its input to its output before anyone calls it, and tfjs, like
+ * Keras 2, counts that node; Keras 3 counts it for nested Functional models but not for
+ * nested Sequential ones, whose references are therefore one short.
+ */
+type NodeShift = Map<string, number>;
+
 /** Keras 3's {args, kwargs} node → Keras 2's [[layer, node, tensor, kwargs], …]. */
-function legacyNode(node: unknown): unknown {
+function legacyNode(node: unknown, shift: NodeShift): unknown {
   if (Array.isArray(node)) return node;
   const tensors: unknown[][] = [];
   const collect = (v: unknown) => {
     if (Array.isArray(v)) v.forEach(collect);
     else if (isObject(v) && v.class_name === '__keras_tensor__' && isObject(v.config)) {
       const [layer, nodeIndex, tensorIndex] = v.config.keras_history as [string, number, number];
-      tensors.push([layer, nodeIndex, tensorIndex, {}]);
+      tensors.push([layer, nodeIndex + (shift.get(layer) ?? 0), tensorIndex, {}]);
     } else if (isObject(v)) Object.values(v).forEach(collect);
   };
   collect(isObject(node) ? node.args : node);
@@ -98,36 +106,48 @@ function legacyNode(node: unknown): unknown {
 }
 
 /** input_layers/output_layers: Keras 3 writes a single tensor as [name, 0, 0], dicts as dicts. */
-function tensorList(v: unknown): unknown {
-  if (isObject(v)) return Object.values(v);
-  if (Array.isArray(v) && typeof v[0] === 'string') return [v];
-  return v;
+function tensorList(v: unknown, shift: NodeShift): unknown {
+  const list = isObject(v) ? Object.values(v) : Array.isArray(v) && typeof v[0] === 'string' ? [v] : v;
+  if (!Array.isArray(list)) return list;
+  return list.map((t) => (Array.isArray(t) && typeof t[0] === 'string' ? [t[0], Number(t[1]) + (shift.get(t[0]) ?? 0), ...t.slice(2)] : t));
 }
 
-function translateLayer(entry: KerasConfigEntry, state: State, counted: boolean): Json {
+function keras3NodeShift(entries: KerasConfigEntry[]): NodeShift {
+  const shift: NodeShift = new Map();
+  const keras3Nodes = entries.some((e) => (e.inbound_nodes ?? []).some(isObject));
+  if (!keras3Nodes) return shift;
+  for (const e of entries) {
+    const inner = isObject(e.config) ? ((e.config.layers ?? []) as KerasConfigEntry[]) : [];
+    if (e.class_name === 'Sequential' && inner[0]?.class_name === 'InputLayer') shift.set(String(e.name ?? (e.config as Json).name), 1);
+  }
+  return shift;
+}
+
+function translateLayer(entry: KerasConfigEntry, state: State, counted: boolean, shift: NodeShift): Json {
   const cls = entry.class_name;
   const config = isObject(entry.config) ? entry.config : {};
   const name = String(config.name ?? entry.name ?? cls);
   if (!knownClass(cls) || /Lambda$/.test(cls)) throw unsupported(cls, name, state, entry.registered_name);
   const out: Json = { class_name: cls, config: cleanLayerConfig(cls, config, state) };
   if (entry.name !== undefined) out.name = entry.name;
-  if (entry.inbound_nodes !== undefined) out.inbound_nodes = entry.inbound_nodes.map(legacyNode);
+  if (entry.inbound_nodes !== undefined) out.inbound_nodes = entry.inbound_nodes.map((n) => legacyNode(n, shift));
   if (counted) state.index++;
   return out;
 }
 
-function translateModel(entry: KerasConfigEntry, state: State, top: boolean): Json {
+function translateModel(entry: KerasConfigEntry, state: State, top: boolean, outerShift: NodeShift = new Map()): Json {
   const cls = entry.class_name;
   const raw = entry.config;
   // Keras ≤ 2.2.2 wrote a Sequential's config as the bare list of layers.
   const config: Json = Array.isArray(raw) ? { layers: raw } : { ...raw };
   const entries = (config.layers ?? []) as KerasConfigEntry[];
   const sequential = cls === 'Sequential';
+  const shift = keras3NodeShift(entries);
   const layers: Json[] = [];
   let pendingInput: Json | undefined;
   for (const layer of entries) {
     if (MODEL_CLASSES.has(layer.class_name)) {
-      layers.push(translateModel(layer, state, false));
+      layers.push(translateModel(layer, state, false, shift));
       continue;
     }
     if (layer.class_name === 'InputLayer' && sequential) {
@@ -137,7 +157,7 @@ function translateModel(entry: KerasConfigEntry, state: State, top: boolean): Js
       continue;
     }
     const counted = layer.class_name !== 'InputLayer' || (top && !sequential);
-    const out = translateLayer(layer, state, counted);
+    const out = translateLayer(layer, state, counted, shift);
     if (pendingInput) {
       const cfg = out.config as Json;
       cfg.batch_input_shape ??= pendingInput.batch_input_shape;
@@ -151,11 +171,11 @@ function translateModel(entry: KerasConfigEntry, state: State, top: boolean): Js
     config: {
       name: config.name,
       layers,
-      ...(sequential ? {} : { input_layers: tensorList(config.input_layers), output_layers: tensorList(config.output_layers) }),
+      ...(sequential ? {} : { input_layers: tensorList(config.input_layers, shift), output_layers: tensorList(config.output_layers, shift) }),
     },
   };
   if (entry.name !== undefined || !top) out.name = entry.name ?? config.name;
-  if (entry.inbound_nodes !== undefined) out.inbound_nodes = entry.inbound_nodes.map(legacyNode);
+  if (entry.inbound_nodes !== undefined) out.inbound_nodes = entry.inbound_nodes.map((n) => legacyNode(n, outerShift));
   return out;
 }
 
