@@ -8,3 +8,6 @@ export * from './model/address.js';
 export * from './model/probe.js';
 export * from './model/summary.js';
 export { run as runCli } from './cli/main.js';
+export * from './backend/gradients.js';
+export * from './backend/conv-gradients.js';
+export * from './tutorial/index.js';

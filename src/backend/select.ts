@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../errors.js';
+import { registerWasmGradients } from './gradients.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export type BackendRequest = BackendName | 'auto';
@@ -87,6 +88,7 @@ export async function initBackend(request?: BackendRequest | string): Promise<Ba
     }
     throw new UsageError(`backend '${wanted}' could not be started: try --backend cpu`);
   }
+  if (chosen === 'wasm') registerWasmGradients();
   for (const hook of onActivate) hook(chosen);
   return chosen;
 }

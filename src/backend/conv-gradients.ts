@@ -1,0 +1,159 @@
+import * as tf from '@tensorflow/tfjs';
+import { derivedWeight } from './derived-weights.js';
+
+/**
+ * Convolution gradients written as forward convolutions, so that they run on the backend's
+ * fast forward kernels (XNNPACK on wasm) instead of element loops. All tensors are NHWC;
+ * filters are [kh, kw, in, out] (conv2d) or [kh, kw, channels, multiplier] (depthwise).
+ */
+
+export type ConvPad = 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+
+export interface ConvGeometry {
+  strides: [number, number] | number;
+  dilations?: [number, number] | number;
+  pad: ConvPad;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+type Pair = [number, number];
+const pair = (v: [number, number] | number | undefined): Pair => (v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : v);
+
+function convInfo(xShape: number[], filterShape: number[], g: ConvGeometry, depthwise: boolean): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    pair(g.strides),
+    pair(g.dilations),
+    g.pad,
+    g.dimRoundingMode,
+    depthwise,
+  );
+}
+
+/**
+ * Crop (negative amounts) and pad (positive amounts) rows and columns of an NHWC tensor.
+ * Padding is returned rather than applied, so the convolution that follows can take it as
+ * its explicit padding for free.
+ */
+function cropForPadding(t: tf.Tensor4D, rows: Pair, cols: Pair): { t: tf.Tensor4D; pad: tf.backend_util.ExplicitPadding } {
+  const [n, h, w, c] = t.shape;
+  const top = Math.max(0, -rows[0]);
+  const bottom = Math.max(0, -rows[1]);
+  const left = Math.max(0, -cols[0]);
+  const right = Math.max(0, -cols[1]);
+  if (top || bottom || left || right) t = tf.slice(t, [0, top, left, 0], [n, h - top - bottom, w - left - right, c]);
+  const pad: tf.backend_util.ExplicitPadding = [
+    [0, 0],
+    [Math.max(0, rows[0]), Math.max(0, rows[1])],
+    [Math.max(0, cols[0]), Math.max(0, cols[1])],
+    [0, 0],
+  ];
+  return { t, pad };
+}
+
+/**
+ * Insert stride-1 zeros between the rows and columns of `dy`, plus stride-1 trailing ones
+ * (cheaper to leave than to slice: the caller's crop/pad accounts for them).
+ */
+function zeroDilate(dy: tf.Tensor4D, [sh, sw]: Pair): tf.Tensor4D {
+  if (sh === 1 && sw === 1) return dy;
+  const [n, h, w, c] = dy.shape;
+  const spread = tf.pad(tf.reshape(dy, [n, h, 1, w, 1, c]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
+  return tf.reshape(spread, [n, h * sh, w * sw, c]);
+}
+
+/**
+ * The padding that turns the backward pass into a stride-1 correlation over the
+ * zero-dilated output gradient, whose length along this axis is `len * stride`.
+ */
+function backwardPad(inLen: number, outLen: number, stride: number, k: number, dilation: number, padBefore: number): Pair {
+  const effective = (k - 1) * dilation + 1;
+  const before = effective - 1 - padBefore;
+  // Rows needed: inLen + effective - 1; rows present: outLen * stride.
+  const after = inLen + effective - 1 - before - outLen * stride;
+  return [before, after];
+}
+
+/** dL/dx of conv2d(x, filter) from dL/dy, as a conv2d of dy with the flipped, transposed filter. */
+export function conv2dInputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: number[], g: ConvGeometry): tf.Tensor4D {
+  return tf.tidy(() => {
+    const info = convInfo(inputShape, filter.shape, g, false);
+    const flipped = derivedWeight(filter, 'conv2d-flip', (f) => tf.transpose(tf.reverse(f, [0, 1]), [0, 1, 3, 2])) as tf.Tensor4D;
+    const spread = zeroDilate(dy, [info.strideHeight, info.strideWidth]);
+    const rows = backwardPad(info.inHeight, info.outHeight, info.strideHeight, info.filterHeight, info.dilationHeight, info.padInfo.top);
+    const cols = backwardPad(info.inWidth, info.outWidth, info.strideWidth, info.filterWidth, info.dilationWidth, info.padInfo.left);
+    const { t, pad } = cropForPadding(spread, rows, cols);
+    return tf.conv2d(t, flipped, 1, pad, 'NHWC', [info.dilationHeight, info.dilationWidth]);
+  });
+}
+
+/**
+ * dL/dfilter of conv2d(x, filter): the correlation of x with dy, computed as one conv2d in
+ * which the batch and channel axes trade places (x's channels become the batch, dy acts as
+ * the filter, the forward stride becomes the dilation and vice versa).
+ */
+export function conv2dFilterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], g: ConvGeometry): tf.Tensor4D {
+  return tf.tidy(() => {
+    const info = convInfo(x.shape, filterShape, g, false);
+    const [kh, kw] = filterShape;
+    const [n] = x.shape;
+    const xT = tf.transpose(x, [3, 1, 2, 0]); // [Ci, H, W, N]
+    const dyT = n === 1 ? tf.reshape(dy, [dy.shape[1], dy.shape[2], 1, dy.shape[3]]) : tf.transpose(dy, [1, 2, 0, 3]); // [Ho, Wo, N, Co]
+    const rows = filterGradPad(info.inHeight, info.outHeight, info.strideHeight, kh, info.dilationHeight, info.padInfo.top);
+    const cols = filterGradPad(info.inWidth, info.outWidth, info.strideWidth, kw, info.dilationWidth, info.padInfo.left);
+    const { t, pad } = cropForPadding(xT as tf.Tensor4D, rows, cols);
+    const out = tf.conv2d(t, dyT as tf.Tensor4D, [info.dilationHeight, info.dilationWidth], pad, 'NHWC', [info.strideHeight, info.strideWidth]);
+    return tf.transpose(out, [1, 2, 0, 3]); // [Ci, kh, kw, Co] -> [kh, kw, Ci, Co]
+  });
+}
+
+/** Padding of x so that sliding dy (dilated by the stride) over it yields exactly k taps. */
+function filterGradPad(inLen: number, outLen: number, stride: number, k: number, dilation: number, padBefore: number): Pair {
+  const span = (outLen - 1) * stride + 1;
+  return [padBefore, (k - 1) * dilation + span - inLen - padBefore];
+}
+
+/** dL/dx of depthwiseConv2d: a depthwise conv of dy with the flipped filter, summed over the multiplier. */
+export function depthwiseInputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: number[], g: ConvGeometry): tf.Tensor4D {
+  return tf.tidy(() => {
+    const info = convInfo(inputShape, filter.shape, g, true);
+    const [kh, kw, c, m] = filter.shape;
+    const flipped = derivedWeight(filter, 'depthwise-flip', (f) => tf.reshape(tf.reverse(f, [0, 1]), [kh, kw, c * m, 1])) as tf.Tensor4D;
+    const spread = zeroDilate(dy, [info.strideHeight, info.strideWidth]);
+    const rows = backwardPad(info.inHeight, info.outHeight, info.strideHeight, kh, info.dilationHeight, info.padInfo.top);
+    const cols = backwardPad(info.inWidth, info.outWidth, info.strideWidth, kw, info.dilationWidth, info.padInfo.left);
+    const { t, pad } = cropForPadding(spread, rows, cols);
+    const dx = tf.depthwiseConv2d(t, flipped, 1, pad, 'NHWC', [info.dilationHeight, info.dilationWidth]);
+    if (m === 1) return dx;
+    const [n, h, w] = dx.shape;
+    return tf.sum(tf.reshape(dx, [n, h, w, c, m]), 4);
+  });
+}
+
+/**
+ * dL/dfilter of depthwiseConv2d: for each tap, the per-channel dot product of the shifted
+ * input window with dy. kh*kw strided slices, each one multiply and one reduction.
+ */
+export function depthwiseFilterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: number[], g: ConvGeometry): tf.Tensor4D {
+  return tf.tidy(() => {
+    const info = convInfo(x.shape, filterShape, g, true);
+    const [kh, kw, c, m] = filterShape;
+    const [n] = x.shape;
+    const { outHeight: ho, outWidth: wo, strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+    const rows = filterGradPad(info.inHeight, ho, sh, kh, dh, info.padInfo.top);
+    const cols = filterGradPad(info.inWidth, wo, sw, kw, dw, info.padInfo.left);
+    const { t, pad } = cropForPadding(x, rows, cols);
+    const xp = pad.some(([a, b]) => a || b) ? tf.pad(t, pad) : t;
+    const dy5 = m === 1 ? dy : tf.reshape(dy, [n, ho, wo, c, m]);
+    const taps: tf.Tensor[] = [];
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const window = tf.stridedSlice(xp, [0, i * dh, j * dw, 0], [n, i * dh + (ho - 1) * sh + 1, j * dw + (wo - 1) * sw + 1, c], [1, sh, sw, 1]);
+        const prod = m === 1 ? tf.mul(window, dy5) : tf.mul(tf.expandDims(window, 4), dy5);
+        taps.push(tf.sum(prod, [0, 1, 2]));
+      }
+    }
+    return tf.reshape(tf.stack(taps), [kh, kw, c, m]);
+  });
+}

@@ -1,0 +1,82 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Weights derived from a filter (flipped, transposed) are rebuilt for every gradient step
+ * unless cached, and a new filter tensor also forces XNNPACK to re-pack its operator.
+ * Weights stay fixed while a picture is optimised, so one entry per (filter, recipe) pays
+ * for itself from the second step. tfjs gives every tensor buffer a fresh `dataId` object,
+ * so identity of the dataId is a safe key: a variable that is assigned gets a new one.
+ */
+interface Entry {
+  dataId: object;
+  backend: tf.KernelBackend;
+  value: tf.Tensor;
+  bytes: number;
+}
+
+const MAX_ENTRIES = 256;
+const MAX_BYTES = 512 * 1024 * 1024;
+
+// A Map keeps insertion order, which makes it an LRU when hits are re-inserted.
+const entries = new Map<string, Entry>();
+const ids = new WeakMap<object, number>();
+let nextId = 0;
+let totalBytes = 0;
+
+function keyOf(dataId: object, recipe: string): string {
+  let id = ids.get(dataId);
+  if (id === undefined) {
+    id = nextId++;
+    ids.set(dataId, id);
+  }
+  return `${id}:${recipe}`;
+}
+
+function alive(entry: Entry): boolean {
+  // The backend forgets a dataId when the last tensor on it is disposed.
+  const map = (entry.backend as unknown as { dataIdMap?: { has(id: object): boolean } }).dataIdMap;
+  return map?.has(entry.dataId) ?? true;
+}
+
+function drop(key: string, entry: Entry): void {
+  entries.delete(key);
+  totalBytes -= entry.bytes;
+  entry.value.dispose();
+}
+
+function prune(newest: string): void {
+  for (const [key, entry] of entries) if (!alive(entry)) drop(key, entry);
+  for (const [key, entry] of entries) {
+    if (entries.size <= MAX_ENTRIES && totalBytes <= MAX_BYTES) break;
+    if (key !== newest) drop(key, entry);
+  }
+}
+
+/**
+ * The tensor `make(source)` for this source and recipe, computed once. The result is kept
+ * out of every tidy scope (tf.keep) and owned by the cache: callers must not dispose it.
+ */
+export function derivedWeight(source: tf.Tensor, recipe: string, make: (source: tf.Tensor) => tf.Tensor): tf.Tensor {
+  const key = keyOf(source.dataId, recipe);
+  const hit = entries.get(key);
+  if (hit && !hit.value.isDisposed) {
+    entries.delete(key);
+    entries.set(key, hit);
+    return hit.value;
+  }
+  const value = tf.keep(tf.tidy(() => make(source)));
+  const entry: Entry = { dataId: source.dataId, backend: tf.backend(), value, bytes: value.size * 4 };
+  entries.set(key, entry);
+  totalBytes += entry.bytes;
+  prune(key);
+  return value;
+}
+
+/** Dispose every cached derived weight (tests use it to check for leaks). */
+export function clearDerivedWeights(): void {
+  for (const [key, entry] of entries) drop(key, entry);
+}
+
+export function derivedWeightCount(): number {
+  return entries.size;
+}

@@ -1,0 +1,83 @@
+import * as tf from '@tensorflow/tfjs';
+import {
+  conv2dFilterGradient,
+  conv2dInputGradient,
+  depthwiseFilterGradient,
+  depthwiseInputGradient,
+  type ConvGeometry,
+} from './conv-gradients.js';
+import { extraWasmKernels } from './wasm-kernels.js';
+
+/**
+ * tfjs-backend-wasm 4.22 lacks the filter gradient of conv2d and both gradients of the
+ * depthwise conv (so no MobileNet can be visualised on it), and its conv2d input gradient
+ * is a scalar loop ~10x slower than its XNNPACK forward conv. These kernels compose the
+ * gradients from wasm's forward kernels instead (see conv-gradients.ts).
+ */
+
+interface KernelArgs {
+  inputs: Record<string, tf.Tensor>;
+  attrs: Record<string, unknown>;
+}
+
+// Kernels get tensors from the engine (runKernel passes the op's tensors through).
+const tensor4d = (t: tf.Tensor) => t as tf.Tensor4D;
+
+function geometry(attrs: Record<string, unknown>): ConvGeometry {
+  const format = attrs.dataFormat as string | undefined;
+  if (format !== undefined && format !== 'NHWC' && format !== 'channelsLast') {
+    throw new Error(`wasm conv gradients support NHWC only, got dataFormat '${format}'`);
+  }
+  return {
+    strides: attrs.strides as ConvGeometry['strides'],
+    dilations: (attrs.dilations as ConvGeometry['dilations']) ?? 1,
+    pad: attrs.pad as ConvGeometry['pad'],
+    dimRoundingMode: attrs.dimRoundingMode as ConvGeometry['dimRoundingMode'],
+  };
+}
+
+type Kernel = (args: KernelArgs) => tf.Tensor;
+
+const GRADIENT_KERNELS: Record<string, Kernel> = {
+  Conv2DBackpropInput: ({ inputs, attrs }) =>
+    conv2dInputGradient(tensor4d(inputs.dy), tensor4d(inputs.filter), attrs.inputShape as number[], geometry(attrs)),
+  Conv2DBackpropFilter: ({ inputs, attrs }) =>
+    conv2dFilterGradient(tensor4d(inputs.x), tensor4d(inputs.dy), attrs.filterShape as number[], geometry(attrs)),
+  DepthwiseConv2dNativeBackpropInput: ({ inputs, attrs }) =>
+    depthwiseInputGradient(tensor4d(inputs.dy), tensor4d(inputs.filter), attrs.inputShape as number[], geometry(attrs)),
+  DepthwiseConv2dNativeBackpropFilter: ({ inputs, attrs }) =>
+    depthwiseFilterGradient(tensor4d(inputs.x), tensor4d(inputs.dy), attrs.filterShape as number[], geometry(attrs)),
+};
+
+// Marks our kernel functions so a second registration (even from a second copy of this
+// module, as under jest next to dist/) recognises them and does nothing.
+const MARK = Symbol.for('cnnviz.wasmKernel');
+
+function install(name: string, kernel: Kernel): boolean {
+  const existing = tf.getKernel(name, 'wasm');
+  if (existing && (existing.kernelFunc as unknown as Record<symbol, unknown>)[MARK]) return false;
+  if (existing) tf.unregisterKernel(name, 'wasm');
+  const kernelFunc = kernel as unknown as tf.KernelFunc;
+  (kernelFunc as unknown as Record<symbol, unknown>)[MARK] = true;
+  tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc });
+  return true;
+}
+
+/**
+ * Register the composed gradient kernels (and the few training kernels wasm lacks) for
+ * the wasm backend. Call after '@tensorflow/tfjs-backend-wasm' is imported: that import
+ * registers its own kernels and would overwrite ours. Idempotent; returns the names of
+ * kernels it (re)registered.
+ */
+export function registerWasmGradients(): string[] {
+  const installed: string[] = [];
+  for (const [name, kernel] of Object.entries({ ...GRADIENT_KERNELS, ...extraWasmKernels() })) {
+    if (install(name, kernel)) installed.push(name);
+  }
+  return installed;
+}
+
+/** Kernel names registerWasmGradients provides. */
+export function wasmGradientKernelNames(): string[] {
+  return [...Object.keys(GRADIENT_KERNELS), ...Object.keys(extraWasmKernels())];
+}

@@ -1,0 +1,255 @@
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/backend/select.js';
+import { registerWasmGradients } from '../src/backend/gradients.js';
+import { conv2dFilterGradient, conv2dInputGradient, type ConvPad } from '../src/backend/conv-gradients.js';
+import { mulberry32, randomArray, expectClose } from './gradients-helpers.js';
+
+/**
+ * Every composed wasm gradient against the cpu backend's loop kernels, over seeded random
+ * geometries. tfjs's cpu kernels ignore dilations in the backprop loops, so dilated cases
+ * are checked against the undilated kernel applied to a zero-stuffed filter (the same
+ * function by definition).
+ */
+
+interface Case {
+  n: number; h: number; w: number; ci: number; co: number; kh: number; kw: number;
+  strides: [number, number]; dilations: [number, number]; pad: ConvPad; m: number;
+}
+
+function outLen(len: number, k: number, s: number, d: number, pad: ConvPad, axis: number): number {
+  const eff = (k - 1) * d + 1;
+  if (pad === 'same') return Math.ceil(len / s);
+  if (pad === 'valid') return Math.floor((len - eff) / s) + 1;
+  const [a, b] = (pad as number[][])[axis];
+  return Math.floor((len + a + b - eff) / s) + 1;
+}
+
+function randomCase(rand: () => number, depthwise: boolean, allowDilation: boolean): Case {
+  const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+  for (;;) {
+    const strides: [number, number] = [int(1, 3), int(1, 3)];
+    const dilated = allowDilation && strides[0] === 1 && strides[1] === 1 && rand() < 0.5;
+    const dilations: [number, number] = dilated ? [int(1, 2), int(1, 2)] : [1, 1];
+    const kind = int(0, 2);
+    const pad: ConvPad = kind === 0 ? 'same' : kind === 1 ? 'valid' : [[0, 0], [int(0, 3), int(0, 3)], [int(0, 3), int(0, 3)], [0, 0]];
+    const c: Case = {
+      n: int(1, 2), h: int(5, 33), w: int(5, 33), ci: int(1, 17), co: int(1, 17), kh: int(1, 7), kw: int(1, 7),
+      strides, dilations, pad, m: depthwise ? int(1, 2) : 1,
+    };
+    if (outLen(c.h, c.kh, strides[0], dilations[0], pad, 1) >= 1 && outLen(c.w, c.kw, strides[1], dilations[1], pad, 2) >= 1) return c;
+  }
+}
+
+/** A dilated kernel as an undilated one with zeros between the taps. */
+function stuff(f: Float32Array, shape: number[], [dh, dw]: [number, number]): { data: Float32Array; shape: number[] } {
+  const [kh, kw, a, b] = shape;
+  const eh = (kh - 1) * dh + 1, ew = (kw - 1) * dw + 1;
+  const out = new Float32Array(eh * ew * a * b);
+  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let k = 0; k < a * b; k++) {
+    out[((i * dh) * ew + j * dw) * a * b + k] = f[(i * kw + j) * a * b + k];
+  }
+  return { data: out, shape: [eh, ew, a, b] };
+}
+
+/**
+ * Direct sum for the conv2d filter gradient. cpu's Conv2DBackpropFilter would need the
+ * zero-stuffed shape and takes seconds per case at that size.
+ */
+function filterGradRef(x: { data: Float32Array; shape: number[] }, dy: { data: Float32Array; shape: number[] }, fshape: number[], c: Case): Float32Array {
+  const [n, h, w, ci] = x.shape;
+  const [, ho, wo, co] = dy.shape;
+  const [kh, kw] = fshape;
+  const info = tf.backend_util.computeConv2DInfo(x.shape as never, fshape as never, c.strides, c.dilations, c.pad as never);
+  const out = new Float32Array(kh * kw * ci * co);
+  for (let b = 0; b < n; b++) for (let oy = 0; oy < ho; oy++) for (let ox = 0; ox < wo; ox++) {
+    for (let i = 0; i < kh; i++) {
+      const iy = oy * c.strides[0] + i * c.dilations[0] - info.padInfo.top;
+      if (iy < 0 || iy >= h) continue;
+      for (let j = 0; j < kw; j++) {
+        const ix = ox * c.strides[1] + j * c.dilations[1] - info.padInfo.left;
+        if (ix < 0 || ix >= w) continue;
+        for (let a = 0; a < ci; a++) {
+          const xv = x.data[((b * h + iy) * w + ix) * ci + a];
+          const base = ((i * kw + j) * ci + a) * co;
+          const dyBase = ((b * ho + oy) * wo + ox) * co;
+          for (let o = 0; o < co; o++) out[base + o] += xv * dy.data[dyBase + o];
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Taps of an undilated filter gradient that a dilated kernel actually has. */
+function unstuff(g: Float32Array, shape: number[], [dh, dw]: [number, number], [kh, kw]: [number, number]): Float32Array {
+  const [, ew, a, b] = shape;
+  const out = new Float32Array(kh * kw * a * b);
+  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let k = 0; k < a * b; k++) {
+    out[(i * kw + j) * a * b + k] = g[((i * dh) * ew + j * dw) * a * b + k];
+  }
+  return out;
+}
+
+async function on<T>(backend: string, fn: () => T): Promise<T> {
+  await tf.setBackend(backend);
+  return fn();
+}
+
+/**
+ * Reads happen outside tf.tidy on purpose: tidy walks whatever it returns looking for
+ * tensors, and walking a large Float32Array element by element costs seconds.
+ */
+function read(fn: () => tf.Tensor): Float32Array {
+  const out = tf.tidy(fn);
+  const data = out.dataSync() as Float32Array;
+  out.dispose();
+  return data;
+}
+
+function run(kernel: string, inputs: Record<string, { data: Float32Array; shape: number[] }>, attrs: Record<string, unknown>): Float32Array {
+  return read(() => {
+    const ts: Record<string, tf.Tensor> = {};
+    for (const [k, v] of Object.entries(inputs)) ts[k] = tf.tensor(v.data, v.shape);
+    return tf.engine().runKernel(kernel, ts, attrs as tf.NamedAttrMap) as tf.Tensor;
+  });
+}
+
+beforeAll(async () => {
+  expect(await initBackend('wasm')).toBe('wasm');
+  registerWasmGradients();
+});
+afterAll(async () => {
+  await tf.setBackend('wasm');
+});
+
+const CASES = 30;
+
+describe('wasm conv2d gradients match cpu', () => {
+  test('Conv2DBackpropInput over random geometries', async () => {
+    const rand = mulberry32(1);
+    for (let t = 0; t < CASES; t++) {
+      const c = randomCase(rand, false, false);
+      const ho = outLen(c.h, c.kh, c.strides[0], 1, c.pad, 1), wo = outLen(c.w, c.kw, c.strides[1], 1, c.pad, 2);
+      const dy = { data: randomArray(rand, c.n * ho * wo * c.co), shape: [c.n, ho, wo, c.co] };
+      const filter = { data: randomArray(rand, c.kh * c.kw * c.ci * c.co), shape: [c.kh, c.kw, c.ci, c.co] };
+      const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', inputShape: [c.n, c.h, c.w, c.ci] };
+      const ref = await on('cpu', () => run('Conv2DBackpropInput', { dy, filter }, attrs));
+      const got = await on('wasm', () => run('Conv2DBackpropInput', { dy, filter }, attrs));
+      expectClose(got, ref, 1e-4, JSON.stringify(c));
+    }
+  });
+
+  test('Conv2DBackpropFilter over random geometries', async () => {
+    const rand = mulberry32(2);
+    for (let t = 0; t < CASES; t++) {
+      const c = randomCase(rand, false, false);
+      const ho = outLen(c.h, c.kh, c.strides[0], 1, c.pad, 1), wo = outLen(c.w, c.kw, c.strides[1], 1, c.pad, 2);
+      const x = { data: randomArray(rand, c.n * c.h * c.w * c.ci), shape: [c.n, c.h, c.w, c.ci] };
+      const dy = { data: randomArray(rand, c.n * ho * wo * c.co), shape: [c.n, ho, wo, c.co] };
+      const attrs = { strides: c.strides, pad: c.pad, dataFormat: 'NHWC', filterShape: [c.kh, c.kw, c.ci, c.co] };
+      const ref = await on('cpu', () => run('Conv2DBackpropFilter', { x, dy }, attrs));
+      const got = await on('wasm', () => run('Conv2DBackpropFilter', { x, dy }, attrs));
+      expectClose(got, ref, 1e-4, JSON.stringify(c));
+    }
+  });
+
+  test('dilated conv2d gradients (exported helpers) match a zero-stuffed kernel on cpu', async () => {
+    const rand = mulberry32(3);
+    for (let t = 0; t < 12; t++) {
+      const c = randomCase(rand, false, true);
+      if (c.strides[0] !== 1 || c.strides[1] !== 1) c.strides = [1, 1];
+      if (c.dilations[0] === 1 && c.dilations[1] === 1) c.dilations = [2, 2];
+      const ho = outLen(c.h, c.kh, 1, c.dilations[0], c.pad, 1), wo = outLen(c.w, c.kw, 1, c.dilations[1], c.pad, 2);
+      if (ho < 1 || wo < 1) continue;
+      const fshape = [c.kh, c.kw, c.ci, c.co];
+      const filter = randomArray(rand, c.kh * c.kw * c.ci * c.co);
+      const x = { data: randomArray(rand, c.n * c.h * c.w * c.ci), shape: [c.n, c.h, c.w, c.ci] };
+      const dy = { data: randomArray(rand, c.n * ho * wo * c.co), shape: [c.n, ho, wo, c.co] };
+      const stuffed = stuff(filter, fshape, c.dilations);
+      const refDx = await on('cpu', () =>
+        run('Conv2DBackpropInput', { dy, filter: stuffed }, { strides: 1, pad: c.pad, dataFormat: 'NHWC', inputShape: x.shape }));
+      const refDf = filterGradRef(x, dy, fshape, c);
+      const geometry = { strides: 1, dilations: c.dilations, pad: c.pad };
+      await tf.setBackend('wasm');
+      const gotDx = read(() => conv2dInputGradient(tf.tensor4d(dy.data, dy.shape as never), tf.tensor4d(filter, fshape as never), x.shape, geometry));
+      const gotDf = read(() => conv2dFilterGradient(tf.tensor4d(x.data, x.shape as never), tf.tensor4d(dy.data, dy.shape as never), fshape, geometry));
+      expectClose(gotDx, refDx, 1e-4, JSON.stringify(c));
+      expectClose(gotDf, refDf, 1e-4, JSON.stringify(c));
+    }
+  });
+});
+
+describe('wasm depthwise gradients match cpu', () => {
+  test('DepthwiseConv2dNativeBackpropInput over random geometries', async () => {
+    const rand = mulberry32(4);
+    for (let t = 0; t < CASES; t++) {
+      const c = randomCase(rand, true, true);
+      const ho = outLen(c.h, c.kh, c.strides[0], c.dilations[0], c.pad, 1), wo = outLen(c.w, c.kw, c.strides[1], c.dilations[1], c.pad, 2);
+      const fshape = [c.kh, c.kw, c.ci, c.m];
+      const filter = { data: randomArray(rand, c.kh * c.kw * c.ci * c.m), shape: fshape };
+      const dy = { data: randomArray(rand, c.n * ho * wo * c.ci * c.m), shape: [c.n, ho, wo, c.ci * c.m] };
+      const inputShape = [c.n, c.h, c.w, c.ci];
+      const stuffed = stuff(filter.data, fshape, c.dilations);
+      const ref = await on('cpu', () =>
+        run('DepthwiseConv2dNativeBackpropInput', { dy, filter: stuffed }, { strides: c.strides, dilations: 1, pad: c.pad, inputShape }));
+      const got = await on('wasm', () =>
+        run('DepthwiseConv2dNativeBackpropInput', { dy, filter }, { strides: c.strides, dilations: c.dilations, pad: c.pad, inputShape }));
+      expectClose(got, ref, 1e-4, JSON.stringify(c));
+    }
+  });
+
+  test('DepthwiseConv2dNativeBackpropFilter over random geometries', async () => {
+    const rand = mulberry32(5);
+    for (let t = 0; t < CASES; t++) {
+      const c = randomCase(rand, true, true);
+      const ho = outLen(c.h, c.kh, c.strides[0], c.dilations[0], c.pad, 1), wo = outLen(c.w, c.kw, c.strides[1], c.dilations[1], c.pad, 2);
+      const fshape = [c.kh, c.kw, c.ci, c.m];
+      const x = { data: randomArray(rand, c.n * c.h * c.w * c.ci), shape: [c.n, c.h, c.w, c.ci] };
+      const dy = { data: randomArray(rand, c.n * ho * wo * c.ci * c.m), shape: [c.n, ho, wo, c.ci * c.m] };
+      const eff = [(c.kh - 1) * c.dilations[0] + 1, (c.kw - 1) * c.dilations[1] + 1, c.ci, c.m];
+      const ref = await on('cpu', () =>
+        run('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { strides: c.strides, dilations: 1, pad: c.pad, filterShape: eff }));
+      const got = await on('wasm', () =>
+        run('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { strides: c.strides, dilations: c.dilations, pad: c.pad, filterShape: fshape }));
+      expectClose(got, unstuff(ref, eff, c.dilations, [c.kh, c.kw]), 1e-4, JSON.stringify(c));
+    }
+  });
+});
+
+describe('gradients through Layers models on wasm', () => {
+  /** Conv2D with bias and no activation takes tfjs's fused path, whose gradient also needs the filter gradient. */
+  function smallNet(seed: number): tf.LayersModel {
+    const init = (s: number) => tf.initializers.randomNormal({ stddev: 0.3, seed: seed + s });
+    const m = tf.sequential();
+    m.add(tf.layers.conv2d({ inputShape: [15, 14, 3], filters: 6, kernelSize: 3, strides: 2, padding: 'same', kernelInitializer: init(1), biasInitializer: init(2) }));
+    m.add(tf.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'valid', depthwiseInitializer: init(3), biasInitializer: init(4) }));
+    m.add(tf.layers.reLU({ maxValue: 6 }));
+    m.add(tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', activation: 'relu', depthwiseInitializer: init(5), useBias: false }));
+    m.add(tf.layers.conv2d({ filters: 5, kernelSize: 1, activation: 'relu', kernelInitializer: init(6) }));
+    return m;
+  }
+
+  async function gradsOn(backend: string): Promise<Float32Array[]> {
+    await tf.setBackend(backend);
+    const model = smallNet(7);
+    const rand = mulberry32(8);
+    const x = tf.tensor4d(randomArray(rand, 2 * 15 * 14 * 3), [2, 15, 14, 3]);
+    const weights = model.trainableWeights.map((w) => w.read());
+    const f = (input: tf.Tensor, ...ws: tf.Tensor[]) => {
+      void ws;
+      return tf.mean(tf.square(model.apply(input) as tf.Tensor));
+    };
+    const grads = tf.grads(f)([x, ...weights]);
+    const out = grads.map((g) => g.dataSync() as Float32Array);
+    tf.dispose([x, ...grads]);
+    model.dispose();
+    return out;
+  }
+
+  test('input and weight gradients agree with cpu (fused conv, depthwise, multiplier 2)', async () => {
+    const ref = await gradsOn('cpu');
+    const got = await gradsOn('wasm');
+    expect(got.length).toBe(ref.length);
+    got.forEach((g, i) => expectClose(g, ref[i], 1e-4, `gradient ${i}`));
+  });
+});
