@@ -2,10 +2,15 @@ import { Command, CommanderError } from 'commander';
 import { exitCodeOf } from '../errors.js';
 import { activationsCommand } from './activations.js';
 import { layersCommand } from './layers.js';
+import { channelsCommand } from './channels.js';
+import { convolveCommand } from './convolve.js';
+import { poolCommand } from './pool.js';
+import { kernelsCommand } from './kernels.js';
+import { plotCommand } from './plot.js';
 import { ui } from './ui.js';
 
 /** Subcommands, one file each; later features add theirs here. */
-const COMMANDS: Array<() => Command> = [layersCommand, activationsCommand];
+const COMMANDS: Array<() => Command> = [layersCommand, activationsCommand, channelsCommand, convolveCommand, poolCommand, kernelsCommand, plotCommand];
 
 const OUTPUT = {
   // Commander's own usage errors, folded to one line in cnnviz's error style.
