@@ -17,7 +17,7 @@ export function randomArray(rand: () => number, size: number): Float32Array {
 }
 
 /** Agreement relative to the reference's largest magnitude (elementwise relative error is meaningless near zero). */
-export function expectClose(got: ArrayLike<number>, ref: ArrayLike<number>, rel: number, what = ''): void {
+export function expectClose(got: ArrayLike<number>, ref: ArrayLike<number>, rel: number, what = '', floor = 1e-6): void {
   if (got.length !== ref.length) throw new Error(`length ${got.length} != ${ref.length} ${what}`);
   let scale = 0;
   let worst = 0;
@@ -25,5 +25,5 @@ export function expectClose(got: ArrayLike<number>, ref: ArrayLike<number>, rel:
     scale = Math.max(scale, Math.abs(ref[i]));
     worst = Math.max(worst, Math.abs(got[i] - ref[i]));
   }
-  if (!(worst <= rel * Math.max(scale, 1e-6))) throw new Error(`max error ${worst} vs scale ${scale} (rel ${rel}) ${what}`);
+  if (!(worst <= rel * Math.max(scale, floor))) throw new Error(`max error ${worst} vs scale ${scale} (rel ${rel}) ${what}`);
 }
