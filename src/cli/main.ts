@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { exitCodeOf } from '../errors.js';
 import { activationsCommand } from './activations.js';
+import { dreamCommand } from './dream.js';
 import { layersCommand } from './layers.js';
 import { channelsCommand } from './channels.js';
 import { convolveCommand } from './convolve.js';
@@ -10,7 +11,7 @@ import { plotCommand } from './plot.js';
 import { ui } from './ui.js';
 
 /** Subcommands, one file each; later features add theirs here. */
-const COMMANDS: Array<() => Command> = [layersCommand, activationsCommand, channelsCommand, convolveCommand, poolCommand, kernelsCommand, plotCommand];
+const COMMANDS: Array<() => Command> = [layersCommand, activationsCommand, channelsCommand, convolveCommand, poolCommand, kernelsCommand, plotCommand, dreamCommand];
 
 const OUTPUT = {
   // Commander's own usage errors, folded to one line in cnnviz's error style.

@@ -1,0 +1,181 @@
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { UsageError } from '../errors.js';
+import { encodePng, readImage, writeOutput, writePng } from '../image/io.js';
+import { resolveIndexList, resolveLayer } from '../model/address.js';
+import { encodeAnimation } from '../dream/animation.js';
+import { OBJECTIVE_KINDS, type ObjectiveKind } from '../dream/objectives.js';
+import { PARAM_KINDS, type ParamKind } from '../dream/param.js';
+import { randomSeed } from '../dream/random.js';
+import { DEFAULTS, KERAS_BASELINE, OPTIMIZER_KINDS, checkSettings, type DreamSettings, type OptimizerKind } from '../dream/render.js';
+import { dreamSheet, dreamUnits } from '../dream/sheet.js';
+import { dreamSize, dreamTarget, modelInput, resolveClass } from '../dream/setup.js';
+import { TRANSFORM_SETS, type TransformSet } from '../dream/transforms.js';
+import { addModelOptions, choiceOption, examples, floatOption, intOption, openModel, type CommonOptions } from './options.js';
+import { safeName } from './activations.js';
+import { progressBar, ui } from './ui.js';
+
+interface DreamOptions extends CommonOptions {
+  layer?: string;
+  filter?: string;
+  filters?: string;
+  objective: ObjectiveKind;
+  at?: string;
+  class?: string;
+  minimize: boolean;
+  param: ParamKind;
+  decorrelate: boolean;
+  transforms: TransformSet;
+  optimizer: OptimizerKind;
+  steps?: number;
+  lr?: number;
+  size?: number;
+  seed?: number;
+  from?: string;
+  batch: number;
+  workers?: number;
+  output?: string;
+  outDir?: string;
+  frames?: number;
+  animation?: string;
+}
+
+function parseAt(value: string): [number, number] {
+  const m = value.trim().match(/^(\d+),(\d+)$/);
+  if (!m) throw new UsageError(`bad --at '${value}': expected x,y in the layer's grid, e.g. 7,7`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+export function dreamCommand(): Command {
+  const cmd = new Command('dream')
+    .description('paint the picture a filter (channel, neuron or class) responds to most, by gradient ascent from noise (Lucid-style)')
+    .option('-l, --layer <spec>', 'layer index (-1 = last) or name (default: the first convolution)')
+    .option('-f, --filter <n>', 'channel (or neuron channel) to maximize', '0')
+    .option('--filters <list>', "several channels as one sheet, e.g. '0-15', '1,5,9' or 'all'")
+    .addOption(new Option('--objective <kind>', `what to maximize: ${OBJECTIVE_KINDS.join('|')}`).default('channel').argParser(choiceOption('--objective', OBJECTIVE_KINDS)))
+    .option('--at <x,y>', "neuron position in the layer's grid for --objective neuron (default: the centre)", parseAt)
+    .option('--class <index|label>', 'class for --objective logit, by index or label name')
+    .option('--minimize', 'paint what the unit responds to least (negative objective)', false)
+    .addOption(new Option('--param <kind>', `image parameterization: ${PARAM_KINDS.join('|')}`).default('fft').argParser(choiceOption('--param', PARAM_KINDS)))
+    .option('--no-decorrelate', 'optimize raw RGB instead of decorrelated colour axes')
+    .addOption(new Option('--transforms <set>', `robustness transforms: ${TRANSFORM_SETS.join('|')} (standard = pad 12, jitter 8, scale 0.9-1.1, rotate ±10°, jitter 4)`).default('standard').argParser(choiceOption('--transforms', TRANSFORM_SETS)))
+    .addOption(new Option('--optimizer <kind>', `${OPTIMIZER_KINDS.join('|')} (sgd-l2 = the Keras example's normalised-gradient ascent)`).default('adam').argParser(choiceOption('--optimizer', OPTIMIZER_KINDS)))
+    .option('--steps <n>', 'optimization steps (default: 512; 30 with sgd-l2)', intOption('--steps', 1, 100000))
+    .option('--lr <rate>', 'learning rate (default: 0.05; step 10 with sgd-l2)', floatOption('--lr', 0))
+    .option('--size <px>', "side of the painted picture (default: 128, or the model's fixed input size if smaller)", intOption('--size', 8, 2048))
+    .option('--seed <n>', 'random seed: the same seed gives the same bytes (default: random, printed)', intOption('--seed', 0, 2 ** 31 - 1))
+    .option('--from <image>', 'start from this picture instead of noise (DeepDream style)')
+    .option('--batch <n>', 'pictures optimized together in one batch (the output depends on it, not on the core count)', intOption('--batch', 1, 256), 8)
+    .option('--workers <n>', 'worker threads for many filters (default: one per core)', intOption('--workers', 1, 64))
+    .option('-o, --output <path>', "PNG file, or '-' for stdout (default: dream.<layer>.<filter>.png)")
+    .option('--out-dir <dir>', 'also write one PNG per filter into this folder')
+    .option('--frames <k>', 'also write an animation of every k-th step (see --animation)', intOption('--frames', 1))
+    .option('--animation <path>', 'animated .webp or .gif for --frames (default: the PNG name with .webp)')
+    .option('--json', 'print final objective per filter, seed, backend, wall time and paths as JSON on stdout', false)
+    .action(async (opts: DreamOptions, command: Command) => {
+      const explicit = (name: string) => command.getOptionValueSource(name) === 'cli';
+      const baseline = opts.optimizer === 'sgd-l2';
+      if (opts.output === '-' && opts.json) throw new UsageError('-o - and --json both want stdout: write the PNG to a file with -o');
+      if (opts.frames && opts.output === '-' && !opts.animation) throw new UsageError('--frames with -o - needs --animation <file.webp|file.gif>');
+      if (opts.animation && !/\.(webp|gif)$/i.test(opts.animation)) throw new UsageError(`bad --animation '${opts.animation}': the name must end in .webp or .gif`);
+      if (explicit('filter') && opts.filters) throw new UsageError('--filter and --filters both choose filters: give one of them');
+
+      const settings: DreamSettings = {
+        ...DEFAULTS,
+        objective: opts.objective,
+        minimize: opts.minimize,
+        param: opts.param,
+        decorrelate: opts.decorrelate,
+        transforms: opts.transforms,
+        optimizer: opts.optimizer,
+        steps: opts.steps ?? (baseline ? KERAS_BASELINE.steps! : DEFAULTS.steps),
+        lr: opts.lr ?? (baseline ? KERAS_BASELINE.lr! : DEFAULTS.lr),
+        seed: opts.seed ?? randomSeed(),
+        frameEvery: opts.frames ?? 0,
+        at: opts.at as unknown as [number, number] | undefined,
+      };
+      checkSettings(settings);
+
+      const loaded = await openModel(opts);
+      const backend = (await import('@tensorflow/tfjs')).getBackend();
+      const layers = loaded.graph.layers;
+      const firstConv = layers.find((l) => l.isConv)?.index ?? layers.length - 1;
+      const layerIndex = settings.objective === 'logit' ? layers.length - 1 : resolveLayer(opts.layer ?? firstConv, layers);
+      const { target, units: count } = dreamTarget(loaded, layerIndex, settings.objective, settings.at);
+      const owner = `layer ${target.name}`;
+      let units: number[];
+      if (settings.objective === 'logit') {
+        if (!opts.class) throw new UsageError('--objective logit needs --class <index|label>');
+        units = [resolveClass(opts.class, loaded.meta.labels, count)];
+      } else {
+        if (opts.class) throw new UsageError('--class goes with --objective logit');
+        units = opts.filters ? resolveIndexList(opts.filters, count, 'filter', owner) : resolveIndexList(opts.filter ?? '0', count, 'filter', owner);
+      }
+      const input = modelInput(loaded);
+      settings.size = dreamSize(input, opts.size);
+      const start = opts.from ? await readImage(opts.from, { channels: input.channels as 1 | 3, size: [settings.size, settings.size], fit: 'cover' }) : undefined;
+
+      const what = settings.objective === 'logit' ? `logit.${units[0]}` : `${safeName(layers[layerIndex].name)}.${opts.filters ? `${units[0]}-${units[units.length - 1]}` : units[0]}`;
+      const output = opts.output ?? `dream.${what}.png`;
+      const animation = settings.frameEvery ? opts.animation ?? `${output.replace(/\.png$/i, '')}.webp` : undefined;
+      if (opts.seed === undefined && !opts.json) ui.info(`seed ${settings.seed} (repeat with --seed ${settings.seed})`);
+
+      const t0 = Date.now();
+      const bar = progressBar(units.length <= opts.batch ? settings.steps : Math.ceil(units.length / opts.batch) * settings.steps, '{bar} step {value}/{total} | objective {objective} | ETA {eta_formatted}', { objective: '-' });
+      let run;
+      try {
+        run = await dreamUnits(loaded, { layerIndex, units, settings, start }, { batchSize: opts.batch, workers: opts.workers, inputRange: opts.inputRange }, (p) =>
+          bar.update(p.done, { objective: p.objective.toFixed(3) }),
+        );
+      } finally {
+        bar.stop();
+      }
+      const seconds = (Date.now() - t0) / 1000;
+
+      const sheet = dreamSheet(run, { labels: units.length > 1 });
+      await writeOutput(output, await encodePng(sheet));
+      const files: string[] = [];
+      if (opts.outDir) {
+        for (let i = 0; i < run.units.length; i++) {
+          const file = path.join(opts.outDir, `dream.${settings.objective === 'logit' ? 'logit' : safeName(layers[layerIndex].name)}.${run.units[i]}.png`);
+          await writePng(file, run.images[i]);
+          files.push(file);
+        }
+      }
+      if (animation && run.frames.length) {
+        const frames = run.frames.map((images) => dreamSheet({ ...run, images }, { labels: units.length > 1 }));
+        await writeOutput(animation, await encodeAnimation(frames, animation.toLowerCase().endsWith('.gif') ? 'gif' : 'webp'));
+      }
+
+      if (opts.json) {
+        ui.json({
+          model: loaded.source,
+          layer: { index: layerIndex, name: layers[layerIndex].name },
+          target: target.name,
+          objective: settings.objective,
+          minimize: settings.minimize,
+          filters: run.units.map((u, i) => ({ filter: u, objective: run.objectives[i] })),
+          seed: settings.seed,
+          backend,
+          settings: { param: settings.param, decorrelate: settings.decorrelate, transforms: settings.transforms, optimizer: settings.optimizer, steps: settings.steps, lr: settings.lr, size: settings.size, batch: opts.batch },
+          seconds,
+          output,
+          files,
+          animation: animation ?? null,
+        });
+      } else if (output !== '-') {
+        const best = run.units.map((u, i) => `${u}: ${run.objectives[i].toFixed(3)}`).join(', ');
+        ui.info(`wrote ${output}  (${target.name}, ${settings.steps} steps, ${seconds.toFixed(1)} s; objective ${best})`);
+        if (files.length) ui.info(`wrote ${files.length} PNGs to ${opts.outDir}`);
+        if (animation) ui.info(`wrote ${animation}`);
+      }
+    });
+  addModelOptions(cmd);
+  return examples(cmd, [
+    'cnnviz dream --layer 1 --filter 3',
+    'cnnviz dream -m mobilenet/ --layer conv_pw_7_relu --filters 0-15 -o sheet.png',
+    'cnnviz dream --objective logit --class cat --steps 256',
+    'cnnviz dream --layer 5 --filter 2 --from photo.jpg --steps 64 --frames 4',
+    'cnnviz dream --layer 1 --filter 3 --param pixel --no-decorrelate --transforms none --optimizer sgd-l2   # the Keras baseline',
+  ]);
+}

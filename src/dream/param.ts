@@ -1,0 +1,133 @@
+import * as tf from '@tensorflow/tfjs';
+import { decorrelationMatrix } from './color.js';
+import { irfft2d, rfft2dFrequencies } from './fft-fallback.js';
+import { createRng } from './random.js';
+
+export type ParamKind = 'fft' | 'pixel';
+export const PARAM_KINDS: readonly ParamKind[] = ['fft', 'pixel'];
+
+/**
+ * An image made of trainable variables. `image()` is what the network sees, in [0, 1];
+ * `display()` is what gets written (the same, except for the Keras baseline, whose raw
+ * pixels are contrast-normalised for viewing the way that example does).
+ */
+export interface ImageParam {
+  variables: tf.Variable[];
+  image(): tf.Tensor4D;
+  display(): tf.Tensor4D;
+  dispose(): void;
+}
+
+export interface ParamOptions {
+  kind: ParamKind;
+  height: number;
+  width: number;
+  channels: number;
+  /** Lucid's colour decorrelation (colour models only). */
+  decorrelate: boolean;
+  /** One seed per batch element, so a filter's start noise doesn't depend on its batch mates. */
+  seeds: number[];
+  /** A [1, h, w, c] picture in [0, 1] to start from instead of grey (DeepDream style). */
+  start?: tf.Tensor4D;
+}
+
+/** Lucid's `fft_image` standard deviation and spectrum decay. */
+const INIT_SD = 0.01;
+const DECAY_POWER = 1;
+
+/**
+ * Lucid's spectral image: Normal(0, 0.01) half-spectrum coefficients, scaled by 1/f (so low
+ * frequencies dominate and the optimizer's steps are roughly whitened), inverse real FFT, ÷4.
+ */
+interface RawImage {
+  variables: tf.Variable[];
+  /** The unconstrained image, [B, h, w, c], before colour mixing and sigmoid. */
+  raw: () => tf.Tensor4D;
+  dispose: () => void;
+}
+
+function spectralImage(o: ParamOptions): RawImage {
+  const { height: h, width: w, channels: c, seeds } = o;
+  const wf = Math.floor(w / 2) + 1;
+  const freqs = rfft2dFrequencies(h, w);
+  const scale = new Float32Array(freqs.length);
+  for (let i = 0; i < freqs.length; i++) scale[i] = Math.sqrt(w * h) / Math.max(freqs[i], 1 / Math.max(w, h)) ** DECAY_POWER;
+  const per = 2 * c * h * wf;
+  const init = new Float32Array(seeds.length * per);
+  seeds.forEach((s, b) => init.set(createRng(s).normal(per, 0, INIT_SD), b * per));
+  const coeffs = tf.tidy(() => tf.variable(tf.tensor(init, [seeds.length, 2, c, h, wf])));
+  const scaleT = tf.keep(tf.tensor(scale, [h, wf]));
+  const raw = () =>
+    tf.tidy(() => {
+      const [re, im] = tf.unstack(coeffs, 1).map((t) => t.mul(scaleT));
+      // [B, c, h, w] -> [B, h, w, c]
+      return irfft2d(re, im, w).transpose([0, 2, 3, 1]).div(4) as tf.Tensor4D;
+    });
+  return {
+    variables: [coeffs],
+    raw,
+    dispose: () => {
+      coeffs.dispose();
+      scaleT.dispose();
+    },
+  };
+}
+
+function pixelImage(o: ParamOptions): RawImage {
+  const per = o.height * o.width * o.channels;
+  const init = new Float32Array(o.seeds.length * per);
+  o.seeds.forEach((s, b) => init.set(createRng(s).normal(per, 0, INIT_SD), b * per));
+  const pixels = tf.tidy(() => tf.variable(tf.tensor4d(init, [o.seeds.length, o.height, o.width, o.channels])));
+  return { variables: [pixels], raw: () => pixels.clone() as tf.Tensor4D, dispose: () => pixels.dispose() };
+}
+
+/** Lucid's `to_valid_rgb`: decorrelated colour axes, then a sigmoid into [0, 1]. */
+export function createImageParam(o: ParamOptions): ImageParam {
+  const base = o.kind === 'fft' ? spectralImage(o) : pixelImage(o);
+  const mix = o.decorrelate && o.channels === 3 ? tf.keep(tf.tensor2d(decorrelationMatrix(), [3, 3])) : undefined;
+  // Starting from a picture: add its logit, so sigmoid gives the picture back at zero noise.
+  const offset = o.start ? tf.keep(tf.tidy(() => tf.log(o.start!.clipByValue(0.01, 0.99)).sub(tf.log(tf.sub(1, o.start!.clipByValue(0.01, 0.99)))))) : undefined;
+  const image = () =>
+    tf.tidy(() => {
+      let t: tf.Tensor = base.raw();
+      if (mix) t = tf.matMul(t.reshape([-1, 3]), mix).reshape(t.shape);
+      if (offset) t = t.add(offset);
+      return tf.sigmoid(t) as tf.Tensor4D;
+    });
+  return {
+    variables: base.variables,
+    image,
+    display: image,
+    dispose() {
+      base.dispose();
+      mix?.dispose();
+      offset?.dispose();
+    },
+  };
+}
+
+/**
+ * The Keras example's image ("Visualizing what convnets learn"): raw pixels in [-1, 1] units
+ * starting at (U[0,1) - 0.5) * 0.25, no sigmoid, shown after normalising to mean 0.5, sd 0.15.
+ */
+export function createKerasImage(o: ParamOptions): ImageParam {
+  const per = o.height * o.width * o.channels;
+  const init = new Float32Array(o.seeds.length * per);
+  o.seeds.forEach((s, b) => {
+    const rng = createRng(s);
+    for (let i = 0; i < per; i++) init[b * per + i] = (rng.next() - 0.5) * 0.25;
+  });
+  const start = o.start ? tf.tidy(() => o.start!.mul(2).sub(1).tile([o.seeds.length, 1, 1, 1])) : tf.tensor4d(init, [o.seeds.length, o.height, o.width, o.channels]);
+  const pixels = tf.variable(start);
+  start.dispose();
+  return {
+    variables: [pixels],
+    image: () => tf.tidy(() => pixels.add(1).div(2) as tf.Tensor4D),
+    display: () =>
+      tf.tidy(() => {
+        const { mean, variance } = tf.moments(pixels, [1, 2, 3], true);
+        return pixels.sub(mean).div(variance.sqrt().add(1e-5)).mul(0.15).add(0.5).clipByValue(0, 1) as tf.Tensor4D;
+      }),
+    dispose: () => pixels.dispose(),
+  };
+}

@@ -1,0 +1,68 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Lucid's redirected ReLU gradient. Early in an optimization most units of a deep layer are
+ * below zero for every pixel, so ReLU passes no gradient and the dream stays grey. While
+ * redirection is on, an example whose ordinary ReLU gradient is all zero gets the incoming
+ * gradient passed through anyway, except where it would push an already negative unit lower
+ * (or a relu6 unit already above 6 higher). Examples that do get gradient keep the true one.
+ *
+ * tfjs keeps one gradient per kernel, process-wide, so the override is installed once and
+ * delegates to the original gradient whenever redirection is off.
+ */
+let redirecting = false;
+let installed = false;
+
+/** Turn redirection on or off (the render loop does this for its first 16 steps). */
+export function setReluRedirect(on: boolean): void {
+  installReluRedirect();
+  redirecting = on;
+}
+
+/** 1 for examples (first axis) whose gradient has any non-zero entry, else 0, broadcastable to `t`. */
+function anyNonZeroPerExample(t: tf.Tensor): tf.Tensor {
+  const batch = t.shape[0];
+  const mask = t.reshape([batch, -1]).abs().max(1).greater(0).cast('float32');
+  return mask.reshape([batch, ...t.shape.slice(1).map(() => 1)]);
+}
+
+function redirected(dy: tf.Tensor, x: tf.Tensor, upper?: number): tf.Tensor {
+  const inside = upper === undefined ? x.greater(0) : x.greater(0).logicalAnd(x.lessEqual(upper));
+  const trueGrad = dy.mul(inside.cast('float32'));
+  if (x.rank < 2) return trueGrad;
+  // Gradient descent moves x by -dy: dy > 0 pushes down, dy < 0 pushes up.
+  let blocked = x.less(0).logicalAnd(dy.greater(0));
+  if (upper !== undefined) blocked = blocked.logicalOr(x.greater(upper).logicalAnd(dy.less(0)));
+  const passed = dy.mul(blocked.logicalNot().cast('float32'));
+  const useTrue = anyNonZeroPerExample(trueGrad);
+  return trueGrad.mul(useTrue).add(passed.mul(tf.sub(1, useTrue)));
+}
+
+function install(kernelName: 'Relu' | 'Relu6', upper?: number): void {
+  const original = tf.getGradient(kernelName);
+  if (!original) return;
+  tf.registerGradient({
+    kernelName,
+    inputsToSave: original.inputsToSave,
+    outputsToSave: original.outputsToSave,
+    gradFunc: (dy, saved, attrs) => {
+      if (!redirecting) return original.gradFunc(dy, saved, attrs);
+      const [x] = saved;
+      return { x: () => redirected(dy as tf.Tensor, x, upper) };
+    },
+  });
+}
+
+export function installReluRedirect(): void {
+  if (installed) return;
+  installed = true;
+  // tfjs warns when a gradient is replaced; here that is the point.
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    install('Relu');
+    install('Relu6', 6);
+  } finally {
+    console.warn = warn;
+  }
+}

@@ -1,0 +1,146 @@
+import * as tf from '@tensorflow/tfjs';
+import { type Rng } from './random.js';
+
+/**
+ * Transformation robustness (Lucid's `standard_transforms`). Each transform is pure geometry:
+ * it says how big its output is and where each output pixel comes from in its input. The
+ * whole chain, plus the resize to the model's input size, composes into one affine map that
+ * is sampled once (bilinear), so an optimization step pays for one resampling, not five,
+ * and the picture is blurred by one interpolation instead of a cascade of them.
+ */
+
+/** Output pixel (x, y) comes from input (a x + b y + c, d x + e y + f). */
+export type Affine = [number, number, number, number, number, number];
+
+export interface Placement {
+  height: number;
+  width: number;
+  /** Output → input coordinates. */
+  toSource: Affine;
+}
+
+export type Transform = (height: number, width: number, rng: Rng) => Placement;
+
+const shift = (dx: number, dy: number): Affine => [1, 0, dx, 0, 1, dy];
+
+/** Grow the canvas by `p` on every side; the new border reads as grey 0.5 (see `sampleAffine`). */
+export const pad = (p: number): Transform => (h, w) => ({ height: h + 2 * p, width: w + 2 * p, toSource: shift(-p, -p) });
+
+/** A random crop `d` pixels smaller on each axis: a shift by 0..d pixels (Lucid's `jitter`). */
+export const jitter = (d: number): Transform => (h, w, rng) => ({ height: h - d, width: w - d, toSource: shift(rng.int(0, d), rng.int(0, d)) });
+
+/** Resize by a factor picked from `scales` (Lucid's `random_scale`: size truncated to an integer). */
+export const randomScale = (scales: readonly number[]): Transform => (h, w, rng) => {
+  const s = rng.pick(scales);
+  return resizeTo(Math.max(1, Math.floor(s * h)), Math.max(1, Math.floor(s * w)))(h, w, rng);
+};
+
+/** Rotate about the centre by an angle in degrees picked from `angles`. */
+export const randomRotate = (angles: readonly number[]): Transform => (h, w, rng) => {
+  const t = (rng.pick(angles) * Math.PI) / 180;
+  const [cx, cy] = [(w - 1) / 2, (h - 1) / 2];
+  const [cos, sin] = [Math.cos(t), Math.sin(t)];
+  return { height: h, width: w, toSource: [cos, -sin, cx - cos * cx + sin * cy, sin, cos, cy - sin * cx - cos * cy] };
+};
+
+/** Bilinear resize with half-pixel centres, as tf.image.resizeBilinear does. */
+export const resizeTo = (height: number, width: number): Transform => (h, w) => {
+  const [sx, sy] = [w / width, h / height];
+  return { height, width, toSource: [sx, 0, 0.5 * sx - 0.5, 0, sy, 0.5 * sy - 0.5] };
+};
+
+/** Lucid's standard transforms: pad 12, jitter 8, scale 0.90-1.10, rotate -10..10° (zero weighted 6x), jitter 4. */
+export const SCALES = Array.from({ length: 11 }, (_, i) => 1 + (i - 5) / 50);
+export const ANGLES = [...Array.from({ length: 21 }, (_, i) => i - 10), 0, 0, 0, 0, 0];
+export function standardTransforms(): Transform[] {
+  return [pad(12), jitter(8), randomScale(SCALES), randomRotate(ANGLES), jitter(4)];
+}
+
+export type TransformSet = 'standard' | 'none';
+export const TRANSFORM_SETS: readonly TransformSet[] = ['standard', 'none'];
+export const transformsFor = (set: TransformSet): Transform[] => (set === 'standard' ? standardTransforms() : []);
+
+/** a ∘ b: apply b's map first (output side), then a's. */
+function compose(a: Affine, b: Affine): Affine {
+  return [
+    a[0] * b[0] + a[1] * b[3],
+    a[0] * b[1] + a[1] * b[4],
+    a[0] * b[2] + a[1] * b[5] + a[2],
+    a[3] * b[0] + a[4] * b[3],
+    a[3] * b[1] + a[4] * b[4],
+    a[3] * b[2] + a[4] * b[5] + a[5],
+  ];
+}
+
+/** Run a chain of transforms on an h×w canvas: final size and the single output→source map. */
+export function placeChain(chain: Transform[], height: number, width: number, rng: Rng): Placement {
+  let placed: Placement = { height, width, toSource: [1, 0, 0, 0, 1, 0] };
+  for (const t of chain) {
+    const next = t(placed.height, placed.width, rng);
+    placed = { height: next.height, width: next.width, toSource: compose(placed.toSource, next.toSource) };
+  }
+  return placed;
+}
+
+/**
+ * Bilinear sampling of `image` [B, H, W, C] at an affine map, differentiable in `image`.
+ * Points outside the image read grey 0.5 (Lucid pads with 0.5). The forward pass is one gather
+ * of the four neighbours; the gradient is the exact adjoint, one scatter-add (ScatterNd), so it
+ * runs on every backend, wasm included, without a gather gradient kernel.
+ */
+export function sampleAffine(image: tf.Tensor4D, placed: Placement): tf.Tensor4D {
+  const [B, H, W, C] = image.shape;
+  const { height: oh, width: ow, toSource: m } = placed;
+  const n = oh * ow;
+  // The source padded by one grey pixel, so every clamped neighbour is real data or grey.
+  const [PH, PW] = [H + 2, W + 2];
+  const index = new Int32Array(4 * n);
+  const weight = new Float32Array(4 * n);
+  for (let y = 0; y < oh; y++) {
+    for (let x = 0; x < ow; x++) {
+      const i = y * ow + x;
+      const sx = Math.min(Math.max(m[0] * x + m[1] * y + m[2] + 1, 0), PW - 1);
+      const sy = Math.min(Math.max(m[3] * x + m[4] * y + m[5] + 1, 0), PH - 1);
+      const x0 = Math.min(Math.floor(sx), PW - 2);
+      const y0 = Math.min(Math.floor(sy), PH - 2);
+      const fx = sx - x0;
+      const fy = sy - y0;
+      index[i] = y0 * PW + x0;
+      index[n + i] = y0 * PW + x0 + 1;
+      index[2 * n + i] = (y0 + 1) * PW + x0;
+      index[3 * n + i] = (y0 + 1) * PW + x0 + 1;
+      weight[i] = (1 - fx) * (1 - fy);
+      weight[n + i] = fx * (1 - fy);
+      weight[2 * n + i] = (1 - fx) * fy;
+      weight[3 * n + i] = fx * fy;
+    }
+  }
+  const gatherCorners = tf.customGrad(((src: tf.Tensor, save: (t: tf.Tensor[]) => void) => {
+    const idx = tf.tensor1d(index, 'int32');
+    const w = tf.tensor(weight, [1, 4 * n, 1]);
+    // The gradient runs after the forward scope is tidied: keep what it needs via `save`.
+    save([idx, w]);
+    const flat = src.reshape([B, PH * PW, C]);
+    const value = tf.gather(flat, idx, 1).mul(w).reshape([B, 4, n, C]).sum(1).reshape([B, oh, ow, C]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [i, wt] = saved;
+      const spread = dy.reshape([B, 1, n, C]).tile([1, 4, 1, 1]).reshape([B, 4 * n, C]).mul(wt).transpose([1, 0, 2]);
+      const summed = tf.scatterND(i.reshape([4 * n, 1]), spread, [PH * PW, B, C]);
+      return summed.transpose([1, 0, 2]).reshape(src.shape);
+    };
+    return { value, gradFunc };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return tf.tidy(() => {
+    const padded = tf.pad(image, [[0, 0], [1, 1], [1, 1], [0, 0]], 0.5);
+    return gatherCorners(padded) as tf.Tensor4D;
+  });
+}
+
+/** The image as the network sees it this step: transformed (random draws from `rng`) and sized. */
+export function transformImage(image: tf.Tensor4D, chain: Transform[], rng: Rng, modelSize?: [number, number]): tf.Tensor4D {
+  const [, H, W] = image.shape;
+  const steps = modelSize ? [...chain, resizeTo(modelSize[0], modelSize[1])] : chain;
+  const unchanged = chain.length === 0 && (!modelSize || (modelSize[0] === H && modelSize[1] === W));
+  if (unchanged) return image.clone();
+  return sampleAffine(image, placeChain(steps, H, W, rng));
+}
