@@ -21,6 +21,8 @@ export interface PlotResult {
   xRange: [number, number];
   yRange: [number, number];
   functions: { name: string; formula: string; samples: { x: number; y: number }[] }[];
+  /** Where a point of the chart's coordinate system lands in the picture. */
+  toPixel: (x: number, y: number) => { x: number; y: number };
 }
 
 interface Label {
@@ -137,6 +139,7 @@ export async function plotActivations(names: string[], opts: PlotOptions = {}): 
     xRange: [x0, x1],
     yRange: [y0, y1],
     functions: fns.map((f) => ({ name: f.name, formula: f.formula, samples: integers.map((x) => ({ x, y: +f.fn(x).toPrecision(6) })) })),
+    toPixel: (x, y) => ({ x: px(x), y: py(y) }),
   };
 }
 
