@@ -11,3 +11,6 @@ export { run as runCli } from './cli/main.js';
 export * from './backend/gradients.js';
 export * from './backend/conv-gradients.js';
 export * from './tutorial/index.js';
+export * from './model/layer-fn.js';
+export { loadGraphModelFile, isGraphModelJson } from './model/graph.js';
+export { loadKerasFile, loadKerasH5, loadKerasZip } from './model/keras/load.js';

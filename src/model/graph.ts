@@ -77,11 +77,16 @@ export function isGraphModelJson(json: ModelJson): boolean {
 export async function loadGraphModelFile(file: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const json = await readModelJson(file);
   let graphModel: tf.GraphModel;
+  const warn = console.warn;
+  // The first tensor tfjs makes on the cpu backend greets Node users on stderr.
+  console.warn = () => {};
   try {
     graphModel = await tf.loadGraphModel(graphHandler(file, json));
   } catch (err) {
     if (err instanceof UsageError || err instanceof RuntimeError) throw err;
     throw new RuntimeError(`cannot build graph model from ${file}: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
+  } finally {
+    console.warn = warn;
   }
   if (graphModel.inputs.length !== 1) {
     throw new UsageError(`graph model ${file} has ${graphModel.inputs.length} inputs: cnnviz visualizes single-image models`);

@@ -1,0 +1,73 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { VERTICAL_EDGE } from './models.js';
+
+/**
+ * A tiny TF.js graph model written the way tensorflowjs_converter writes one (model.json
+ * with a GraphDef + one weight shard): a gray 8×8 input, Conv2D (3×3, SAME) with filter 0 a
+ * vertical-edge detector and filter 1 its horizontal twin, BiasAdd, Relu, MaxPool 2×2, a
+ * spatial Mean and a Softmax over the two channels.
+ */
+export const GRAPH_BIAS = [0.25, -0.5];
+
+export function graphKernel(): Float32Array {
+  const k = new Float32Array(3 * 3 * 1 * 2);
+  for (let y = 0; y < 3; y++) {
+    for (let x = 0; x < 3; x++) {
+      k[(y * 3 + x) * 2 + 0] = VERTICAL_EDGE[y][x];
+      k[(y * 3 + x) * 2 + 1] = VERTICAL_EDGE[x][y];
+    }
+  }
+  return k;
+}
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+const dims = (shape: number[]) => ({ dim: shape.map((size) => ({ size: String(size) })) });
+const ints = (v: number[]) => ({ list: { i: v.map(String) } });
+const float = { type: 'DT_FLOAT' };
+
+function constNode(name: string, shape: number[], dtype = 'DT_FLOAT') {
+  return { name, op: 'Const', attr: { value: { tensor: { dtype, tensorShape: dims(shape) } }, dtype: { type: dtype } } };
+}
+
+export function writeGraphModel(dir: string, opts: { withFormat?: boolean } = {}): string {
+  mkdirSync(dir, { recursive: true });
+  const nodes = [
+    { name: 'image', op: 'Placeholder', attr: { dtype: float, shape: { shape: dims([-1, 8, 8, 1]) } } },
+    constNode('edges/kernel', [3, 3, 1, 2]),
+    constNode('edges/bias', [2]),
+    constNode('head/axes', [2], 'DT_INT32'),
+    {
+      name: 'edges/Conv2D',
+      op: 'Conv2D',
+      input: ['image', 'edges/kernel'],
+      attr: { T: float, strides: ints([1, 1, 1, 1]), dilations: ints([1, 1, 1, 1]), padding: { s: b64('SAME') }, data_format: { s: b64('NHWC') }, use_cudnn_on_gpu: { b: true }, explicit_paddings: { list: {} } },
+    },
+    { name: 'edges/BiasAdd', op: 'BiasAdd', input: ['edges/Conv2D', 'edges/bias'], attr: { T: float, data_format: { s: b64('NHWC') } } },
+    { name: 'edges/Relu', op: 'Relu', input: ['edges/BiasAdd'], attr: { T: float } },
+    { name: 'pool/MaxPool', op: 'MaxPool', input: ['edges/Relu'], attr: { T: float, ksize: ints([1, 2, 2, 1]), strides: ints([1, 2, 2, 1]), padding: { s: b64('VALID') }, data_format: { s: b64('NHWC') } } },
+    { name: 'head/Mean', op: 'Mean', input: ['pool/MaxPool', 'head/axes'], attr: { T: float, Tidx: { type: 'DT_INT32' }, keep_dims: { b: false } } },
+    { name: 'probs', op: 'Softmax', input: ['head/Mean'], attr: { T: float } },
+  ];
+  const weights = Buffer.concat([Buffer.from(graphKernel().buffer), Buffer.from(Float32Array.from(GRAPH_BIAS).buffer), Buffer.from(Int32Array.of(1, 2).buffer)]);
+  writeFileSync(path.join(dir, 'group1-shard1of1.bin'), weights);
+  const json: Record<string, unknown> = {
+    generatedBy: '2.15.0',
+    convertedBy: 'TensorFlow.js Converter v4.22.0',
+    modelTopology: { node: nodes, library: {}, versions: { producer: 1395 } },
+    weightsManifest: [
+      {
+        paths: ['group1-shard1of1.bin'],
+        weights: [
+          { name: 'edges/kernel', shape: [3, 3, 1, 2], dtype: 'float32' },
+          { name: 'edges/bias', shape: [2], dtype: 'float32' },
+          { name: 'head/axes', shape: [2], dtype: 'int32' },
+        ],
+      },
+    ],
+  };
+  if (opts.withFormat !== false) json.format = 'graph-model';
+  writeFileSync(path.join(dir, 'model.json'), JSON.stringify(json));
+  writeFileSync(path.join(dir, 'labels.txt'), 'vertical\nhorizontal\n');
+  return path.join(dir, 'model.json');
+}
