@@ -196,6 +196,14 @@ describe('Keras 3 .keras archives', () => {
     );
   });
 
+  test('a keras.ops operation in the graph (x + 3.0) is named, not mistaken for the Add layer', async () => {
+    const config = keras3Config();
+    const layers = (config.config as { layers: Array<Record<string, unknown>> }).layers;
+    layers[7] = { ...layers[7], module: 'keras.src.ops.numpy', class_name: 'Add', registered_name: null, inbound_nodes: [{ args: [kerasTensor('add', [null, 8, 8, 4]), 3.0], kwargs: {} }] };
+    const bad = await writeKeras3Zip(path.join(dir, 'op.keras'), config, keras3Weights(reference));
+    await expect(loadModel(bad)).rejects.toThrow(/layer 'global_average_pooling2d' \(index 8, class Add\) is a TensorFlow\/Keras operation applied to a tensor/);
+  });
+
   test('a Keras 3 weights-only file (.weights.h5) asks for the full model', async () => {
     const h5 = await h5wasm();
     const weightsFile = path.join(dir, 'model.weights.h5');

@@ -53,7 +53,7 @@ export function addBackendOptions(cmd: Command): Command {
 /** -m/--model and --input-range for commands that read a model. */
 export function addModelOptions(cmd: Command): Command {
   cmd
-    .option('-m, --model <path>', 'model.json (or a folder holding one)', undefined)
+    .option('-m, --model <path>', 'TF.js model.json (layers or graph model) or its folder, or a Keras .h5/.keras file', undefined)
     .option('--input-range <lo,hi>', 'pixel range the model expects, e.g. 0,1 or -1,1 (default: cnnviz.json, else guessed, else 0,1)');
   return addBackendOptions(cmd);
 }

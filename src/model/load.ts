@@ -43,7 +43,7 @@ export async function resolveModelPath(given: string | undefined): Promise<strin
   try {
     stat = await fs.stat(given);
   } catch {
-    throw new UsageError(`model not found: ${given} (expected a model.json or a folder holding one)`);
+    throw new UsageError(`model not found: ${given} (expected a model.json, a folder holding one, or a Keras .h5/.keras file)`);
   }
   if (stat.isDirectory()) {
     const inside = path.join(given, 'model.json');
@@ -80,8 +80,8 @@ export async function loadModel(given?: string, opts: LoadOptions = {}): Promise
   const format = typeof json.format === 'string' ? json.format : graphDef ? 'graph-model' : undefined;
   if (format && formatLoaders.has(format)) return formatLoaders.get(format)!(file, opts);
   if (!json.modelTopology || (format && format !== 'layers-model')) {
-    const known = ['layers-model', ...formatLoaders.keys()].filter((k) => !k.startsWith('.'));
-    throw new UsageError(`cannot open ${file}: unknown model format '${format ?? 'none (no modelTopology)'}'; cnnviz reads ${known.join(', ')} model.json files and Keras .h5/.keras files`);
+    const why = format ? `format '${format}'` : 'no modelTopology';
+    throw new UsageError(`cannot open ${file}: not a TF.js layers model (${why}) nor a graph model; cnnviz reads TF.js layers/graph model.json files and Keras .h5/.keras files`);
   }
   return loadLayersModelFile(file, json, opts);
 }

@@ -46,9 +46,14 @@ function knownClass(cls: string): boolean {
 }
 
 /** The one-line error for a layer tfjs cannot rebuild, naming it, its class and its index. */
-function unsupported(cls: string, name: string, state: State, registered?: string | null): UsageError {
+function unsupported(cls: string, name: string, state: State, registered?: string | null, module?: string): UsageError {
   const custom = registered && registered !== cls ? `, registered as ${registered}` : '';
   const where = `layer '${name}' (index ${state.index}, class ${cls}${custom})`;
+  if (/OpLambda$/.test(cls) || module?.startsWith('keras.src.ops')) {
+    return new UsageError(
+      `cannot load ${state.file}: ${where} is a TensorFlow/Keras operation applied to a tensor (like x + 3 or tf.nn.relu6(x)), which cnnviz cannot rebuild; use layers (Add, ReLU, Rescaling…) instead and save again`,
+    );
+  }
   if (/Lambda$/.test(cls)) {
     return new UsageError(
       `cannot load ${state.file}: ${where} is a Lambda layer: its Python code is not in the file; rebuild the model with built-in layers (e.g. Rescaling instead of Lambda(lambda x: x / 255)) and save it again`,
@@ -73,6 +78,7 @@ function cleanLayerConfig(cls: string, config: Json, state: State): Json {
     delete out.batch_shape;
     delete out.optional;
     delete out.input_tensor;
+    delete out.ragged;
   }
   // Keras 2 files from TF write BatchNormalization's axis as a one-element list.
   if (Array.isArray(out.axis) && out.axis.length === 1 && cls !== 'Normalization') out.axis = out.axis[0];
@@ -127,7 +133,7 @@ function translateLayer(entry: KerasConfigEntry, state: State, counted: boolean,
   const cls = entry.class_name;
   const config = isObject(entry.config) ? entry.config : {};
   const name = String(config.name ?? entry.name ?? cls);
-  if (!knownClass(cls) || /Lambda$/.test(cls)) throw unsupported(cls, name, state, entry.registered_name);
+  if (!knownClass(cls) || /Lambda$/.test(cls) || entry.module?.startsWith('keras.src.ops')) throw unsupported(cls, name, state, entry.registered_name, entry.module);
   const out: Json = { class_name: cls, config: cleanLayerConfig(cls, config, state) };
   if (entry.name !== undefined) out.name = entry.name;
   if (entry.inbound_nodes !== undefined) out.inbound_nodes = entry.inbound_nodes.map((n) => legacyNode(n, shift));
