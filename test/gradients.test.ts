@@ -253,3 +253,30 @@ describe('gradients through Layers models on wasm', () => {
     got.forEach((g, i) => expectClose(g, ref[i], 1e-4, `gradient ${i}`));
   });
 });
+
+describe('wasm MaxPoolGrad matches cpu', () => {
+  test('disjoint windows, overlapping and padded ones, 1x1, with ties', async () => {
+    const rand = mulberry32(6);
+    const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
+    for (let t = 0; t < 24; t++) {
+      const k = int(1, 3);
+      const s = t % 3 === 2 ? int(1, 3) : k;
+      const pad = t % 4 === 3 ? 'same' : 'valid';
+      const [n, h, w, c] = [int(1, 2), int(5, 20), int(5, 20), int(1, 9)];
+      // Small integers make equal maxima in one window common, so tie routing is tested.
+      const input = { data: Float32Array.from({ length: n * h * w * c }, () => int(-2, 2)), shape: [n, h, w, c] };
+      const attrs = { filterSize: k, strides: s, pad };
+      const output = await on('cpu', () => {
+        const o = tf.maxPool(tf.tensor4d(input.data, input.shape as never), k, s, pad);
+        const data = o.dataSync() as Float32Array;
+        const shape = o.shape;
+        o.dispose();
+        return { data, shape };
+      });
+      const dy = { data: randomArray(rand, output.data.length), shape: output.shape };
+      const ref = await on('cpu', () => run('MaxPoolGrad', { dy, input, output }, attrs));
+      const got = await on('wasm', () => run('MaxPoolGrad', { dy, input, output }, attrs));
+      expectClose(got, ref, 1e-6, JSON.stringify({ k, s, pad, n, h, w, c }));
+    }
+  });
+});

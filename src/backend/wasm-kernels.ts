@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import { depthwiseInputGradient } from './conv-gradients.js';
 
-type Kernel = (args: { inputs: Record<string, tf.Tensor>; attrs: Record<string, unknown> }) => tf.Tensor;
+type Kernel = (args: { inputs: Record<string, tf.Tensor>; attrs: Record<string, unknown>; backend?: unknown }) => tf.Tensor;
 
 /**
  * UnsortedSegmentSum is the gradient of tf.gather (embeddings, index-based crops), and
@@ -14,12 +15,96 @@ const unsortedSegmentSum: Kernel = ({ inputs, attrs }) =>
     const n = segmentIds.size;
     const rest = x.shape.slice(segmentIds.rank);
     const flat = tf.reshape(tf.cast(x, 'float32'), [n, rest.reduce((a, b) => a * b, 1)]);
-    const oneHot = tf.oneHot(tf.cast(tf.reshape(segmentIds, [n]), 'int32'), numSegments);
+    const ids = tf.cast(tf.reshape(segmentIds, [n]), 'int32');
+    // oneHot needs depth >= 2; one segment still has to drop ids that are out of range.
+    const oneHot = numSegments > 1 ? tf.oneHot(ids, numSegments) : tf.cast(tf.expandDims(tf.equal(ids, 0), 1), 'float32');
     const sums = tf.matMul(oneHot, flat, true, false);
     return tf.cast(tf.reshape(sums, [numSegments, ...rest]), x.dtype);
   });
 
+interface RefCounting {
+  incRef(dataId: object): void;
+}
+
+/**
+ * wasm's Identity copies the buffer, and the engine clones (Identity) every tensor it saves
+ * for the backward pass: each gradient step copied every activation and weight, and the
+ * copies' fresh dataIds defeated both our derived-weight cache and XNNPACK's operator
+ * cache (keyed on the filter's buffer). Tensors are immutable, so sharing the buffer with
+ * a reference count is exact; wasm's own Reshape does the same.
+ */
+const identity = ({ inputs, backend }: { inputs: Record<string, tf.Tensor>; backend?: unknown }) => {
+  const { x } = inputs;
+  if (x.dtype === 'string' || !backend) return tf.clone(x);
+  (backend as RefCounting).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype } as unknown as tf.Tensor;
+};
+
+/** One-hot filters that route tap k of a pooling window back to its position. */
+const routers = new Map<string, tf.Tensor4D>();
+function router(fh: number, fw: number, c: number): tf.Tensor4D {
+  const key = `${fh}x${fw}x${c}`;
+  let r = routers.get(key);
+  if (!r || r.isDisposed) {
+    const k = fh * fw;
+    r = tf.keep(tf.tidy(() => tf.tile(tf.reshape(tf.eye(k), [fh, fw, 1, k]), [1, 1, c, 1]))) as tf.Tensor4D;
+    routers.set(key, r);
+  }
+  return r;
+}
+
+/**
+ * wasm's own MaxPoolGrad is a scalar loop (~20 ms for one 112x112x64 map) and routes the
+ * gradient differently from cpu and TensorFlow: to the last of equal maxima, and never to a
+ * maximum that is <= 0 (1x1 pools lose every non-positive input). This one takes the first
+ * maximum in scan order, as cpu does, via argMax over the window taps.
+ * Disjoint unpadded windows (the usual 2x2/2 pool) are regrouped with a reshape/transpose;
+ * any other geometry stacks strided slices and scatters back with a depthwise transposed
+ * conv whose filter is one-hot per tap.
+ */
+const maxPoolGrad: Kernel = ({ inputs, attrs }) =>
+  tf.tidy(() => {
+    const { dy, input } = inputs;
+    const info = tf.backend_util.computePool2DInfo(
+      input.shape as [number, number, number, number],
+      attrs.filterSize as [number, number] | number,
+      attrs.strides as [number, number] | number,
+      1,
+      attrs.pad as 'valid' | 'same' | number,
+      attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    );
+    const { filterHeight: fh, filterWidth: fw, outHeight: ho, outWidth: wo, inHeight: h, inWidth: w, strideHeight: sh, strideWidth: sw } = info;
+    const [n, , , c] = input.shape;
+    const k = fh * fw;
+    const p = info.padInfo;
+    const scatter = (routed: tf.Tensor) =>
+      depthwiseInputGradient(routed as tf.Tensor4D, router(fh, fw, c), input.shape, {
+        strides: [sh, sw],
+        pad: [[0, 0], [p.top, p.bottom], [p.left, p.right], [0, 0]],
+      });
+    // A 1x1 window always picks its only element: dy just lands on the strided grid.
+    if (k === 1) return scatter(dy);
+    const disjoint = fh === sh && fw === sw && !p.top && !p.left && !p.bottom && !p.right;
+    if (disjoint) {
+      const used = ho * fh === h && wo * fw === w ? input : tf.slice(input, [0, 0, 0, 0], [n, ho * fh, wo * fw, c]);
+      const windows = tf.transpose(tf.reshape(used, [n, ho, fh, wo, fw, c]), [0, 1, 3, 5, 2, 4]);
+      const first = tf.argMax(tf.reshape(windows, [n, ho, wo, c, k]), 4);
+      const routed = tf.mul(tf.oneHot(first, k), tf.expandDims(dy, 4));
+      const dx = tf.reshape(tf.transpose(tf.reshape(routed, [n, ho, wo, c, fh, fw]), [0, 1, 4, 2, 5, 3]), [n, ho * fh, wo * fw, c]);
+      return used === input ? dx : tf.pad(dx, [[0, 0], [0, h - ho * fh], [0, w - wo * fw], [0, 0]]);
+    }
+    const padded = tf.pad(input, [[0, 0], [p.top, Math.max(0, p.bottom)], [p.left, Math.max(0, p.right)], [0, 0]], -Infinity);
+    const taps: tf.Tensor[] = [];
+    for (let i = 0; i < fh; i++) {
+      for (let j = 0; j < fw; j++) {
+        taps.push(tf.stridedSlice(padded, [0, i, j, 0], [n, i + (ho - 1) * sh + 1, j + (wo - 1) * sw + 1, c], [1, sh, sw, 1]));
+      }
+    }
+    const first = tf.argMax(tf.stack(taps, 4), 4);
+    return scatter(tf.reshape(tf.mul(tf.oneHot(first, k), tf.expandDims(dy, 4)), [n, ho, wo, c * k]));
+  });
+
 /** Kernels beyond the conv gradients that training or visualisation needs on wasm. */
 export function extraWasmKernels(): Record<string, Kernel> {
-  return { UnsortedSegmentSum: unsortedSegmentSum };
+  return { UnsortedSegmentSum: unsortedSegmentSum, Identity: identity as Kernel, MaxPoolGrad: maxPoolGrad };
 }
