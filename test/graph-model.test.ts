@@ -132,6 +132,9 @@ describe('TF.js graph models', () => {
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/edges\/Relu\s+Relu\s+\[null, 8, 8, 2\]/);
       expect(r.stdout).toMatch(/edges\/Conv2D\s+Conv2D \*\s+\[null, 8, 8, 2\]\s+18/);
+      expect(r.stdout).toMatch(/^#\s+name\s+op\s+output shape/m);
+      expect(r.stdout).toMatch(/5 graph nodes with 4-D outputs, 22 parameters/);
+      expect(r.stderr).toBe('');
     });
 
     test('activations fetches a node by name', () => {

@@ -5,7 +5,7 @@ import { describeLayers } from '../model/summary.js';
 
 export function layersCommand(): Command {
   const cmd = new Command('layers')
-    .description('list every layer: index, name, class, output shape, parameters, activation')
+    .description('list every layer (graph models: every node that outputs a 4-D feature map): index, name, class or op, output shape, parameters, activation')
     .option('--json', 'print the layers as a JSON array on stdout', false)
     .action(async (opts: CommonOptions) => {
       const loaded = await openModel(opts);
@@ -22,19 +22,24 @@ export function layersCommand(): Command {
         l.params.toLocaleString('en-US'),
         l.activation ?? '',
       ]);
-      const head = ['#', 'name', 'class', 'output shape', 'params', 'activation'];
+      const graph = loaded.kind === 'graph';
+      const head = ['#', 'name', graph ? 'op' : 'class', 'output shape', 'params', 'activation'];
       const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
       const line = (r: string[]) => r.map((v, c) => (c === 0 || c === 4 ? v.padStart(widths[c]) : v.padEnd(widths[c]))).join('  ').trimEnd();
       const out = [
         `${ui.bold(summary.name)}: input ${shapeText(summary.inputShape)}, range [${summary.inputRange.join(', ')}] (${summary.inputRangeSource})`,
         ui.bold(line(head)),
         ...rows.map(line),
-        `${summary.layers.length} layers, ${summary.totalParams.toLocaleString('en-US')} parameters; * = convolution`,
+        `${summary.layers.length} ${graph ? 'graph nodes with 4-D outputs' : 'layers'}, ${summary.totalParams.toLocaleString('en-US')} parameters; * = convolution`,
       ];
       process.stdout.write(`${out.join('\n')}\n`);
     });
   addModelOptions(cmd);
-  return examples(cmd, ['cnnviz layers', 'cnnviz layers -m models/mobilenet/model.json --json | jq ".layers[].name"']);
+  return examples(cmd, [
+    'cnnviz layers',
+    'cnnviz layers -m models/mobilenet/model.json --json | jq ".layers[].name"',
+    'cnnviz layers -m my_model.keras        # Keras 3; Keras 2 .h5 files load too',
+  ]);
 }
 
 function shapeText(shape: (number | null)[]): string {
