@@ -3,6 +3,8 @@ import { exitCodeOf } from '../errors.js';
 import { activationsCommand } from './activations.js';
 import { dreamCommand } from './dream.js';
 import { layersCommand } from './layers.js';
+import { predictCommand } from './predict.js';
+import { trainCommand } from './train.js';
 import { channelsCommand } from './channels.js';
 import { convolveCommand } from './convolve.js';
 import { poolCommand } from './pool.js';
@@ -11,7 +13,7 @@ import { plotCommand } from './plot.js';
 import { ui } from './ui.js';
 
 /** Subcommands, one file each; later features add theirs here. */
-const COMMANDS: Array<() => Command> = [layersCommand, activationsCommand, channelsCommand, convolveCommand, poolCommand, kernelsCommand, plotCommand, dreamCommand];
+const COMMANDS: Array<() => Command> = [layersCommand, activationsCommand, trainCommand, predictCommand, channelsCommand, convolveCommand, poolCommand, kernelsCommand, plotCommand, dreamCommand];
 
 const OUTPUT = {
   // Commander's own usage errors, folded to one line in cnnviz's error style.

@@ -1,0 +1,116 @@
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { parseInputRange } from '../model/meta.js';
+import { ARCH_NAMES } from '../train/arch.js';
+import { type BatchInfo, type EpochRecord } from '../train/loop.js';
+import { trainFromFolder } from '../train/run.js';
+import { addBackendOptions, choiceOption, examples, floatOption, intOption, startBackend, type CommonOptions } from './options.js';
+import { progressBar, ui, type Progress } from './ui.js';
+
+interface TrainOptions extends CommonOptions {
+  output?: string;
+  force: boolean;
+  arch: string;
+  inputSize: number;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  patience: number;
+  valSplit: number;
+  limit?: number;
+  timeLimit: number;
+  augment: boolean;
+  seed: number;
+}
+
+/** Ctrl-C ends the run early on purpose: the best model is saved, and the exit code says so. */
+class Interrupted extends Error {
+  readonly exitCode = 130;
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+function epochLine(r: EpochRecord, epochs: number, improved: boolean): string {
+  return `epoch ${r.epoch}/${epochs}  loss ${r.loss.toFixed(3)}  acc ${pct(r.accuracy)}  val_loss ${r.valLoss.toFixed(3)}  val_acc ${pct(r.valAccuracy)}  ${r.imagesPerSecond.toFixed(1)} img/s  ${Math.round(r.seconds)} s${improved ? '  * best, saved' : ''}`;
+}
+
+/** The command as typed, for cnnviz.json; arguments with spaces are quoted so it can be re-run. */
+function commandLine(cmd: Command): string {
+  const raw = (cmd.parent as (Command & { rawArgs?: string[] }) | null)?.rawArgs?.slice(2) ?? process.argv.slice(2);
+  return ['cnnviz', ...raw.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))].join(' ');
+}
+
+export function trainCommand(): Command {
+  const cmd = new Command('train')
+    .description('train a CNN classifier on a folder of images (one subfolder per class, optionally under train/ and val/)')
+    .argument('<dataset>', 'folder with one subfolder of images per class, or train/ and val/ folders that each hold them')
+    .option('-o, --output <dir>', 'folder to write model.json, weights.bin and cnnviz.json to (default: ./<dataset name>-model)')
+    .option('--force', 'overwrite the model in an existing output folder', false)
+    .addOption(new Option('--arch <name>', `architecture: ${ARCH_NAMES.join('|')} (see docs/train.md)`).default('vgg').argParser(choiceOption('--arch', ARCH_NAMES)))
+    .option('--input-size <px>', 'square input side the images are resized (shorter side) and centre-cropped to', intOption('--input-size', 8, 1024), 96)
+    .option('--input-range <lo,hi>', 'pixel range fed to the model', '0,1')
+    .option('--epochs <n>', 'most epochs to train', intOption('--epochs', 1), 30)
+    .option('--batch-size <n>', 'images per training step', intOption('--batch-size', 2, 4096), 32)
+    .option('--lr <rate>', 'Adam learning rate (halved after patience/2 epochs without a better val loss)', floatOption('--lr', 1e-7, 1), 0.001)
+    .option('--patience <n>', 'stop after this many epochs without a better val loss', intOption('--patience', 1), 6)
+    .option('--val-split <fraction>', 'share of each class held out for validation when the dataset has no val/ folder', floatOption('--val-split', 0.01, 0.9), 0.2)
+    .option('--limit <n>', 'use at most n training images per class, a seeded sample (default: all)', intOption('--limit', 1))
+    .option('--time-limit <minutes>', 'stop before an epoch that would end after this many minutes (0: no limit)', floatOption('--time-limit', 0), 0)
+    .option('--no-augment', 'train on the images as they are (default: random crop/scale, flip, brightness/contrast)')
+    .option('--seed <n>', 'seed for the split, shuffling, augmentation and initial weights', intOption('--seed', 0), 1)
+    .option('--json', 'print the per-epoch history and the result as JSON on stdout', false)
+    .action(async (dataset: string, opts: TrainOptions, self: Command) => {
+      const inputRange = parseInputRange(opts.inputRange ?? '0,1');
+      const output = opts.output ?? `${path.basename(path.resolve(dataset))}-model`;
+      const backend = await startBackend(opts);
+      let stop = false;
+      const onSigint = () => {
+        if (stop) process.exit(130);
+        stop = true;
+        process.stderr.write('\n');
+        ui.warn('interrupted: finishing this batch, then saving the best model so far (Ctrl-C again to quit without saving)');
+      };
+      process.on('SIGINT', onSigint);
+      let bar: Progress | undefined;
+      let decodeBar: Progress | undefined;
+      try {
+        const result = await trainFromFolder(
+          { dataset, output, force: opts.force, arch: opts.arch, inputSize: opts.inputSize, inputRange, epochs: opts.epochs, batchSize: opts.batchSize, lr: opts.lr, patience: opts.patience, seed: opts.seed, valSplit: opts.valSplit, limit: opts.limit, timeLimitMinutes: opts.timeLimit, augment: opts.augment, command: commandLine(self), backend },
+          {
+            onStage: (msg) => ui.info(msg),
+            onDecode: (split, done, total) => {
+              if (done === 1) decodeBar = progressBar(total, `decoding ${split} {bar} {value}/{total}`);
+              decodeBar?.update(done);
+              if (done === total) decodeBar?.stop();
+            },
+            onBatch: (b: BatchInfo) => {
+              if (b.batch === 1) bar = progressBar(b.batches, `epoch ${b.epoch}/${opts.epochs} {bar} {value}/{total} | loss {loss} acc {acc} | {ips} img/s`);
+              bar?.update(b.batch, { loss: b.loss.toFixed(3), acc: pct(b.accuracy), ips: b.imagesPerSecond.toFixed(1) });
+            },
+            onEpoch: (r, improved) => {
+              bar?.stop();
+              ui.info(epochLine(r, opts.epochs, improved));
+            },
+            shouldStop: () => stop,
+          },
+        );
+        const { loop, sidecar, modelFile } = result;
+        if (result.skipped.length) ui.warn(`skipped ${result.skipped.length} unreadable image(s), e.g. ${result.skipped[0].file}: ${result.skipped[0].reason}`);
+        ui.info(
+          `${loop.stoppedBy === 'epochs' ? 'done' : `stopped (${loop.stoppedBy})`} after ${loop.history.length} epoch(s) in ${(loop.seconds / 60).toFixed(1)} min: ` +
+            `best epoch ${loop.best.epoch}, val_acc ${pct(loop.best.valAccuracy)}, val_loss ${loop.best.valLoss.toFixed(3)}; wrote ${modelFile}`,
+        );
+        if (opts.json) ui.json({ model: modelFile, ...sidecar });
+        if (loop.stoppedBy === 'interrupted') throw new Interrupted(`interrupted: saved the best model so far (epoch ${loop.best.epoch}) to ${modelFile}`);
+      } finally {
+        process.off('SIGINT', onSigint);
+        bar?.stop();
+      }
+    });
+  addBackendOptions(cmd);
+  return examples(cmd, [
+    'cnnviz train ../shared/data/cats-dogs -o models/catsdogs --time-limit 50',
+    'cnnviz train photos/ -o my-model --input-size 64 --epochs 10',
+    'cnnviz train photos/ -o my-model --arch tiny --val-split 0.1 --json > history.json',
+  ]);
+}

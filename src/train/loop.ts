@@ -1,0 +1,169 @@
+import * as tf from '@tensorflow/tfjs';
+import { RuntimeError } from '../errors.js';
+import { type InputRange } from '../model/meta.js';
+import { augmentBatch, imagesToTensor, labelsToTensor, type AugmentOptions } from './augment.js';
+import { type ImageSet } from './dataset.js';
+import { seededRng, shuffleInPlace } from './random.js';
+
+export interface LoopOptions {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  /** Epochs without a better val loss before training stops; the learning rate halves at half of it. */
+  patience: number;
+  seed: number;
+  inputRange: InputRange;
+  /** Stop before an epoch that would end after this many seconds (0: no limit). */
+  timeLimitSeconds: number;
+  augment: AugmentOptions | false;
+}
+
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  valLoss: number;
+  valAccuracy: number;
+  lr: number;
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+export interface BatchInfo {
+  epoch: number;
+  batch: number;
+  batches: number;
+  loss: number;
+  accuracy: number;
+  imagesPerSecond: number;
+}
+
+export type StopReason = 'epochs' | 'early-stopping' | 'time-limit' | 'interrupted';
+
+export interface LoopEvents {
+  onBatch?(info: BatchInfo): void;
+  /** After each epoch's validation; `improved` means these are now the best weights (and the model holds them). */
+  onEpoch?(record: EpochRecord, improved: boolean): void | Promise<void>;
+  /** Polled after every batch: Ctrl-C sets it. */
+  shouldStop?(): boolean;
+}
+
+export interface LoopResult {
+  history: EpochRecord[];
+  /** The epoch whose weights the model holds at the end (the lowest val loss). */
+  best: EpochRecord;
+  stoppedBy: StopReason;
+  seconds: number;
+}
+
+export interface Evaluation {
+  loss: number;
+  accuracy: number;
+}
+
+/** Mean loss and accuracy of the model over a whole set, in inference mode. */
+export function evaluate(model: tf.LayersModel, set: ImageSet, classes: number, range: InputRange, batchSize = 64): Evaluation {
+  let loss = 0;
+  let correct = 0;
+  for (let start = 0; start < set.count; start += batchSize) {
+    const idx = Array.from({ length: Math.min(batchSize, set.count - start) }, (_, j) => start + j);
+    const [l, c] = tf.tidy(() => {
+      const x = imagesToTensor(set, idx, range);
+      const y = labelsToTensor(set, idx, classes);
+      const p = model.predict(x) as tf.Tensor2D;
+      const losses = classes === 2 ? tf.metrics.binaryCrossentropy(y, p) : tf.metrics.categoricalCrossentropy(y, p);
+      const right = classes === 2 ? tf.metrics.binaryAccuracy(y, p) : tf.metrics.categoricalAccuracy(y, p);
+      return [losses.sum().dataSync()[0], right.sum().dataSync()[0]];
+    });
+    loss += l;
+    correct += c;
+  }
+  return { loss: loss / set.count, accuracy: correct / set.count };
+}
+
+/**
+ * Adam with early stopping on val loss: the best weights are kept (copied aside) and put back at
+ * the end, whatever stopped training. All shuffling and augmentation come from one seeded Rng.
+ */
+export async function trainLoop(model: tf.LayersModel, train: ImageSet, val: ImageSet, classes: number, opts: LoopOptions, events: LoopEvents = {}): Promise<LoopResult> {
+  const optimizer = tf.train.adam(opts.lr);
+  model.compile({ optimizer, loss: classes === 2 ? 'binaryCrossentropy' : 'categoricalCrossentropy', metrics: ['accuracy'] });
+  const rng = seededRng(opts.seed ^ 0x5eed);
+  const order = Array.from({ length: train.count }, (_, i) => i);
+  const history: EpochRecord[] = [];
+  let best: EpochRecord | undefined;
+  let bestWeights: tf.Tensor[] | undefined;
+  let sinceBest = 0;
+  let lr = opts.lr;
+  let stoppedBy: StopReason = 'epochs';
+  const t0 = Date.now();
+  const lrPatience = Math.max(1, Math.floor(opts.patience / 2));
+
+  for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+    const e0 = Date.now();
+    shuffleInPlace(order, rng);
+    // A last batch of one image would give batch norm a zero variance: fold it away.
+    const batches = Math.max(1, Math.floor(train.count / opts.batchSize) + (train.count % opts.batchSize > 1 ? 1 : 0));
+    let seen = 0;
+    let lossSum = 0;
+    let rightSum = 0;
+    for (let b = 0; b < batches; b++) {
+      const idx = order.slice(b * opts.batchSize, (b + 1) * opts.batchSize);
+      const x = imagesToTensor(train, idx, opts.inputRange);
+      const input = opts.augment ? augmentBatch(x, rng, opts.inputRange, opts.augment) : x;
+      const y = labelsToTensor(train, idx, classes);
+      const [loss, acc] = (await model.trainOnBatch(input, y)) as number[];
+      tf.dispose([x, input, y]);
+      if (!Number.isFinite(loss)) {
+        tf.dispose(bestWeights ?? []);
+        optimizer.dispose();
+        throw new RuntimeError(`training diverged: the loss became ${loss} in epoch ${epoch}, batch ${b + 1}; try a lower --lr than ${lr}`);
+      }
+      seen += idx.length;
+      lossSum += loss * idx.length;
+      rightSum += acc * idx.length;
+      const info = { epoch, batch: b + 1, batches, loss: lossSum / seen, accuracy: rightSum / seen, imagesPerSecond: seen / ((Date.now() - e0) / 1000) };
+      events.onBatch?.(info);
+      if (events.shouldStop?.()) {
+        stoppedBy = 'interrupted';
+        break;
+      }
+    }
+    if (stoppedBy === 'interrupted' && best) break;
+    const v = evaluate(model, val, classes, opts.inputRange);
+    const seconds = (Date.now() - e0) / 1000;
+    const record: EpochRecord = { epoch, loss: lossSum / seen, accuracy: rightSum / seen, valLoss: v.loss, valAccuracy: v.accuracy, lr, seconds, imagesPerSecond: seen / seconds };
+    history.push(record);
+    const improved = !best || record.valLoss < best.valLoss - 1e-4;
+    if (improved) {
+      best = record;
+      tf.dispose(bestWeights ?? []);
+      bestWeights = model.getWeights().map((w) => w.clone());
+      sinceBest = 0;
+    } else {
+      sinceBest++;
+    }
+    await events.onEpoch?.(record, improved);
+    if (stoppedBy === 'interrupted') break;
+    if (sinceBest >= opts.patience) {
+      stoppedBy = 'early-stopping';
+      break;
+    }
+    if (sinceBest > 0 && sinceBest % lrPatience === 0) lr = setLearningRate(optimizer, lr / 2);
+    const elapsed = (Date.now() - t0) / 1000;
+    if (opts.timeLimitSeconds > 0 && epoch < opts.epochs && elapsed + seconds > opts.timeLimitSeconds) {
+      stoppedBy = 'time-limit';
+      break;
+    }
+  }
+  model.setWeights(bestWeights!);
+  tf.dispose(bestWeights!);
+  optimizer.dispose();
+  return { history, best: best!, stoppedBy, seconds: (Date.now() - t0) / 1000 };
+}
+
+/** Adam reads its rate on every step; tfjs just doesn't expose a setter for it. */
+function setLearningRate(optimizer: tf.AdamOptimizer, lr: number): number {
+  (optimizer as unknown as { learningRate: number }).learningRate = lr;
+  return lr;
+}

@@ -1,0 +1,144 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { UsageError } from '../errors.js';
+import { type CnnvizJson, type InputRange } from '../model/meta.js';
+import { saveModel } from '../model/save.js';
+import { archSpec, buildModel, checkInputSize } from './arch.js';
+import { DEFAULT_AUGMENT } from './augment.js';
+import { checkDecoded, classCounts, decodeImages, scanDataset, type DecodeReport } from './dataset.js';
+import { trainLoop, type EpochRecord, type LoopEvents, type LoopResult } from './loop.js';
+
+export interface TrainRunOptions {
+  dataset: string;
+  output: string;
+  force: boolean;
+  arch: string;
+  inputSize: number;
+  inputRange: InputRange;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  patience: number;
+  seed: number;
+  valSplit: number;
+  /** At most this many training images per class. */
+  limit?: number;
+  timeLimitMinutes: number;
+  augment: boolean;
+  /** The command line as typed, recorded in cnnviz.json. */
+  command: string;
+  backend: string;
+}
+
+export interface TrainRunEvents extends LoopEvents {
+  onStage?(message: string): void;
+  onDecode?(split: 'train' | 'val', done: number, total: number): void;
+}
+
+export interface TrainRunResult {
+  modelFile: string;
+  sidecar: CnnvizJson;
+  loop: LoopResult;
+  skipped: DecodeReport['skipped'];
+}
+
+/** Refuse to overwrite a model folder unless asked: checked before any slow work starts. */
+export function checkOutputDir(dir: string, force: boolean): void {
+  if (!existsSync(dir)) return;
+  if (!statSync(dir).isDirectory()) throw new UsageError(`output ${dir} exists and is a file: -o names a folder for model.json, weights.bin and cnnviz.json`);
+  if (readdirSync(dir).length > 0 && !force) throw new UsageError(`output folder ${dir} already exists: pass --force to overwrite the model in it, or choose another -o`);
+}
+
+/** Read a dataset folder, train a classifier on it and save the best epoch's model to `output`. */
+export async function trainFromFolder(opts: TrainRunOptions, events: TrainRunEvents = {}): Promise<TrainRunResult> {
+  const spec = archSpec(opts.arch);
+  checkInputSize(spec, opts.inputSize);
+  checkOutputDir(opts.output, opts.force);
+  const backend = tf.getBackend();
+  if (!tf.getKernel('Conv2DBackpropFilter', backend)) {
+    throw new UsageError(`backend '${backend}' cannot train convolutions (it has no Conv2DBackpropFilter kernel): use --backend cpu`);
+  }
+  const files = await scanDataset(opts.dataset, { valSplit: opts.valSplit, seed: opts.seed, limit: opts.limit });
+  const where = files.layout === 'split' ? 'train/ and val/' : `a seeded ${Math.round(opts.valSplit * 100)}% validation split`;
+  events.onStage?.(`dataset ${files.root}: ${files.classes.length} classes (${files.classes.join(', ')}), ${files.train.length} training and ${files.val.length} validation images from ${where}`);
+
+  const train = await decodeImages(files.train, opts.inputSize, (n) => events.onDecode?.('train', n, files.train.length));
+  const val = await decodeImages(files.val, opts.inputSize, (n) => events.onDecode?.('val', n, files.val.length));
+  checkDecoded([train, val], files.classes);
+  const skipped = [...train.skipped, ...val.skipped];
+
+  const model = buildModel(spec, opts.inputSize, files.classes.length, opts.seed);
+  const counts = { train: classCounts(train.set, files.classes), val: classCounts(val.set, files.classes) };
+  const sidecar = (loop: { history: EpochRecord[]; best: EpochRecord; stoppedBy?: string; seconds: number }): CnnvizJson => ({
+    name: path.basename(path.resolve(opts.output)),
+    labels: files.classes,
+    inputSize: opts.inputSize,
+    inputRange: opts.inputRange,
+    head: files.classes.length === 2 ? `sigmoid: P(${files.classes[1]})` : 'softmax',
+    valAccuracy: round(loop.best.valAccuracy),
+    valLoss: round(loop.best.valLoss),
+    bestEpoch: loop.best.epoch,
+    epochs: loop.history.length,
+    stoppedBy: loop.stoppedBy ?? 'still training (checkpoint)',
+    trainingSeconds: Math.round(loop.seconds),
+    dataset: {
+      name: path.basename(path.resolve(files.root)),
+      layout: files.layout,
+      train: counts.train,
+      val: counts.val,
+      skippedUnreadable: skipped.length,
+    },
+    training: {
+      arch: opts.arch,
+      params: model.countParams(),
+      epochsMax: opts.epochs,
+      batchSize: opts.batchSize,
+      lr: opts.lr,
+      patience: opts.patience,
+      seed: opts.seed,
+      augment: opts.augment ? DEFAULT_AUGMENT : false,
+      backend: opts.backend,
+      tfjs: tf.version.tfjs,
+    },
+    command: opts.command,
+    history: loop.history.map((h) => ({ ...h, loss: round(h.loss), accuracy: round(h.accuracy), valLoss: round(h.valLoss), valAccuracy: round(h.valAccuracy), seconds: round(h.seconds, 1), imagesPerSecond: round(h.imagesPerSecond, 1) })),
+  });
+
+  const t0 = Date.now();
+  const history: EpochRecord[] = [];
+  const loop = await trainLoop(
+    model,
+    train.set,
+    val.set,
+    files.classes.length,
+    {
+      epochs: opts.epochs,
+      batchSize: opts.batchSize,
+      lr: opts.lr,
+      patience: opts.patience,
+      seed: opts.seed,
+      inputRange: opts.inputRange,
+      timeLimitSeconds: opts.timeLimitMinutes * 60,
+      augment: opts.augment ? DEFAULT_AUGMENT : false,
+    },
+    {
+      ...events,
+      // Each new best is saved as it happens, so a killed run still leaves its best model behind.
+      onEpoch: async (record, improved) => {
+        history.push(record);
+        if (improved) await saveModel(model, opts.output, sidecar({ history, best: record, seconds: (Date.now() - t0) / 1000 }));
+        await events.onEpoch?.(record, improved);
+      },
+    },
+  );
+  const final = sidecar(loop);
+  const modelFile = await saveModel(model, opts.output, final);
+  model.dispose();
+  return { modelFile, sidecar: final, loop, skipped };
+}
+
+function round(x: number, digits = 4): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
