@@ -7,7 +7,7 @@ import { HardSigmoidKeras3, HardSwish, Normalization } from '../src/model/keras/
 import { toSnakeCase } from '../src/model/keras/load.js';
 import { loadModel } from '../src/model/load.js';
 import { describeLayers } from '../src/model/summary.js';
-import { POLICY, k3Input, k3Layer, kerasTensor, layerArrays, randomizeWeights, writeKeras3Zip } from './helpers/keras-fixtures.js';
+import { POLICY, k3Input, k3Layer, kerasTensor, layerArrays, randomizeWeights, writeKeras2H5, writeKeras3Zip } from './helpers/keras-fixtures.js';
 import { tempDir } from './helpers/models.js';
 
 beforeAll(async () => {
@@ -168,6 +168,16 @@ describe('Keras 3 .keras archives', () => {
       'global_average_pooling2d:GlobalAveragePooling2D',
       'dense:Dense',
     ]);
+  });
+
+  test("Keras 3's legacy model.save('m.h5') (Keras 3 config, model_weights groups) loads too", async () => {
+    const h5file = await writeKeras2H5(path.join(dir, 'legacy.h5'), reference, { config: keras3Config(), kerasVersion: '3.6.0' });
+    const loaded = await loadModel(h5file);
+    const x = tf.randomUniform([2, 8, 8, 3], 0, 255, 'float32', 4);
+    const a = loaded.model.predict(x) as tf.Tensor;
+    const b = reference.predict(x) as tf.Tensor;
+    expect(tf.tidy(() => a.sub(b).abs().max().dataSync()[0])).toBeLessThan(1e-5);
+    tf.dispose([x, a, b]);
   });
 
   test('a leading Rescaling(1/127.5, -1) means the model takes raw [0, 255] pixels', async () => {
