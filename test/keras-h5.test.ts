@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { RuntimeError, UsageError } from '../src/errors.js';
+import { Normalization } from '../src/model/keras/custom-layers.js';
 import { loadModel } from '../src/model/load.js';
 import { loadModelInput } from '../src/model/probe.js';
 import { describeLayers } from '../src/model/summary.js';
@@ -94,6 +95,37 @@ describe('Keras 2 HDF5 files', () => {
     expect(names).toContain('block/block_conv');
     expect(names[0]).toBe('image');
     tf.dispose([x, a, b]);
+  });
+
+  test('TF 2.x quirks load: EfficientNet-style Rescaling + adapted Normalization head, axis lists, ragged inputs', async () => {
+    const dir = tempDir();
+    const input = tf.input({ shape: [6, 6, 3], name: 'input_1' });
+    const scaled = tf.layers.rescaling({ scale: 1 / 255, name: 'rescaling' }).apply(input) as tf.SymbolicTensor;
+    const norm = new Normalization({ axis: -1, name: 'normalization' }).apply(scaled) as tf.SymbolicTensor;
+    const conv = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'swish', name: 'stem_conv' }).apply(norm) as tf.SymbolicTensor;
+    const bn = tf.layers.batchNormalization({ axis: 3, name: 'stem_bn' }).apply(conv) as tf.SymbolicTensor;
+    const relu = tf.layers.reLU({ maxValue: 6, name: 'stem_relu' }).apply(bn) as tf.SymbolicTensor;
+    const gap = tf.layers.globalAveragePooling2d({ name: 'avg_pool' }).apply(relu) as tf.SymbolicTensor;
+    const reference = tf.model({ inputs: input, outputs: gap, name: 'efficientnetb0' });
+    randomizeWeights(reference, 9);
+    reference.getLayer('normalization').setWeights([tf.tensor1d([0.485, 0.456, 0.406]), tf.tensor1d([0.052, 0.05, 0.051]), tf.scalar(0)]);
+    // What TF 2.x writes and tfjs never does.
+    const topology = reference.toJSON(null, false) as unknown as { class_name: string; config: { layers: Array<{ class_name: string; config: Record<string, unknown> }> } };
+    const byClass = (c: string) => topology.config.layers.find((l) => l.class_name === c)!.config;
+    byClass('InputLayer').ragged = false;
+    byClass('BatchNormalization').axis = [3];
+    Object.assign(byClass('ReLU'), { negative_slope: 0.0, threshold: 0.0 });
+    byClass('Normalization').axis = [-1];
+    const file = await writeKeras2H5(path.join(dir, 'efficientnet_like.h5'), reference, { config: topology, kerasVersion: '2.9.0' });
+    const loaded = await loadModel(file);
+    const x = tf.randomUniform([2, 6, 6, 3], 0, 255, 'float32', 5);
+    const a = loaded.model.predict(x) as tf.Tensor;
+    const b = reference.predict(x) as tf.Tensor;
+    expect(maxAbsDiff(a, b)).toBeLessThan(1e-4 * Math.max(1, tf.tidy(() => b.abs().max().dataSync()[0])));
+    tf.dispose([x, a, b]);
+    // The Rescaling head says "raw pixels", which beats the name guess (efficientnet → none anyway).
+    expect(loaded.meta.inputRange).toEqual([0, 255]);
+    expect(loaded.meta.inputRangeSource).toBe('Rescaling layer');
   });
 
   test('weights are matched by name and shape-checked: a wrong shape is named', async () => {
