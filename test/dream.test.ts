@@ -70,9 +70,14 @@ beforeAll(async () => {
 });
 
 describe('dream on a hand-set edge model', () => {
-  const loaded = edgeModel();
-  const input = modelInput(loaded);
-  const { target } = dreamTarget(loaded, 0, 'channel');
+  let loaded: LoadedModel;
+  let input: ReturnType<typeof modelInput>;
+  let target: ReturnType<typeof dreamTarget>['target'];
+  beforeAll(() => {
+    loaded = edgeModel();
+    input = modelInput(loaded);
+    target = dreamTarget(loaded, 0, 'channel').target;
+  });
 
   test('the vertical-edge filter dreams vertical stripes, the horizontal one horizontal (fft, decorrelation n/a, standard transforms)', () => {
     const r = dreamBatch(target, input, [0, 1], quick({}));

@@ -5,6 +5,7 @@ import { type InputRange } from '../model/meta.js';
 import { createObjective, type ObjectiveKind } from './objectives.js';
 import { createImageParam, createKerasImage, type ImageParam, type ParamKind } from './param.js';
 import { createRng, subSeed } from './random.js';
+import { installBatchNormGradient } from './batchnorm-gradient.js';
 import { setReluRedirect } from './relu-redirect.js';
 import { placeChain, resizeTo, sampleAffine, transformImage, transformsFor, type TransformSet } from './transforms.js';
 import { type Target } from './target.js';
@@ -105,6 +106,7 @@ export function scoreImages(target: Target, input: ModelInput, evaluate: (out: t
  */
 export function dreamBatch(target: Target, input: ModelInput, units: number[], settings: DreamSettings, onStep?: StepListener, start?: tf.Tensor4D): DreamBatchResult {
   checkSettings(settings);
+  installBatchNormGradient();
   const s = settings;
   const sign = s.minimize ? -1 : 1;
   const objective = createObjective({ kind: s.objective, units, at: s.at, border: s.optimizer === 'sgd-l2' ? 2 : 0 });

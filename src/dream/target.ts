@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../errors.js';
+import { layerActivationFn } from '../model/layer-fn.js';
 import { type LoadedModel } from '../model/load.js';
 
 /** A differentiable map from the model's input to the tensor a dream's objective reads. */
@@ -11,29 +12,16 @@ export interface Target {
   apply(input: tf.Tensor4D): tf.Tensor;
 }
 
-const cache = new WeakMap<LoadedModel, Map<string, tf.LayersModel>>();
-
-function subModel(loaded: LoadedModel, output: tf.SymbolicTensor): tf.LayersModel {
-  let models = cache.get(loaded);
-  if (!models) cache.set(loaded, (models = new Map()));
-  const key = String(output.id);
-  let m = models.get(key);
-  if (!m) models.set(key, (m = tf.model({ inputs: loaded.graph.inputs, outputs: output })));
-  return m;
-}
-
-function symbolicTarget(loaded: LoadedModel, output: tf.SymbolicTensor, name: string): Target {
-  const isInput = loaded.graph.inputs.some((t) => t.id === output.id);
-  const shape = output.shape.slice(1).map((d) => d ?? -1);
-  if (isInput) return { name, shape, apply: (x) => x.clone() };
-  const model = subModel(loaded, output);
-  return { name, shape, apply: (x) => model.apply(x, { training: false }) as tf.Tensor };
+/** Layer `index`'s output as a target (the shared, cached input→layer function). */
+function layerOutput(loaded: LoadedModel, index: number, name = loaded.graph.layers[index].name): Target {
+  const shape = loaded.graph.layers[index].outputShape.slice(1).map((d) => d ?? -1);
+  const fn = layerActivationFn(loaded, index);
+  return { name, shape, apply: (x) => fn(x) };
 }
 
 /** The output of layer `index` of the flattened graph. */
 export function layerTarget(loaded: LoadedModel, index: number): Target {
-  const info = loaded.graph.layers[index];
-  return symbolicTarget(loaded, info.output, info.name);
+  return layerOutput(loaded, index);
 }
 
 const SQUASHING = /^(softmax|sigmoid)$/i;
@@ -47,6 +35,10 @@ const PASS_THROUGH = /^(Reshape|Flatten|Dropout|SpatialDropout\dD|GaussianNoise|
  */
 export function logitTarget(loaded: LoadedModel): Target {
   const layers = loaded.graph.layers;
+  if (loaded.graphModel) {
+    // A graph model's nodes carry no layer config to walk back through: read its last node.
+    throw new UsageError('--objective logit needs a layers model (graph models have no pre-softmax layer to find): use --objective channel or neuron');
+  }
   const byOutput = new Map(layers.map((l) => [l.output.id, l]));
   // The layer feeding `l` (nested models are flattened, so fall back to list order).
   const feeding = (l: (typeof layers)[number]) => {
@@ -70,8 +62,8 @@ export function logitTarget(loaded: LoadedModel): Target {
     const [kernel, bias] = info.layer.getWeights();
     const feeder = feeding(info);
     if (!feeder) throw new UsageError(`cannot find the input of layer ${info.name} to compute its logits`);
-    const before = symbolicTarget(loaded, feeder.output, info.name);
-    const shape = [classes(info.output.shape.slice(1) as number[])];
+    const before = layerOutput(loaded, feeder.index);
+    const shape = [classes(info.outputShape.slice(1) as number[])];
     const apply = (x: tf.Tensor4D) =>
       tf.tidy(() => {
         const h = before.apply(x);
@@ -84,7 +76,7 @@ export function logitTarget(loaded: LoadedModel): Target {
   if (info.activation && SQUASHING.test(info.activation)) {
     throw new UsageError(`cannot find the pre-activation scores of layer ${info.name} (${info.className} with ${info.activation}): use --objective channel on an earlier layer`);
   }
-  const base = symbolicTarget(loaded, info.output, `logits of ${info.name}`);
+  const base = layerOutput(loaded, info.index, `logits of ${info.name}`);
   const n = base.shape.reduce((a, b) => a * b, 1);
   return { name: base.name, shape: [n], apply: (x) => tf.tidy(() => base.apply(x).reshape([x.shape[0], n])) };
 }

@@ -1,0 +1,47 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * tfjs's stock FusedBatchNorm gradient builds its input gradient with `tile` to full
+ * activation size and eagerly computes (x - mean) and dy*scale even when only the input
+ * gradient is wanted, as in a dream, where the weights are fixed. On wasm that tile alone
+ * was over half of a MobileNet backward pass. This is the same gradient, term for term,
+ * with broadcasting instead of tiling and every term computed only when asked for.
+ */
+const MARK = Symbol.for('cnnviz.batchNormGradient');
+
+export function installBatchNormGradient(): void {
+  const current = tf.getGradient('FusedBatchNorm') as (tf.GradConfig & { [MARK]?: boolean }) | undefined;
+  if (!current || current[MARK]) return;
+  const config: tf.GradConfig & { [MARK]?: boolean } = {
+    kernelName: 'FusedBatchNorm',
+    inputsToSave: ['x', 'mean', 'variance', 'scale'],
+    gradFunc: (dy, saved, attrs) => {
+      const { varianceEpsilon } = attrs as unknown as { varianceEpsilon: number };
+      const [x, mean, variance, scale] = saved;
+      const g = dy as tf.Tensor;
+      const perChannel = mean.rank === 1;
+      const axes = perChannel ? x.shape.slice(0, -1).map((_, i) => i) : [];
+      const reduce = (t: tf.Tensor) => (perChannel ? t.sum(axes) : t).reshape(mean.shape);
+      const rsqrtVar = () => tf.rsqrt(variance.add(varianceEpsilon));
+      const scaleValue = () => (scale == null ? tf.scalar(1) : scale);
+      return {
+        x: () => g.mul(rsqrtVar().mul(scaleValue())).reshape(x.shape),
+        mean: () => reduce(g.mul(rsqrtVar().mul(scaleValue()).neg())),
+        variance: () => {
+          const r = rsqrtVar();
+          return reduce(x.sub(mean).mul(g).mul(r.mul(r).mul(r).mul(-0.5).mul(scaleValue())));
+        },
+        scale: () => reduce(g.mul(x.sub(mean).mul(rsqrtVar()))),
+        offset: () => reduce(g),
+      };
+    },
+  };
+  config[MARK] = true;
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    tf.registerGradient(config);
+  } finally {
+    console.warn = warn;
+  }
+}

@@ -1,0 +1,78 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../src/backend/select.js';
+import { runCli } from './helpers/cli.js';
+import { edgeModel, saveModelTo, tempDir } from './helpers/models.js';
+
+// The foundation's 16x16 gray edge model: conv 'edges' (2 filters) -> pool -> flatten -> dense softmax.
+let model: string;
+let dir: string;
+const FAST = ['--steps', '6', '--seed', '7'];
+
+beforeAll(async () => {
+  await initBackend('wasm');
+  dir = tempDir('cnnviz-dream-');
+  model = await saveModelTo(edgeModel(), path.join(dir, 'edge'), { labels: ['left', 'right'] });
+  tf.disposeVariables();
+});
+
+describe('cnnviz dream', () => {
+  test('--seed 7 twice writes identical PNG bytes to stdout', async () => {
+    const [a, b] = await Promise.all([1, 2].map(() => runCli(['dream', '-m', model, '--layer', 'edges', '--filter', '1', ...FAST, '-o', '-'])));
+    expect(a.code).toBe(0);
+    expect(a.stdout.subarray(1, 4).toString()).toBe('PNG');
+    expect(a.stdout.equals(b.stdout)).toBe(true);
+    const info = await sharp(a.stdout).metadata();
+    expect([info.width, info.height]).toEqual([16, 16]); // the model's fixed 16 px, smaller than the default 128
+  });
+
+  test('a sheet with --json, --out-dir and --frames; without --seed the seed used is reported', async () => {
+    const out = path.join(dir, 'sheet.png');
+    const r = await runCli(['dream', '-m', model, '--layer', '1', '--filters', 'all', '--steps', '4', '--frames', '2', '--out-dir', path.join(dir, 'each'), '-o', out, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout.toString());
+    expect(json.filters.map((f: { filter: number }) => f.filter)).toEqual([0, 1]);
+    expect(typeof json.filters[0].objective).toBe('number');
+    expect(Number.isInteger(json.seed)).toBe(true);
+    expect(json).toMatchObject({ backend: 'wasm', output: out, animation: path.join(dir, 'sheet.webp') });
+    expect(json.files).toEqual([0, 1].map((f) => path.join(dir, 'each', `dream.pool.${f}.png`)));
+    for (const f of json.files) expect(existsSync(f)).toBe(true);
+    const anim = await sharp(readFileSync(json.animation), { animated: true }).metadata();
+    expect(anim.pages).toBe(2);
+    const sheet = await sharp(out).metadata();
+    expect(sheet.width).toBe(2 * 16 + 3 * 2);
+  });
+
+  test('logit by label, and the Keras baseline flags, run', async () => {
+    const [logit, keras] = await Promise.all([
+      runCli(['dream', '-m', model, '--objective', 'logit', '--class', 'right', ...FAST, '-o', path.join(dir, 'logit.png')]),
+      runCli(['dream', '-m', model, '--layer', 'edges', '--param', 'pixel', '--no-decorrelate', '--transforms', 'none', '--optimizer', 'sgd-l2', '--seed', '1', '-o', path.join(dir, 'keras.png')]),
+    ]);
+    expect(logit.stderr).toMatch(/wrote .*logit\.png .*logits of head, 6 steps/);
+    expect(keras.stderr).toMatch(/wrote .*keras\.png .*edges, 30 steps/);
+    expect([logit.code, keras.code]).toEqual([0, 0]);
+  });
+
+  test.each([
+    [['--layer', 'edges', '--filter', '40'], /filter 40 out of range: layer edges has 2 channels \(0-1\)/],
+    [['--layer', 'flat', '--filter', '0'], /--objective channel needs a layer with height, width and channel axes, but flat has output \[128\]: use --objective neuron/],
+    [['--objective', 'logit'], /--objective logit needs --class/],
+    [['--objective', 'logit', '--class', 'zebra'], /unknown class 'zebra'/],
+    [['--param', 'fft', '--optimizer', 'sgd-l2'], /--optimizer sgd-l2 is the Keras baseline on raw pixels: use it with --param pixel --no-decorrelate/],
+    [['--objective', 'neuron', '--at', '99,1'], /--at 99,1 is outside edges's 16x16 grid/],
+    [['--at', 'middle'], /bad --at 'middle'/],
+    [['--filter', '1', '--filters', '0-1'], /--filter and --filters both choose filters/],
+    [['--frames', '2', '--animation', 'x.mp4'], /bad --animation 'x.mp4'.*\.webp or \.gif/],
+    [['--steps', '0'], /bad --steps '0'/],
+    [['--param', 'dct'], /bad --param 'dct': choose one of fft, pixel/],
+  ])('usage error %j', async (args, message) => {
+    const r = await runCli(['dream', '-m', model, ...(args as string[]), ...FAST, '-o', path.join(dir, 'never.png')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message as RegExp);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(path.join(dir, 'never.png'))).toBe(false);
+  });
+});
