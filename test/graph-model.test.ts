@@ -54,6 +54,22 @@ describe('TF.js graph models', () => {
     }
   });
 
+  test('a graph that takes any image size lists spatial sizes as null and runs on any size', async () => {
+    const m = await loadModel(writeGraphModel(path.join(dir, 'anysize'), { anySize: true }));
+    expect(m.inputShape).toEqual([null, null, 1]);
+    expect(describeLayers(m).layers.map((l) => l.outputShape)).toEqual([
+      [null, null, null, 1],
+      [null, null, null, 2],
+      [null, null, null, 2],
+      [null, null, null, 2],
+      [null, null, null, 2],
+    ]);
+    const x = tf.zeros([1, 12, 20, 1]) as tf.Tensor4D;
+    const { activations } = probeActivations(m, x, [4]);
+    expect(activations[0].shape).toEqual([1, 6, 10, 2]);
+    tf.dispose([x, ...activations]);
+  });
+
   test('probeActivations fetches several nodes and the output in one execute, with the right values', async () => {
     const m = await loadModel(file);
     const x = edgeInput();

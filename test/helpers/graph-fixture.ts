@@ -30,10 +30,10 @@ function constNode(name: string, shape: number[], dtype = 'DT_FLOAT') {
   return { name, op: 'Const', attr: { value: { tensor: { dtype, tensorShape: dims(shape) } }, dtype: { type: dtype } } };
 }
 
-export function writeGraphModel(dir: string, opts: { withFormat?: boolean } = {}): string {
+export function writeGraphModel(dir: string, opts: { withFormat?: boolean; anySize?: boolean } = {}): string {
   mkdirSync(dir, { recursive: true });
   const nodes = [
-    { name: 'image', op: 'Placeholder', attr: { dtype: float, shape: { shape: dims([-1, 8, 8, 1]) } } },
+    { name: 'image', op: 'Placeholder', attr: { dtype: float, shape: { shape: dims(opts.anySize ? [-1, -1, -1, 1] : [-1, 8, 8, 1]) } } },
     constNode('edges/kernel', [3, 3, 1, 2]),
     constNode('edges/bias', [2]),
     constNode('head/axes', [2], 'DT_INT32'),
