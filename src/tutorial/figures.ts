@@ -1,7 +1,7 @@
 import { tileGrid } from '../image/grid.js';
 import { blit, createRaster, upscaleNearest, type Raster } from '../image/raster.js';
 import { type Kernel } from './filters.js';
-import { channelOf, planeStats, planeToImage, responseToRaster, type Plane } from './plane.js';
+import { channelOf, planeToImage, responseRange, responseToRaster, type Plane } from './plane.js';
 
 const CHANNEL_NAMES = ['r', 'g', 'b'];
 
@@ -16,9 +16,7 @@ export function convolutionFigure(results: { kernel: Kernel; output: Plane }[], 
   const tiles: Raster[] = [];
   const labels: string[] = [];
   for (const { kernel, output } of results) {
-    const s = planeStats(output);
-    const m = Math.max(Math.abs(s.min), Math.abs(s.max));
-    const range: [number, number] = s.min < 0 ? [-m, m] : [0, s.max];
+    const range = responseRange(output);
     for (let c = 0; c < output.channels; c++) {
       tiles.push(responseToRaster(channelOf(output, c), cmap, range));
       const name = results.length > 1 ? kernel.name : '';

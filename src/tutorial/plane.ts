@@ -98,15 +98,21 @@ export function planeToImage(p: Plane, lo: number, hi: number): Raster {
  * from 0 up. `range` fixes the scale so several tiles can share it.
  */
 export function responseToRaster(p: Plane, cmap = 'auto', range?: [number, number]): Raster {
-  const s = planeStats(p);
-  const signed = range ? range[0] < 0 : s.min < 0;
-  const name = cmap === 'auto' ? (signed ? 'rdbu' : 'gray') : cmap;
-  let [lo, hi] = range ?? [Math.min(0, s.min), s.max];
-  if (signed && !range) {
-    const m = Math.max(Math.abs(s.min), Math.abs(s.max));
-    [lo, hi] = [-m, m];
-  }
+  const [lo, hi] = range ?? responseRange(p);
+  const name = cmap === 'auto' ? (lo < 0 ? 'rdbu' : 'gray') : cmap;
   return colorize(p.values, p.width, p.height, lo, hi, colormapLut(name));
+}
+
+/**
+ * The colour range for a response: symmetric around zero when anything is negative, else
+ * from 0. It ends at the 99.5th percentile of |value|, not the maximum: on a photo a handful
+ * of extreme pixels would otherwise wash every other edge out to near white.
+ */
+export function responseRange(p: Plane): [number, number] {
+  const s = planeStats(p);
+  const mags = Float32Array.from(p.values, Math.abs).sort();
+  const m = mags[Math.floor(0.995 * (mags.length - 1))] || Math.max(Math.abs(s.min), Math.abs(s.max)) || 1;
+  return s.min < 0 ? [-m, m] : [0, m];
 }
 
 /** Small matrices print as the tutorial shows them; larger ones would flood the terminal. */
