@@ -14,3 +14,4 @@ export * from './tutorial/index.js';
 export * from './model/layer-fn.js';
 export { loadGraphModelFile, isGraphModelJson } from './model/graph.js';
 export { loadKerasFile, loadKerasH5, loadKerasZip } from './model/keras/load.js';
+export * from './backend/fft.js';

@@ -280,3 +280,18 @@ describe('wasm MaxPoolGrad matches cpu', () => {
     }
   });
 });
+
+describe('wasm BatchMatMul with transposes matches cpu', () => {
+  test.each([[false, false], [true, false], [false, true], [true, true]])('transposeA=%s transposeB=%s, batched and broadcast', async (ta, tb) => {
+    const rand = mulberry32(ta ? 7 : 8);
+    for (const [batchA, batchB] of [[[], []], [[3], [3]], [[2, 1], [1, 3]]] as number[][][]) {
+      const [m, k, n] = [5, 7, 4];
+      const a = { data: randomArray(rand, batchA.reduce((x, y) => x * y, 1) * m * k), shape: [...batchA, ...(ta ? [k, m] : [m, k])] };
+      const b = { data: randomArray(rand, batchB.reduce((x, y) => x * y, 1) * k * n), shape: [...batchB, ...(tb ? [n, k] : [k, n])] };
+      const mm = () => read(() => tf.matMul(tf.tensor(a.data, a.shape), tf.tensor(b.data, b.shape), ta, tb));
+      const ref = await on('cpu', mm);
+      const got = await on('wasm', mm);
+      expectClose(got, ref, 1e-5, JSON.stringify({ ta, tb, batchA, batchB }));
+    }
+  });
+});

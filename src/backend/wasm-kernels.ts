@@ -104,7 +104,53 @@ const maxPoolGrad: Kernel = ({ inputs, attrs }) =>
     return scatter(tf.reshape(tf.mul(tf.oneHot(first, k), tf.expandDims(dy, 4)), [n, ho, wo, c * k]));
   });
 
-/** Kernels beyond the conv gradients that training or visualisation needs on wasm. */
+// A replacement that delegates remembers the kernel it displaced, so registering again
+// (say from a second copy of this module) still reaches wasm's own kernel.
+const DISPLACED = Symbol.for('cnnviz.displacedKernel');
+
+function displaced(name: string): tf.KernelConfig | undefined {
+  const k = tf.getKernel(name, 'wasm');
+  const saved = k && (k.kernelFunc as unknown as Record<symbol, tf.KernelConfig | undefined>)[DISPLACED];
+  return saved ?? k;
+}
+
+/**
+ * wasm's BatchMatMul runs XNNPACK only without transposes; with transposeA/B it falls back
+ * to a scalar loop ~10x slower, and every matMul gradient asks for a transpose. An
+ * explicit Transpose (a cheap copy) first keeps the product on XNNPACK.
+ */
+function batchMatMul(): Kernel | undefined {
+  const original = displaced('BatchMatMul');
+  if (!original) return undefined;
+  let setUp = false;
+  const kernel: Kernel = (args) => {
+    const { a, b } = args.inputs;
+    const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
+    if (transposeA || transposeB) {
+      return tf.tidy(() => {
+        const swap = (t: tf.Tensor) => tf.transpose(t, [...t.shape.keys()].map((i, _, all) => (i < all.length - 2 ? i : 2 * all.length - 3 - i)));
+        return tf.matMul(transposeA ? swap(a) : a, transposeB ? swap(b) : b);
+      });
+    }
+    // unregisterKernel keeps wasm's compiled function, but only if its setup has run.
+    if (!setUp && original.setupFunc) original.setupFunc(args.backend as tf.KernelBackend);
+    setUp = true;
+    return original.kernelFunc(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.Tensor;
+  };
+  (kernel as unknown as Record<symbol, unknown>)[DISPLACED] = original;
+  return kernel;
+}
+
+/**
+ * Kernels beyond the conv gradients that training or visualisation needs on wasm. Built on
+ * each call: a delegating replacement captures the kernel registered at that moment.
+ */
 export function extraWasmKernels(): Record<string, Kernel> {
-  return { UnsortedSegmentSum: unsortedSegmentSum, Identity: identity as Kernel, MaxPoolGrad: maxPoolGrad };
+  const matmul = batchMatMul();
+  return {
+    UnsortedSegmentSum: unsortedSegmentSum,
+    Identity: identity as Kernel,
+    MaxPoolGrad: maxPoolGrad,
+    ...(matmul ? { BatchMatMul: matmul } : {}),
+  };
 }
