@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { RuntimeError, UsageError } from '../errors.js';
 import { readModelJson, readWeights, type ModelJson } from './fs-io.js';
 import { type FlatGraph, type LayerInfo } from './layers.js';
-import { type LoadedModel, type LoadOptions } from './load.js';
+import { buildQuietly, type LoadedModel, type LoadOptions } from './load.js';
 import { readModelMeta } from './meta.js';
 
 /**
@@ -76,18 +76,7 @@ export function isGraphModelJson(json: ModelJson): boolean {
 
 export async function loadGraphModelFile(file: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const json = await readModelJson(file);
-  let graphModel: tf.GraphModel;
-  const warn = console.warn;
-  // The first tensor tfjs makes on the cpu backend greets Node users on stderr.
-  console.warn = () => {};
-  try {
-    graphModel = await tf.loadGraphModel(graphHandler(file, json));
-  } catch (err) {
-    if (err instanceof UsageError || err instanceof RuntimeError) throw err;
-    throw new RuntimeError(`cannot build graph model from ${file}: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
-  } finally {
-    console.warn = warn;
-  }
+  const graphModel = await buildQuietly(`cannot build graph model from ${file}`, () => tf.loadGraphModel(graphHandler(file, json)));
   if (graphModel.inputs.length !== 1) {
     throw new UsageError(`graph model ${file} has ${graphModel.inputs.length} inputs: cnnviz visualizes single-image models`);
   }

@@ -88,21 +88,28 @@ export async function loadModel(given?: string, opts: LoadOptions = {}): Promise
 
 /** Load a TF.js layers-model JSON (both the `format: layers-model` and the older `model_config` style). */
 export async function loadLayersModelFile(file: string, json: Awaited<ReturnType<typeof readModelJson>>, opts: LoadOptions): Promise<LoadedModel> {
-  let model: tf.LayersModel;
-  const warn = console.warn;
-  // tfjs warns about harmless config quirks (stray batch_input_shape) on stdout/stderr.
-  console.warn = () => {};
-  try {
-    model = await tf.loadLayersModel(fileSystemHandler(file, json));
-  } catch (err) {
-    if (err instanceof UsageError || err instanceof RuntimeError) throw err;
-    throw new RuntimeError(`cannot build model from ${file}: ${String((err as Error).message).split('\n')[0]}`);
-  } finally {
-    console.warn = warn;
-  }
+  const model = await buildQuietly(`cannot build model from ${file}`, () => tf.loadLayersModel(fileSystemHandler(file, json)));
   const topo = json.modelTopology as { model_config?: { config?: { name?: string } }; config?: { name?: string } };
   const kerasName = topo.model_config?.config?.name ?? topo.config?.name;
   return fromLayersModel(model, file, await readModelMeta(file, kerasName), opts);
+}
+
+/**
+ * Run a tfjs model build with its console chatter muted: warnings about harmless config quirks
+ * (a stray batch_input_shape) and the greeting the first cpu tensor prints would corrupt
+ * `-o -` and `--json` output. Its errors become one line after `what`.
+ */
+export async function buildQuietly<T>(what: string, build: () => Promise<T>): Promise<T> {
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    return await build();
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof RuntimeError) throw err;
+    throw new RuntimeError(`${what}: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
+  } finally {
+    console.warn = warn;
+  }
 }
 
 /** Wrap an in-memory LayersModel (library users, tests, the Keras loaders) the same way. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { unzipSync } from 'fflate';
 import { RuntimeError, UsageError } from '../../errors.js';
-import { fromLayersModel, type LoadedModel, type LoadOptions } from '../load.js';
+import { buildQuietly, fromLayersModel, type LoadedModel, type LoadOptions } from '../load.js';
 import { readModelMeta, type InputRange } from '../meta.js';
 import { configName, isModelConfig, translateKerasConfig, type KerasConfigEntry } from './config.js';
 import './custom-layers.js';
@@ -30,17 +30,8 @@ function parseConfig(text: string, where: string): unknown {
 }
 
 /** Rebuild the architecture in tfjs from a translated config (weights are set afterwards). */
-async function buildModel(config: Record<string, unknown>, file: string): Promise<tf.LayersModel> {
-  const warn = console.warn;
-  // tfjs warns about harmless quirks such as a stray batch_input_shape on a middle layer.
-  console.warn = () => {};
-  try {
-    return await tf.models.modelFromJSON({ modelTopology: { model_config: config } } as unknown as tf.io.ModelJSON);
-  } catch (err) {
-    throw new RuntimeError(`cannot build the model in ${file}: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
-  } finally {
-    console.warn = warn;
-  }
+function buildModel(config: Record<string, unknown>, file: string): Promise<tf.LayersModel> {
+  return buildQuietly(`cannot build the model in ${file}`, () => tf.models.modelFromJSON({ modelTopology: { model_config: config } } as unknown as tf.io.ModelJSON));
 }
 
 /**
