@@ -1,3 +1,6 @@
+import { execFileSync } from 'node:child_process';
+import { promises as fs, statSync } from 'node:fs';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/select.js';
 import { UsageError } from '../src/errors.js';
@@ -14,7 +17,8 @@ import { learnedKernels, kernelsFigure } from '../src/tutorial/learned.js';
 import { plotActivations } from '../src/tutorial/plot.js';
 import { createRaster } from '../src/image/raster.js';
 import { gridGeometry } from '../src/image/grid.js';
-import { edgeModel } from './helpers/models.js';
+import { writeFileAtomic } from '../src/image/io.js';
+import { edgeModel, tempDir } from './helpers/models.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -313,4 +317,14 @@ test('no tensors leak from convolve and pool', () => {
     pool(input, { size: 2 });
   }
   expect(tf.memory().numTensors).toBe(before);
+});
+
+test('-o naming a pipe or device writes through it instead of renaming a file over it', async () => {
+  // `-o /dev/null` once replaced the device with a regular file; a FIFO checks the same path safely.
+  const fifo = path.join(tempDir(), 'out.png');
+  execFileSync('mkfifo', [fifo]);
+  const reading = fs.readFile(fifo);
+  await writeFileAtomic(fifo, Buffer.from('png bytes'));
+  expect((await reading).toString()).toBe('png bytes');
+  expect(statSync(fifo).isFIFO()).toBe(true);
 });

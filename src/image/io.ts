@@ -116,6 +116,14 @@ export async function writeFileAtomic(dest: string, bytes: Buffer | Uint8Array |
   } catch (err) {
     throw new UsageError(`cannot create output folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? firstLine(err)}`);
   }
+  // A device or pipe (-o /dev/null, a FIFO) is written through: renaming over it would replace it.
+  const existing = await fs.stat(dest).catch(() => undefined);
+  if (existing && !existing.isFile() && !existing.isDirectory()) {
+    await fs.writeFile(dest, bytes).catch((err) => {
+      throw new RuntimeError(`cannot write ${dest}: ${firstLine(err)}`);
+    });
+    return;
+  }
   const tmp = path.join(dir, `.${path.basename(dest)}.${process.pid}.${Date.now()}.tmp`);
   try {
     await fs.writeFile(tmp, bytes);
