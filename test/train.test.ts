@@ -71,7 +71,8 @@ describe('train on a synthetic stripes dataset', () => {
     expect(loop.history).toHaveLength(2);
     expect(loop.best.valAccuracy).toBeGreaterThan(0.9);
 
-    expect(sidecar).toMatchObject({ labels: ['horizontal', 'vertical'], inputSize: 16, inputRange: [0, 1], epochs: 2, valAccuracy: loop.best.valAccuracy });
+    expect(sidecar).toMatchObject({ labels: ['horizontal', 'vertical'], inputSize: 16, inputRange: [0, 1], epochs: 2, bestEpoch: loop.best.epoch });
+    expect(sidecar.valAccuracy).toBeCloseTo(loop.best.valAccuracy, 4);
     expect(sidecar.dataset).toEqual({ name: 'stripes', layout: 'folders', train: { horizontal: 48, vertical: 48 }, val: { horizontal: 12, vertical: 12 }, skippedUnreadable: 0 });
     expect(sidecar.command).toBe('cnnviz train (test)');
     expect(typeof sidecar.trainingSeconds).toBe('number');
