@@ -1,0 +1,189 @@
+// `npm run quality`: the dream acceptance table (issue 4) for our method (Lucid's defaults) and
+// the Keras baseline side by side, on the real MobileNet and the 500 cats-dogs val photos.
+//
+//   node scripts/quality.js [--layers a,b,c] [--filters 0-15] [--steps 512] [--backend wasm] [--out dir]
+//
+// Measures, per layer (see docs/dream.md for what each means):
+//   superstimulus  dreams whose target-channel mean beats the best of the photos (dream resized to 224)
+//   distinct       dreams of filter f that excite channel f more than any other filter's dream does
+//   HF share       median share of power above half Nyquist (grey 128 px dream, mean removed, Hann window)
+//   rank           median rank of the target channel by z-score against the photos (1 = best)
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SHARED = path.resolve(ROOT, '../shared');
+const MOBILENET = path.join(SHARED, 'data/models/mobilenet-v1-0.25-224');
+const PHOTOS = path.join(SHARED, 'data/cats-dogs/val');
+
+const lib = await import(path.join(ROOT, 'dist/index.js'));
+const { initBackend, loadModel, readImage, encodePng, decodeImage, writePng, tileGrid, probeActivations, rasterToTensor, resolveIndexList } = lib;
+const { dreamUnits } = await import(path.join(ROOT, 'dist/dream/sheet.js'));
+const { DEFAULTS, KERAS_BASELINE } = await import(path.join(ROOT, 'dist/dream/render.js'));
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+}
+
+/** Share of power above half the Nyquist frequency: grey, mean removed, Hann-windowed, 2-D DFT. */
+export function highFrequencyShare(raster) {
+  const { width: w, height: h, channels: c, data } = raster;
+  const g = new Float64Array(w * h);
+  for (let i = 0; i < w * h; i++) {
+    g[i] = c === 1 ? data[i] : 0.299 * data[i * c] + 0.587 * data[i * c + 1] + 0.114 * data[i * c + 2];
+  }
+  const mean = g.reduce((a, v) => a + v, 0) / g.length;
+  const hann = (n, N) => 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / (N - 1));
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) g[y * w + x] = (g[y * w + x] - mean) * hann(x, w) * hann(y, h);
+  // Separable DFT: rows, then columns.
+  const re = new Float64Array(w * h);
+  const im = new Float64Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let k = 0; k < w; k++) {
+      let sr = 0;
+      let si = 0;
+      for (let x = 0; x < w; x++) {
+        const a = (-2 * Math.PI * k * x) / w;
+        sr += g[y * w + x] * Math.cos(a);
+        si += g[y * w + x] * Math.sin(a);
+      }
+      re[y * w + k] = sr;
+      im[y * w + k] = si;
+    }
+  }
+  let total = 0;
+  let high = 0;
+  for (let k = 0; k < w; k++) {
+    for (let l = 0; l < h; l++) {
+      let sr = 0;
+      let si = 0;
+      for (let y = 0; y < h; y++) {
+        const a = (-2 * Math.PI * l * y) / h;
+        const [cr, ci] = [Math.cos(a), Math.sin(a)];
+        sr += re[y * w + k] * cr - im[y * w + k] * ci;
+        si += re[y * w + k] * ci + im[y * w + k] * cr;
+      }
+      const p = sr * sr + si * si;
+      const fx = (k <= w / 2 ? k : k - w) / w;
+      const fy = (l <= h / 2 ? l : l - h) / h;
+      total += p;
+      if (Math.hypot(fx, fy) > 0.25) high += p;
+    }
+  }
+  return total > 0 ? high / total : 0;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** Per-layer channel means [n][channels] for a list of 224 px rasters, batched. */
+function channelMeans(loaded, rasters, layerIdx) {
+  const out = layerIdx.map(() => []);
+  for (let i = 0; i < rasters.length; i += 25) {
+    const chunk = rasters.slice(i, i + 25);
+    const batch = tf.tidy(() => tf.concat(chunk.map((r) => rasterToTensor(r, loaded.meta.inputRange))));
+    const { activations } = probeActivations(loaded, batch, layerIdx);
+    activations.forEach((a, j) => {
+      const m = tf.tidy(() => a.mean([1, 2]));
+      const [n, ch] = m.shape;
+      const v = m.dataSync();
+      for (let b = 0; b < n; b++) out[j].push(Array.from(v.subarray(b * ch, (b + 1) * ch)));
+      m.dispose();
+      a.dispose();
+    });
+    batch.dispose();
+  }
+  return out;
+}
+
+async function main() {
+  if (!existsSync(MOBILENET) || !existsSync(PHOTOS)) {
+    console.log(`skipped: ${MOBILENET} or ${PHOTOS} is absent (../shared is not beside the project)`);
+    return;
+  }
+  const backend = await initBackend(arg('backend', 'wasm'));
+  const layerNames = arg('layers', 'conv_pw_3_relu,conv_pw_7_relu,conv_pw_11_relu').split(',');
+  const steps = Number(arg('steps', DEFAULTS.steps));
+  const batch = Number(arg('batch', 8));
+  const outDir = arg('out', path.join(ROOT, 'tmp/quality'));
+  mkdirSync(outDir, { recursive: true });
+  const loaded = await loadModel(MOBILENET);
+  const layerIdx = layerNames.map((n) => {
+    const i = loaded.graph.layers.findIndex((l) => l.name === n);
+    if (i < 0) throw new Error(`no layer ${n}`);
+    return i;
+  });
+
+  const t0 = Date.now();
+  const files = ['cat', 'dog'].flatMap((c) => readdirSync(path.join(PHOTOS, c)).map((f) => path.join(PHOTOS, c, f)));
+  const photos = [];
+  for (const f of files) photos.push(await readImage(f, { channels: 3, size: [224, 224], fit: 'cover' }));
+  const photoMeans = channelMeans(loaded, photos, layerIdx);
+  const stats = photoMeans.map((rows) => {
+    const ch = rows[0].length;
+    const mean = Array.from({ length: ch }, (_, c) => rows.reduce((a, r) => a + r[c], 0) / rows.length);
+    const std = mean.map((m, c) => Math.sqrt(rows.reduce((a, r) => a + (r[c] - m) ** 2, 0) / rows.length) || 1e-6);
+    const max = mean.map((_, c) => Math.max(...rows.map((r) => r[c])));
+    return { mean, std, max };
+  });
+  console.error(`${photos.length} photos scored in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  const methods = [
+    ['ours (fft, decorrelated, standard transforms, Adam)', { ...DEFAULTS, steps, seed: 7 }],
+    ['Keras baseline (pixel, sgd-l2, 30 steps)', { ...DEFAULTS, ...KERAS_BASELINE, seed: 7 }],
+  ];
+  const rows = [];
+  for (const [li, name] of layerNames.entries()) {
+    const count = loaded.graph.layers[layerIdx[li]].outputShape[3];
+    const units = resolveIndexList(arg('filters', '0-15'), count, 'filter', `layer ${name}`);
+    const row = { layer: name, n: units.length };
+    for (const [label, settings] of methods) {
+      const t1 = Date.now();
+      const run = await dreamUnits(loaded, { layerIndex: layerIdx[li], units, settings: { ...settings, size: 128 } }, { batchSize: batch }, (p) => {
+        if (p.done % 32 === 0) process.stderr.write(`\r${name} ${label.split(' ')[0]}: step ${p.done}/${p.total} objective ${p.objective.toFixed(3)}   `);
+      });
+      const seconds = (Date.now() - t1) / 1000;
+      process.stderr.write('\n');
+      await writePng(path.join(outDir, `${name}.${label.split(' ')[0]}.png`), tileGrid(run.images, { labels: units.map(String) }));
+      // Score the written 128 px pictures, resized to 224 with no transforms.
+      const sized = [];
+      for (const img of run.images) sized.push(await decodeImage(await encodePng(img), { channels: 3, size: [224, 224], fit: 'fill' }));
+      const dreamMeans = channelMeans(loaded, sized, [layerIdx[li]])[0];
+      const s = stats[li];
+      const superstim = units.filter((u, i) => dreamMeans[i][u] > s.max[u]).length;
+      const distinct = units.filter((u, i) => units.every((_, j) => j === i || dreamMeans[i][u] > dreamMeans[j][u])).length;
+      const hf = median(run.images.map(highFrequencyShare));
+      const ranks = units.map((u, i) => {
+        const z = dreamMeans[i].map((v, c) => (v - s.mean[c]) / s.std[c]);
+        return 1 + z.filter((v) => v > z[u]).length;
+      });
+      row[label] = { superstim, distinct, hf, rank: median(ranks), ranks, seconds, channels: count };
+    }
+    rows.push(row);
+  }
+
+  const labels = methods.map(([l]) => l);
+  console.log(`\n## dream quality: MobileNet v1 0.25, ${steps} steps (baseline ${KERAS_BASELINE.steps}), 128 px, seed 7, backend ${backend}, ${photos.length} photos`);
+  console.log(`| layer | ${labels.map((l) => `${l}: superstimulus / distinct / HF share / median rank / time`).join(' | ')} |`);
+  console.log(`| --- | ${labels.map(() => '---').join(' | ')} |`);
+  for (const r of rows) {
+    const cell = (m) => `${m.superstim}/${r.n} / ${m.distinct}/${r.n} / ${m.hf.toFixed(2)} / ${m.rank} of ${m.channels} / ${m.seconds.toFixed(0)} s`;
+    console.log(`| ${r.layer} | ${labels.map((l) => cell(r[l])).join(' | ')} |`);
+  }
+  for (const l of labels) {
+    const n = rows.reduce((a, r) => a + r.n, 0);
+    const sup = rows.reduce((a, r) => a + r[l].superstim, 0);
+    const dis = rows.reduce((a, r) => a + r[l].distinct, 0);
+    const hfOk = rows.every((r) => r[l].hf <= 0.35);
+    console.log(`${l}: superstimulus ${sup}/${n} (${((100 * sup) / n).toFixed(0)}%, target >= 90%), distinct ${dis}/${n} (${((100 * dis) / n).toFixed(0)}%, target >= 90%), HF median <= 0.35 on every layer: ${hfOk ? 'yes' : 'no'}`);
+  }
+  console.log(`sheets: ${outDir}`);
+}
+
+await main();
