@@ -113,6 +113,7 @@ export function kernelsFigure(k: LearnedKernels, opts: KernelFigureOptions = {})
   const mode: KernelMode = opts.reduce === 'mean' ? 'mean' : k.inputs === 3 ? 'rgb' : 'per-input';
   const lut = colormapLut(opts.cmap ?? 'rdbu');
   const factor = Math.max(1, Math.round(tileSize / side));
+  const labelScale = factor * side >= 64 ? 2 : 1;
 
   if (mode === 'rgb') {
     const tiles = filters.map((f, j) => {
@@ -121,7 +122,7 @@ export function kernelsFigure(k: LearnedKernels, opts: KernelFigureOptions = {})
       for (let c = 0; c < 3; c++) slice(k, f, c).forEach((v, p) => (tile.data[3 * p + c] = Math.round(127.5 + (127.5 * v) / m)));
       return tile;
     });
-    return { raster: tileGrid(tiles, { gutter: 4, labels, scale: factor }), mode };
+    return { raster: tileGrid(tiles, { gutter: 4, labels, labelScale, scale: factor }), mode };
   }
   if (mode === 'mean') {
     const means = filters.map((f) => {
@@ -135,7 +136,7 @@ export function kernelsFigure(k: LearnedKernels, opts: KernelFigureOptions = {})
       const m = (opts.scale === 'layer' ? meanMax : absMax(mean)) || 1;
       return colorize(mean, k.kw, k.kh, -m, m, lut);
     });
-    return { raster: tileGrid(tiles, { gutter: 4, labels, scale: factor }), mode };
+    return { raster: tileGrid(tiles, { gutter: 4, labels, labelScale, scale: factor }), mode };
   }
   const innerCols = Math.ceil(Math.sqrt(k.inputs));
   const innerFactor = Math.max(2, Math.round(tileSize / (side * innerCols)));
