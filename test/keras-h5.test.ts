@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -184,6 +185,20 @@ describe('Keras 2 HDF5 files', () => {
     const err = await loadModel(cut).catch((e) => e);
     expect(err).toBeInstanceOf(RuntimeError);
     expect(err.message).toBe(`cannot open ${cut}: the file is truncated (${Math.floor(bytes.length / 2)} of ${bytes.length} bytes); copy or download it again`);
+  });
+
+  test("a corrupt .h5 is one line quoting HDF5's reason, without HDF5's diagnostic stack on stderr", async () => {
+    const dir = tempDir();
+    const file = await writeKeras2H5(path.join(dir, 'whole.h5'), applicationsLikeModel());
+    const bytes = readFileSync(file);
+    bytes.fill(0xab, 100, 400);
+    const bad = path.join(dir, 'corrupt.h5');
+    writeFileSync(bad, bytes);
+    const r = spawnSync(process.execPath, [path.resolve('bin/cnnviz.js'), 'layers', '-m', bad, '--backend', 'cpu'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/cannot read .*corrupt\.h5: HDF5 says ".+"; is the file truncated or corrupt\?/);
   });
 
   test('a file that is neither HDF5 nor zip is named as such', async () => {

@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import fsSync, { promises as fs } from 'node:fs';
 import type * as H5 from 'h5wasm/node';
 import { RuntimeError, UsageError } from '../../errors.js';
 
@@ -11,24 +11,62 @@ let loadedModule: H5Module | undefined;
 
 /**
  * h5wasm is ESM-only and instantiates a wasm HDF5 library, so it is imported on first use:
- * commands that never open a Keras file don't pay for it. HDF5 prints a multi-line
- * diagnostic stack for every failed call through the console.error it captures at start-up;
- * cnnviz reports its own one-line errors instead, so that capture gets a silent function.
+ * commands that never open a Keras file don't pay for it. Its console output functions are
+ * captured at start-up; they get silent ones so nothing reaches stdout (--json, -o -).
  */
 export function h5wasm(): Promise<H5Module> {
   modulePromise ??= (async () => {
-    const saved = console.error;
-    console.error = () => {};
+    const saved = { error: console.error, log: console.log };
+    console.error = console.log = () => {};
     try {
       const mod = await import('h5wasm/node');
       await mod.ready;
       loadedModule = mod;
       return mod;
     } finally {
-      console.error = saved;
+      Object.assign(console, saved);
     }
   })();
   return modulePromise;
+}
+
+/** HDF5's innermost complaint in the first diagnostic stack: the line that says what is wrong. */
+function innermostReason(diag: string): string | undefined {
+  const first = diag.split('HDF5-DIAG').find((block) => block.trim() !== '') ?? '';
+  const reasons = [...first.matchAll(/#\d+: .* in [\w.]+\(\): (.*)$/gm)].map((m) => m[1].trim());
+  return reasons[reasons.length - 1];
+}
+
+/**
+ * Run h5wasm calls for `file`. HDF5 writes a multi-line diagnostic stack straight to file
+ * descriptor 2 for every failed call; those writes are captured instead, and a failure becomes
+ * one line quoting HDF5's innermost reason. The calls are synchronous, so nothing else writes
+ * to stderr meanwhile.
+ */
+export function hdf5<T>(file: string, fn: () => T): T {
+  const original = fsSync.writeSync;
+  let diag = '';
+  const capture = (fd: number, data: string | NodeJS.ArrayBufferView, ...rest: unknown[]): number => {
+    if (fd !== 2) return (original as (...a: unknown[]) => number)(fd, data, ...rest);
+    if (typeof data === 'string') {
+      diag += data;
+      return Buffer.byteLength(data);
+    }
+    const offset = typeof rest[0] === 'number' ? rest[0] : 0;
+    const length = typeof rest[1] === 'number' ? rest[1] : data.byteLength - offset;
+    diag += Buffer.from(data.buffer, data.byteOffset + offset, length).toString('utf8');
+    return length;
+  };
+  fsSync.writeSync = capture as typeof fsSync.writeSync;
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof RuntimeError) throw err;
+    const reason = innermostReason(diag) ?? String((err as Error)?.message ?? err).split('\n')[0];
+    throw new RuntimeError(`cannot read ${file}: HDF5 says "${reason}"; is the file truncated or corrupt?`);
+  } finally {
+    fsSync.writeSync = original;
+  }
 }
 
 const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -73,11 +111,12 @@ export async function openH5(file: string, what = 'Keras HDF5 file'): Promise<H5
     throw new RuntimeError(`cannot open ${file}: the file is truncated (${size} of ${eof} bytes); copy or download it again`);
   }
   const h5 = await h5wasm();
-  try {
-    return new h5.File(file, 'r');
-  } catch (err) {
-    throw new RuntimeError(`cannot open ${file}: HDF5 could not read it (${String((err as Error)?.message ?? err)}); is it truncated or corrupt?`);
-  }
+  return hdf5(file, () => {
+    const f = new h5.File(file, 'r');
+    // A failed open leaves an invalid id rather than throwing.
+    if (f.file_id < 0n) throw new Error('unable to open file');
+    return f;
+  });
 }
 
 /** An attribute as text: h5py writes JSON configs as str or as bytes. */
@@ -115,12 +154,7 @@ export function readDataset(file: H5File, path: string, name = path): StoredWeig
     throw new RuntimeError(`weight ${path} is missing from ${file.filename}`);
   }
   const ds = node;
-  let raw;
-  try {
-    raw = ds.value;
-  } catch (err) {
-    throw new RuntimeError(`cannot read weight ${path} from ${file.filename}: ${String((err as Error)?.message ?? err)} (truncated or corrupt file?)`);
-  }
+  const raw = ds.value;
   const shape = ds.shape ?? [];
   let values: Float32Array;
   if (raw instanceof Float32Array) values = raw;

@@ -8,7 +8,7 @@ import { buildQuietly, fromLayersModel, type LoadedModel, type LoadOptions } fro
 import { readModelMeta, type InputRange } from '../meta.js';
 import { configName, isModelConfig, translateKerasConfig, type KerasConfigEntry } from './config.js';
 import './custom-layers.js';
-import { fileStart, isHdf5, isZip, openH5, readDataset, stringListAttr, textAttr, type H5File, type H5Group, type StoredWeight } from './h5.js';
+import { fileStart, hdf5, isHdf5, isZip, openH5, readDataset, stringListAttr, textAttr, type H5File, type H5Group, type StoredWeight } from './h5.js';
 import { assignWeights } from './weights.js';
 
 const HOW_TO_SAVE = "save the whole model: model.save('model.keras') in Keras 3, model.save('model.h5') in Keras 2";
@@ -67,19 +67,21 @@ const weightsOnly = (file: string) =>
 export async function loadKerasH5(file: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const h5 = await openH5(file);
   try {
-    const configText = textAttr(h5, 'model_config');
+    const configText = hdf5(file, () => textAttr(h5, 'model_config'));
     if (!configText) throw weightsOnly(file);
     const config = parseConfig(configText, file);
-    const keras3 = (textAttr(h5, 'keras_version') ?? '').startsWith('3');
+    const keras3 = (hdf5(file, () => textAttr(h5, 'keras_version')) ?? '').startsWith('3');
     const model = await buildModel(translateKerasConfig(config, { keras3, file }), file);
-    const root = (h5.get('model_weights') as H5Group | null) ?? h5;
-    for (const layer of model.layers) {
-      if (layer.weights.length === 0) continue;
-      const group = root.get(layer.name) as H5Group | null;
-      if (!group) throw new RuntimeError(`cannot load ${file}: no weights for layer '${layer.name}' (model_weights/${layer.name} is missing)`);
-      const stored = stringListAttr(group, 'weight_names').map((n) => readDataset(h5, `${group.path}/${n}`, n.replace(/:\d+$/, '')));
-      assignWeights(layer, stored, `cannot load ${file}`);
-    }
+    hdf5(file, () => {
+      const root = (h5.get('model_weights') as H5Group | null) ?? h5;
+      for (const layer of model.layers) {
+        if (layer.weights.length === 0) continue;
+        const group = root.get(layer.name) as H5Group | null;
+        if (!group) throw new RuntimeError(`cannot load ${file}: no weights for layer '${layer.name}' (model_weights/${layer.name} is missing)`);
+        const stored = stringListAttr(group, 'weight_names').map((n) => readDataset(h5, `${group.path}/${n}`, n.replace(/:\d+$/, '')));
+        assignWeights(layer, stored, `cannot load ${file}`);
+      }
+    });
     return await finish(model, file, configName(config), opts);
   } finally {
     h5.close();
@@ -161,7 +163,7 @@ export async function loadKerasZip(file: string, opts: LoadOptions = {}): Promis
     await fs.writeFile(weightsFile, weightsBytes);
     const h5 = await openH5(weightsFile, 'model.weights.h5 inside a .keras archive');
     try {
-      assignKeras3Weights(config as KerasConfigEntry, model, h5, '', file);
+      hdf5(file, () => assignKeras3Weights(config as KerasConfigEntry, model, h5, '', file));
     } finally {
       h5.close();
     }
