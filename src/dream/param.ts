@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { decorrelationMatrix } from './color.js';
-import { irfft2d, rfft2dFrequencies } from './fft-fallback.js';
+import { irfft2d, rfft2dFrequencies } from '../backend/fft.js';
 import { createRng } from './random.js';
 
 export type ParamKind = 'fft' | 'pixel';
@@ -49,7 +49,7 @@ interface RawImage {
 function spectralImage(o: ParamOptions): RawImage {
   const { height: h, width: w, channels: c, seeds } = o;
   const wf = Math.floor(w / 2) + 1;
-  const freqs = rfft2dFrequencies(h, w);
+  const freqs = tf.tidy(() => rfft2dFrequencies(h, w).dataSync());
   const scale = new Float32Array(freqs.length);
   for (let i = 0; i < freqs.length; i++) scale[i] = Math.sqrt(w * h) / Math.max(freqs[i], 1 / Math.max(w, h)) ** DECAY_POWER;
   const per = 2 * c * h * wf;
@@ -61,7 +61,7 @@ function spectralImage(o: ParamOptions): RawImage {
     tf.tidy(() => {
       const [re, im] = tf.unstack(coeffs, 1).map((t) => t.mul(scaleT));
       // [B, c, h, w] -> [B, h, w, c]
-      return irfft2d(re, im, w).transpose([0, 2, 3, 1]).div(4) as tf.Tensor4D;
+      return irfft2d(re, im, h, w).transpose([0, 2, 3, 1]).div(4) as tf.Tensor4D;
     });
   return {
     variables: [coeffs],
