@@ -170,6 +170,51 @@ describe('Keras 3 .keras archives', () => {
     ]);
   });
 
+  test('a top-level Sequential (the usual small classifier) loads, its InputLayer folded away as Keras lists it', async () => {
+    const seq = tf.sequential({
+      name: 'sequential',
+      layers: [
+        tf.layers.conv2d({ inputShape: [6, 6, 1], filters: 3, kernelSize: 3, activation: 'relu', name: 'conv2d' }),
+        tf.layers.maxPooling2d({ poolSize: 2, name: 'max_pooling2d' }),
+        tf.layers.flatten({ name: 'flatten' }),
+        tf.layers.dense({ units: 2, activation: 'softmax', name: 'dense' }),
+      ],
+    });
+    randomizeWeights(seq, 8);
+    const config = {
+      module: 'keras',
+      class_name: 'Sequential',
+      config: {
+        name: 'sequential',
+        trainable: true,
+        dtype: POLICY,
+        layers: [
+          k3Input('input_layer', [null, 6, 6, 1], false),
+          k3Layer('Conv2D', 'conv2d', { ...convConfig(3, 'relu'), padding: 'valid' }, undefined, [null, 6, 6, 1]),
+          k3Layer('MaxPooling2D', 'max_pooling2d', { pool_size: [2, 2], padding: 'valid', strides: [2, 2], data_format: 'channels_last' }, undefined, [null, 4, 4, 3]),
+          k3Layer('Flatten', 'flatten', { data_format: 'channels_last' }, undefined, [null, 2, 2, 3]),
+          k3Layer('Dense', 'dense', { units: 2, activation: 'softmax', use_bias: true }, undefined, [null, 12]),
+        ],
+        build_input_shape: [null, 6, 6, 1],
+      },
+      registered_name: null,
+      build_config: { input_shape: [null, 6, 6, 1] },
+    };
+    const file = await writeKeras3Zip(path.join(dir, 'sequential.keras'), config, {
+      'layers/conv2d': layerArrays(seq.getLayer('conv2d')),
+      'layers/max_pooling2d': [],
+      'layers/flatten': [],
+      'layers/dense': layerArrays(seq.getLayer('dense')),
+    });
+    const loaded = await loadModel(file);
+    expect(loaded.graph.layers.map((l) => l.name)).toEqual(['conv2d', 'max_pooling2d', 'flatten', 'dense']);
+    const x = tf.randomUniform([2, 6, 6, 1], 0, 1, 'float32', 2);
+    const a = loaded.model.predict(x) as tf.Tensor;
+    const b = seq.predict(x) as tf.Tensor;
+    expect(tf.tidy(() => a.sub(b).abs().max().dataSync()[0])).toBeLessThan(1e-5);
+    tf.dispose([x, a, b]);
+  });
+
   test("Keras 3's legacy model.save('m.h5') (Keras 3 config, model_weights groups) loads too", async () => {
     const h5file = await writeKeras2H5(path.join(dir, 'legacy.h5'), reference, { config: keras3Config(), kerasVersion: '3.6.0' });
     const loaded = await loadModel(h5file);
