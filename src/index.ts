@@ -15,3 +15,4 @@ export * from './model/layer-fn.js';
 export { loadGraphModelFile, isGraphModelJson } from './model/graph.js';
 export { loadKerasFile, loadKerasH5, loadKerasZip } from './model/keras/load.js';
 export * from './backend/fft.js';
+export * from './dream/index.js';
