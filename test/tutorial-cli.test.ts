@@ -34,9 +34,14 @@ async function pixels(file: string | Buffer) {
   return { data, width: info.width, height: info.height, channels: info.channels, at: (x: number, y: number) => Array.from(data.subarray((y * info.width + x) * info.channels, (y * info.width + x + 1) * info.channels)) };
 }
 
+/** Exit 0, compared with stderr alongside so a failure shows why. */
+function succeeded(r: CliResult) {
+  expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+}
+
 function json(r: CliResult) {
+  succeeded(r);
   expect(r.stderr).toBe('');
-  expect(r.code).toBe(0);
   return JSON.parse(r.stdout.toString());
 }
 
@@ -52,7 +57,7 @@ describe('cnnviz convolve', () => {
   test('the printed output size is the PNG size, and sobel-x lights only the edge columns', async () => {
     const out = path.join(work, 'sobel.png');
     const r = await runCli(['convolve', edgePng, '--kernel', 'sobel-x', '-o', out]);
-    expect(r.code).toBe(0);
+    succeeded(r);
     expect(r.stderr).toMatch(/input 16x16, kernel 3x3, stride 1, padding 0 -> output 14x14/);
     expect(r.stderr).toMatch(/output = \(I \+ 2P - K\)\/S \+ 1 = \(16 \+ 2\*0 - 3\)\/1 \+ 1 = 14/);
     const img = await pixels(out);
@@ -78,7 +83,7 @@ describe('cnnviz convolve', () => {
     expect(r.stderr).toMatch(/\[ 27 27 \]/);
     expect(r.stderr).toMatch(/wrote matrix\.prewitt-x\.png \(2x1\)/);
     const grid = await runCli(['convolve', edgePng, '--kernels', 'edges', '-o', '-'], { cwd: work });
-    expect(grid.code).toBe(0);
+    succeeded(grid);
     expect(grid.stdout.subarray(0, 4)).toEqual(PNG_MAGIC);
     const img = await pixels(grid.stdout);
     const g = gridGeometry({ width: 14, height: 14 }, 4, { cols: 2, gutter: 4, labels: ['x'] });
@@ -123,7 +128,7 @@ describe('cnnviz pool', () => {
 
   test('a typed matrix prints input and output; -o - writes the PNG to stdout', async () => {
     const r = await runCli(['pool', '--matrix', '1,1,2,4;5,6,7,8;3,2,1,0;1,2,3,4', '-o', '-']);
-    expect(r.code).toBe(0);
+    succeeded(r);
     expect(r.stdout.subarray(0, 4)).toEqual(PNG_MAGIC);
     expect(r.stderr).toMatch(/output:\n\s+\[ 6 8 \]\n\s+\[ 3 4 \]/);
     const colour = json(await runCli(['pool', colourPng, '--mode', 'avg', '--size', '3', '-o', path.join(work, 'avg.png'), '--json']));
@@ -191,7 +196,7 @@ describe('cnnviz kernels', () => {
       runCli(['kernels', '-m', model, '--filters', '5']),
     ]);
     usageError(pool, /layer 1 'pool' is a MaxPooling2D, not a convolution: kernels needs one of Conv2D.*\(conv layers: 0 edges\)/);
-    expect(stdout.code).toBe(0);
+    succeeded(stdout);
     expect(stdout.stdout.subarray(0, 4)).toEqual(PNG_MAGIC);
     usageError(range, /filter 5 out of range: layer edges has 2 channels \(0-1\)/);
   });
@@ -222,7 +227,7 @@ describe('cnnviz plot', () => {
   test('a PNG chart of the requested size; the text report has the sample values', async () => {
     const out = path.join(work, 'relu.png');
     const r = await runCli(['plot', 'relu', 'sigmoid', '--width', '400', '--height', '300', '-o', out]);
-    expect(r.code).toBe(0);
+    succeeded(r);
     expect(r.stderr).toMatch(/relu\(x\) = max\(0, x\):\s+f\(-6\)=0 .* f\(6\)=6/);
     expect(r.stderr).toMatch(/sigmoid\(x\) = 1 \/ \(1 \+ exp\(-x\)\):.* f\(0\)=0\.5/);
     const img = await pixels(out);
@@ -242,7 +247,7 @@ describe('cnnviz plot', () => {
     const tanh = json(j);
     expect(tanh.functions[0].samples).toEqual([-2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2].map((x) => ({ x, y: +Math.tanh(x).toPrecision(6) })));
     expect(tanh.text).toBe('svg');
-    expect(fallback.code).toBe(0);
+    succeeded(fallback);
     expect(JSON.parse(fallback.stdout.toString()).text).toBe('bitmap');
     expect(stdout.stdout.subarray(0, 4)).toEqual(PNG_MAGIC);
   });
@@ -266,7 +271,7 @@ test('every tutorial command has examples and shows its defaults in --help', asy
   const helps = await Promise.all(['channels', 'convolve', 'pool', 'kernels', 'plot'].map((c) => runCli([c, '--help'])));
   for (const h of helps) {
     expect(h.stderr).toBe('');
-    expect(h.code).toBe(0);
+    succeeded(h);
     expect(h.stdout.toString()).toMatch(/Examples:\n\s+\$ cnnviz /);
     expect(h.stdout.toString()).toMatch(/-o, --output <file>\s+PNG file, or '-' for stdout \(default:/);
   }
