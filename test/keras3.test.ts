@@ -8,7 +8,7 @@ import { toSnakeCase } from '../src/model/keras/load.js';
 import { loadModel } from '../src/model/load.js';
 import { describeLayers } from '../src/model/summary.js';
 import { POLICY, k3Input, k3Layer, kerasTensor, layerArrays, randomizeWeights, writeKeras2H5, writeKeras3Zip } from './helpers/keras-fixtures.js';
-import { tempDir } from './helpers/models.js';
+import { saveModelTo, tempDir } from './helpers/models.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -232,6 +232,14 @@ describe('Keras 3 .keras archives', () => {
     const flagged = await loadModel(file, { inputRange: [0, 1] });
     expect(flagged.meta.inputRange).toEqual([0, 1]);
     expect(flagged.meta.inputRangeSource).toBe('flag');
+  });
+
+  test('the same Rescaling rule holds for a TF.js layers model, and cnnviz.json still wins', async () => {
+    const model = tf.sequential({ layers: [tf.layers.rescaling({ inputShape: [4, 4, 3], scale: 1 / 255, name: 'rescaling' }), tf.layers.conv2d({ filters: 2, kernelSize: 3, name: 'conv' })] });
+    const plain = await loadModel(await saveModelTo(model, path.join(dir, 'tfjs-rescaling')));
+    expect([plain.meta.inputRange, plain.meta.inputRangeSource]).toEqual([[0, 255], 'Rescaling layer']);
+    const sidecar = await loadModel(await saveModelTo(model, path.join(dir, 'tfjs-sidecar'), { inputRange: [0, 1] }));
+    expect([sidecar.meta.inputRange, sidecar.meta.inputRangeSource]).toEqual([[0, 1], 'cnnviz.json']);
   });
 
   test('a zip without config.json names what it holds', async () => {

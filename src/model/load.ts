@@ -4,8 +4,9 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { RuntimeError, UsageError } from '../errors.js';
 import { fileSystemHandler, readModelJson } from './fs-io.js';
+import { layersModelMeta } from './input-range.js';
 import { flattenModel, type FlatGraph } from './layers.js';
-import { readModelMeta, type InputRange, type ModelMeta } from './meta.js';
+import { type InputRange, type ModelMeta } from './meta.js';
 
 export interface LoadedModel {
   /** 'graph' for TF.js graph models (see graph.ts); absent or 'layers' for layers models. */
@@ -91,7 +92,7 @@ export async function loadLayersModelFile(file: string, json: Awaited<ReturnType
   const model = await buildQuietly(`cannot build model from ${file}`, () => tf.loadLayersModel(fileSystemHandler(file, json)));
   const topo = json.modelTopology as { model_config?: { config?: { name?: string } }; config?: { name?: string } };
   const kerasName = topo.model_config?.config?.name ?? topo.config?.name;
-  return fromLayersModel(model, file, await readModelMeta(file, kerasName), opts);
+  return fromLayersModel(model, file, await layersModelMeta(model, file, kerasName), opts);
 }
 
 /**

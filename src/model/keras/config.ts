@@ -70,7 +70,8 @@ function cleanLayerConfig(cls: string, config: Json, state: State): Json {
     if (/_(initializer|regularizer|constraint)$/.test(key)) continue;
     if (key === 'dtype') out.dtype = dtypeName(value);
     else if (key === 'activation' && typeof value === 'string') out.activation = activationFor(value, state.keras3);
-    else if (key === 'activation' && isObject(value)) out.activation = activationFor(String(value.class_name ?? value.config), state.keras3);
+    // Keras 3 may wrap a built-in activation as {class_name: 'function', config: 'relu'}.
+    else if (key === 'activation' && isObject(value)) out.activation = activationFor(String(typeof value.config === 'string' ? value.config : value.class_name), state.keras3);
     else out[key] = value;
   }
   if (cls === 'InputLayer') {

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { unzipSync } from 'fflate';
 import { RuntimeError, UsageError } from '../../errors.js';
 import { buildQuietly, fromLayersModel, type LoadedModel, type LoadOptions } from '../load.js';
-import { readModelMeta, type InputRange } from '../meta.js';
+import { layersModelMeta } from '../input-range.js';
 import { configName, isModelConfig, translateKerasConfig, type KerasConfigEntry } from './config.js';
 import './custom-layers.js';
 import { fileStart, hdf5, isHdf5, isZip, openH5, readDataset, stringListAttr, textAttr, type H5File, type H5Group, type StoredWeight } from './h5.js';
@@ -34,30 +34,8 @@ function buildModel(config: Record<string, unknown>, file: string): Promise<tf.L
   return buildQuietly(`cannot build the model in ${file}`, () => tf.models.modelFromJSON({ modelTopology: { model_config: config } } as unknown as tf.io.ModelJSON));
 }
 
-/**
- * A model that begins with Rescaling(scale, offset) expects raw pixels: the layer maps
- * them to [0, 1], or to [-1, 1] when the offset is -1. So the input range is the preimage of
- * that target, e.g. 1/255 → [0, 255] and 1/127.5 with offset -1 → [0, 255].
- */
-export function rescalingRange(model: tf.LayersModel): { range: InputRange; layer: string } | undefined {
-  const first = model.layers.find((l) => l.getClassName() !== 'InputLayer');
-  if (!first) return undefined;
-  if (first instanceof tf.LayersModel) return rescalingRange(first);
-  if (first.getClassName() !== 'Rescaling') return undefined;
-  const cfg = first.getConfig() as { scale?: unknown; offset?: unknown };
-  const scale = Number(Array.isArray(cfg.scale) ? cfg.scale[0] : cfg.scale);
-  const offset = Number(Array.isArray(cfg.offset) ? cfg.offset[0] : (cfg.offset ?? 0));
-  if (!(scale > 0 && scale < 1) || !Number.isFinite(offset)) return undefined;
-  const target = Math.abs(offset + 1) < 1e-6 ? [-1, 1] : [0, 1];
-  const round = (v: number) => Math.round(v * 1e4) / 1e4;
-  return { range: [round((target[0] - offset) / scale), round((target[1] - offset) / scale)], layer: first.name };
-}
-
 async function finish(model: tf.LayersModel, file: string, name: string | undefined, opts: LoadOptions): Promise<LoadedModel> {
-  const hint = rescalingRange(model);
-  let meta = await readModelMeta(file, name, hint?.range);
-  if (hint && meta.inputRangeSource === 'model') meta = { ...meta, inputRangeSource: 'Rescaling layer' };
-  return fromLayersModel(model, file, meta, opts);
+  return fromLayersModel(model, file, await layersModelMeta(model, file, name), opts);
 }
 
 const weightsOnly = (file: string) =>
