@@ -57,7 +57,7 @@ export function augmentBatch(batch: tf.Tensor4D, rng: Rng, range: InputRange, op
     const bw = Math.min(1, side * Math.sqrt(ratio));
     const y0 = uniform(rng, 0, 1 - bh);
     const x0 = uniform(rng, 0, 1 - bw);
-    const mirrored = opts.flip && rng() < 0.5;
+    const mirrored = opts.flip && rng.next() < 0.5;
     boxes.set([y0, mirrored ? x0 + bw : x0, y0 + bh, mirrored ? x0 : x0 + bw], i * 4);
     gain[i] = uniform(rng, 1 - opts.contrast, 1 + opts.contrast);
     shift[i] = uniform(rng, -opts.brightness, opts.brightness) * (hi - lo);

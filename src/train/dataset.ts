@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { RuntimeError, UsageError } from '../errors.js';
 import { readImage } from '../image/io.js';
-import { seededRng, shuffleInPlace } from './random.js';
+import { createRng, shuffleInPlace, type Rng } from './random.js';
 
 /** File endings read as images; anything else in a class folder (.DS_Store, notes) is ignored. */
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif'];
@@ -76,7 +76,7 @@ export async function scanDataset(root: string, opts: ScanOptions): Promise<Data
   if (!(await isDir(root))) {
     throw new UsageError(`dataset folder not found: ${root} (expected one folder of images per class, or train/ and val/ holding them)`);
   }
-  const rng = seededRng(opts.seed);
+  const rng = createRng(opts.seed);
   const trainDir = path.join(root, 'train');
   const valDir = ['val', 'validation'].map((v) => path.join(root, v));
   const foundVal = (await Promise.all(valDir.map(isDir))).findIndex(Boolean);
@@ -117,7 +117,7 @@ export async function scanDataset(root: string, opts: ScanOptions): Promise<Data
   return { root, classes, layout, train, val };
 }
 
-function sample(files: string[], limit: number | undefined, rng: () => number): string[] {
+function sample(files: string[], limit: number | undefined, rng: Rng): string[] {
   if (limit === undefined || files.length <= limit) return files;
   return shuffleInPlace([...files], rng).slice(0, limit).sort();
 }

@@ -3,7 +3,7 @@ import { RuntimeError } from '../errors.js';
 import { type InputRange } from '../model/meta.js';
 import { augmentBatch, imagesToTensor, labelsToTensor, type AugmentOptions } from './augment.js';
 import { type ImageSet } from './dataset.js';
-import { seededRng, shuffleInPlace } from './random.js';
+import { createRng, shuffleInPlace } from './random.js';
 
 export interface LoopOptions {
   epochs: number;
@@ -88,7 +88,7 @@ export function evaluate(model: tf.LayersModel, set: ImageSet, classes: number, 
 export async function trainLoop(model: tf.LayersModel, train: ImageSet, val: ImageSet, classes: number, opts: LoopOptions, events: LoopEvents = {}): Promise<LoopResult> {
   const optimizer = tf.train.adam(opts.lr);
   model.compile({ optimizer, loss: classes === 2 ? 'binaryCrossentropy' : 'categoricalCrossentropy', metrics: ['accuracy'] });
-  const rng = seededRng(opts.seed ^ 0x5eed);
+  const rng = createRng(opts.seed ^ 0x5eed);
   const order = Array.from({ length: train.count }, (_, i) => i);
   const history: EpochRecord[] = [];
   let best: EpochRecord | undefined;
