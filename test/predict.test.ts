@@ -92,10 +92,14 @@ describe('cnnviz predict (CLI)', () => {
   });
 
   test('errors name the bad image, model or flag', async () => {
+    const mapsOnly = path.join(dir, 'maps-only');
+    const conv = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [8, 8, 3], filters: 2, kernelSize: 3 })] });
+    await saveModel(conv, mapsOnly);
     const cases: Array<[string[], number, RegExp]> = [
       [['predict', path.join(dir, 'missing.jpg'), '-m', softmaxDir], 2, /image not found: .*missing\.jpg/],
       [['predict', white, '-m', softmaxDir, '--top', '0'], 2, /bad --top '0'/],
       [['predict', white, '-m', path.join(dir, 'nowhere')], 2, /model not found: .*nowhere/],
+      [['predict', white, '-m', mapsOnly], 2, /does not end in a classifier: its output has shape \[\?, 6, 6, 2\]/],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(args)));
     results.forEach((r, i) => {
