@@ -75,21 +75,27 @@ export function toSnakeCase(name: string): string {
     .toLowerCase();
 }
 
-function readVars(h5: H5File, candidates: string[]): StoredWeight[] | undefined {
-  for (const at of candidates) {
+/** The first of `candidates` that is a group holding `vars` in the weights file. */
+function findSlot(h5: H5File, candidates: string[]): string | undefined {
+  return candidates.find((at) => {
     const vars = h5.get(`${at}/vars`) as H5Group | null;
-    if (!vars || typeof vars.keys !== 'function') continue;
-    const keys = vars.keys().sort((a, b) => Number(a) - Number(b));
-    return keys.map((k) => readDataset(h5, `${vars.path}/${k}`, k));
-  }
-  return undefined;
+    return !!vars && typeof vars.keys === 'function';
+  });
+}
+
+function readVars(h5: H5File, at: string): StoredWeight[] {
+  const vars = h5.get(`${at}/vars`) as H5Group;
+  return vars
+    .keys()
+    .sort((a, b) => Number(a) - Number(b))
+    .map((k) => readDataset(h5, `${vars.path}/${k}`, k));
 }
 
 /**
  * Keras 3 saving_lib stores a layer's variables under `layers/<slot>/vars/<i>`, where the
  * slot is the snake-cased class name numbered per class in layer order (`conv2d`, `conv2d_1`)
- * and nested models nest (`layers/sequential/layers/dense/vars/0`). Older writers used the
- * layer name, or `_layer_checkpoint_dependencies`: those are tried second.
+ * and nested models nest (`layers/sequential/layers/dense/vars/0`). tf.keras 2.13-2.15 used
+ * the layer name under `layers/` or `_layer_checkpoint_dependencies/`: those are tried next.
  */
 function assignKeras3Weights(entry: KerasConfigEntry, model: tf.LayersModel, h5: H5File, prefix: string, file: string): void {
   const raw = entry.config;
@@ -103,14 +109,23 @@ function assignKeras3Weights(entry: KerasConfigEntry, model: tf.LayersModel, h5:
     used.set(snake, count);
     const slot = `${prefix}layers/${count === 0 ? snake : `${snake}_${count}`}`;
     const layer = model.getLayer(layerName);
+    const found = findSlot(h5, [slot, `${prefix}layers/${layerName}`, `${prefix}_layer_checkpoint_dependencies/${layerName}`]);
     if (isModelConfig(e) && layer instanceof tf.LayersModel) {
-      assignKeras3Weights(e, layer, h5, `${slot}/`, file);
+      assignKeras3Weights(e, layer, h5, `${found ?? slot}/`, file);
       continue;
     }
     if (layer.weights.length === 0) continue;
-    const stored = readVars(h5, [slot, `${prefix}layers/${layerName}`, `${prefix}_layer_checkpoint_dependencies/${layerName}`]);
-    if (!stored) throw new RuntimeError(`cannot load ${file}: no weights for layer '${layerName}' (${e.class_name}) in model.weights.h5 (looked for ${slot}/vars)`);
-    assignWeights(layer, stored, `cannot load ${file}`);
+    if (!found) throw new RuntimeError(`cannot load ${file}: no weights for layer '${layerName}' (${e.class_name}) in model.weights.h5 (looked for ${slot}/vars)`);
+    assignWeights(layer, readVars(h5, found), `cannot load ${file}`);
+  }
+}
+
+/** metadata.json's keras_version; it only picks activation meanings, so a bad file is ignored. */
+function kerasVersionOf(metadata: Uint8Array | undefined): string {
+  try {
+    return String((JSON.parse(new TextDecoder().decode(metadata)) as { keras_version?: unknown }).keras_version ?? '');
+  } catch {
+    return '';
   }
 }
 
@@ -127,7 +142,9 @@ export async function loadKerasZip(file: string, opts: LoadOptions = {}): Promis
     throw new UsageError(`cannot load ${file}: the archive has no config.json (it holds: ${names.join(', ') || 'nothing'}); a Keras 3 model file comes from model.save('model.keras')`);
   }
   const config = parseConfig(new TextDecoder().decode(entries['config.json']), file);
-  const translated = translateKerasConfig(config, { keras3: true, file });
+  // tf.keras 2.13-2.15 wrote .keras files too; their activations have Keras 2 meanings.
+  const version = kerasVersionOf(entries['metadata.json']);
+  const translated = translateKerasConfig(config, { keras3: !/^2\./.test(version), file });
   const weightsBytes = entries['model.weights.h5'];
   if (!weightsBytes) {
     const npz = entries['model.weights.npz'] ? ' (it stores them as model.weights.npz, which cnnviz does not read: save with the default h5 weights format)' : '';
