@@ -215,6 +215,44 @@ describe('Keras 3 .keras archives', () => {
     tf.dispose([x, a, b]);
   });
 
+  test('global pooling with keepdims=True (MobileNetV3 squeeze-excite) keeps the spatial axes', async () => {
+    const kernel = tf.tensor4d([1, 0, -1, 2, 0.5, 3], [1, 1, 2, 3]);
+    const bias = tf.tensor1d([0.1, 0.2, 0.3]);
+    const config = {
+      module: 'keras',
+      class_name: 'Sequential',
+      config: {
+        name: 'se',
+        trainable: true,
+        dtype: POLICY,
+        layers: [
+          k3Input('input_layer', [null, 4, 4, 2], false),
+          k3Layer('GlobalAveragePooling2D', 'squeeze', { data_format: 'channels_last', keepdims: true }, undefined, [null, 4, 4, 2]),
+          k3Layer('Conv2D', 'excite', { ...convConfig(3, 'linear'), kernel_size: [1, 1] }, undefined, [null, 1, 1, 2]),
+          k3Layer('GlobalMaxPooling2D', 'max', { data_format: 'channels_last', keepdims: true }, undefined, [null, 1, 1, 3]),
+        ],
+      },
+      registered_name: null,
+    };
+    const file = await writeKeras3Zip(path.join(dir, 'keepdims.keras'), config, {
+      'layers/conv2d': [
+        { shape: [1, 1, 2, 3], values: kernel.dataSync() as Float32Array },
+        { shape: [3], values: bias.dataSync() as Float32Array },
+      ],
+    });
+    const loaded = await loadModel(file);
+    expect(describeLayers(loaded).layers.map((l) => [l.className, l.outputShape])).toEqual([
+      ['GlobalAveragePooling2D', [null, 1, 1, 2]],
+      ['Conv2D', [null, 1, 1, 3]],
+      ['GlobalMaxPooling2D', [null, 1, 1, 3]],
+    ]);
+    const x = tf.randomUniform([2, 4, 4, 2], -1, 1, 'float32', 6);
+    const got = loaded.model.predict(x) as tf.Tensor;
+    const want = tf.conv2d(x.mean([1, 2], true) as tf.Tensor4D, kernel, 1, 'valid').add(bias);
+    expect(tf.tidy(() => got.sub(want).abs().max().dataSync()[0])).toBeLessThan(1e-6);
+    tf.dispose([kernel, bias, x, got, want]);
+  });
+
   test("Keras 3's legacy model.save('m.h5') (Keras 3 config, model_weights groups) loads too", async () => {
     const h5file = await writeKeras2H5(path.join(dir, 'legacy.h5'), reference, { config: keras3Config(), kerasVersion: '3.6.0' });
     const loaded = await loadModel(h5file);

@@ -136,6 +136,10 @@ function translateLayer(entry: KerasConfigEntry, state: State, counted: boolean,
   const name = String(config.name ?? entry.name ?? cls);
   if (!knownClass(cls) || /Lambda$/.test(cls) || entry.module?.startsWith('keras.src.ops')) throw unsupported(cls, name, state, entry.registered_name, entry.module);
   const out: Json = { class_name: cls, config: cleanLayerConfig(cls, config, state) };
+  if (/^Global(Average|Max)Pooling2D$/.test(cls) && config.keepdims === true) {
+    out.class_name = 'CnnvizGlobalPooling2DKeepDims';
+    (out.config as Json).mode = cls.includes('Max') ? 'max' : 'avg';
+  }
   if (entry.name !== undefined) out.name = entry.name;
   if (entry.inbound_nodes !== undefined) out.inbound_nodes = entry.inbound_nodes.map((n) => legacyNode(n, shift));
   if (counted) state.index++;

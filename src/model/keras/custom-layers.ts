@@ -73,6 +73,41 @@ export class Normalization extends tf.layers.Layer {
   }
 }
 
+type PoolingArgs = LayerArgs & { mode?: string };
+
+/**
+ * GlobalAverage/MaxPooling2D with keepdims=True (Keras 3 MobileNetV3 squeeze-excite blocks):
+ * tfjs's global pooling always drops the spatial axes.
+ */
+export class GlobalPooling2DKeepDims extends tf.layers.Layer {
+  static className = 'CnnvizGlobalPooling2DKeepDims';
+  private readonly mode: 'avg' | 'max';
+
+  constructor(args: PoolingArgs = {}) {
+    super(args);
+    this.mode = args.mode === 'max' ? 'max' : 'avg';
+  }
+
+  /** Listed under its Keras name: this class only exists to keep the axes. */
+  getClassName(): string {
+    return this.mode === 'max' ? 'GlobalMaxPooling2D' : 'GlobalAveragePooling2D';
+  }
+
+  computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return [s[0], 1, 1, s[3]];
+  }
+
+  call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    return this.mode === 'max' ? x.max([1, 2], true) : x.mean([1, 2], true);
+  }
+
+  getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), mode: this.mode };
+  }
+}
+
 /** An activation function object as tfjs-layers' Activation layer and conv/dense layers call it. */
 abstract class CustomActivation extends tf.serialization.Serializable {
   abstract apply(x: tf.Tensor): tf.Tensor;
@@ -98,6 +133,7 @@ export class HardSwish extends CustomActivation {
 }
 
 tf.serialization.registerClass(Normalization);
+tf.serialization.registerClass(GlobalPooling2DKeepDims);
 tf.serialization.registerClass(HardSigmoidKeras3);
 tf.serialization.registerClass(HardSwish);
 
