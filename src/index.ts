@@ -16,3 +16,4 @@ export { loadGraphModelFile, isGraphModelJson } from './model/graph.js';
 export { loadKerasFile, loadKerasH5, loadKerasZip } from './model/keras/load.js';
 export * from './backend/fft.js';
 export * from './dream/index.js';
+export * from './backend/pool.js';
