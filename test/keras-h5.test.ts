@@ -129,6 +129,39 @@ describe('Keras 2 HDF5 files', () => {
     expect(loaded.meta.inputRangeSource).toBe('Rescaling layer');
   });
 
+  test("TF 2.x MobileNetV3's TFOpLambda arithmetic (x + 3., x * (1/6)) rebuilds as layers", async () => {
+    const dir = tempDir();
+    const input = tf.input({ shape: [4, 4, 2], name: 'input_1' });
+    const conv = tf.layers.conv2d({ filters: 2, kernelSize: 1, name: 'conv' }).apply(input) as tf.SymbolicTensor;
+    const weightsOnly = tf.model({ inputs: input, outputs: conv });
+    randomizeWeights(weightsOnly, 4);
+    const node = (name: string, kwargs: Record<string, unknown> = {}) => [[name, 0, 0, kwargs]];
+    const config = {
+      class_name: 'Functional',
+      config: {
+        name: 'mobilenetv3small',
+        layers: [
+          { class_name: 'InputLayer', config: { batch_input_shape: [null, 4, 4, 2], dtype: 'float32', sparse: false, ragged: false, name: 'input_1' }, name: 'input_1', inbound_nodes: [] },
+          { class_name: 'Conv2D', config: { name: 'conv', filters: 2, kernel_size: [1, 1], strides: [1, 1], padding: 'same', data_format: 'channels_last', dilation_rate: [1, 1], activation: 'linear', use_bias: true }, name: 'conv', inbound_nodes: [node('input_1')] },
+          { class_name: 'TFOpLambda', config: { name: 'tf.__operators__.add', trainable: true, dtype: 'float32', function: '__operators__.add' }, name: 'tf.__operators__.add', inbound_nodes: [node('conv', { y: 3.0, name: null })] },
+          { class_name: 'ReLU', config: { name: 're_lu', max_value: 6.0, negative_slope: 0.0, threshold: 0.0 }, name: 're_lu', inbound_nodes: [node('tf.__operators__.add')] },
+          { class_name: 'TFOpLambda', config: { name: 'tf.math.multiply', trainable: true, dtype: 'float32', function: 'math.multiply' }, name: 'tf.math.multiply', inbound_nodes: [node('re_lu', { y: 0.16666666666666666, name: null })] },
+          { class_name: 'Multiply', config: { name: 'se_mul' }, name: 'se_mul', inbound_nodes: [[['input_1', 0, 0, {}], ['tf.math.multiply', 0, 0, {}]]] },
+        ],
+        input_layers: [['input_1', 0, 0]],
+        output_layers: [['se_mul', 0, 0]],
+      },
+    };
+    const file = await writeKeras2H5(path.join(dir, 'mnv3.h5'), weightsOnly, { config, kerasVersion: '2.9.0' });
+    const loaded = await loadModel(file);
+    expect(loaded.graph.layers.map((l) => l.className)).toEqual(['InputLayer', 'Conv2D', 'ScalarOp', 'ReLU', 'ScalarOp', 'Multiply']);
+    const x = tf.randomUniform([1, 4, 4, 2], -4, 4, 'float32', 13);
+    const got = loaded.model.predict(x) as tf.Tensor;
+    const want = tf.tidy(() => x.mul(tf.relu6((weightsOnly.predict(x) as tf.Tensor).add(3)).mul(1 / 6)));
+    expect(maxAbsDiff(got, want)).toBeLessThan(1e-6);
+    tf.dispose([x, got, want]);
+  });
+
   test('weights are matched by name and shape-checked: a wrong shape is named', async () => {
     const dir = tempDir();
     const reference = applicationsLikeModel();

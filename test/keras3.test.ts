@@ -242,9 +242,9 @@ describe('Keras 3 .keras archives', () => {
     });
     const loaded = await loadModel(file);
     expect(describeLayers(loaded).layers.map((l) => [l.className, l.outputShape])).toEqual([
-      ['GlobalAveragePooling2D', [null, 1, 1, 2]],
+      ['GlobalAveragePooling2DKeepDims', [null, 1, 1, 2]],
       ['Conv2D', [null, 1, 1, 3]],
-      ['GlobalMaxPooling2D', [null, 1, 1, 3]],
+      ['GlobalMaxPooling2DKeepDims', [null, 1, 1, 3]],
     ]);
     const x = tf.randomUniform([2, 4, 4, 2], -1, 1, 'float32', 6);
     const got = loaded.model.predict(x) as tf.Tensor;
@@ -297,12 +297,71 @@ describe('Keras 3 .keras archives', () => {
     );
   });
 
-  test('a keras.ops operation in the graph (x + 3.0) is named, not mistaken for the Add layer', async () => {
+  test("MobileNetV3's hard_sigmoid, ReLU(6)(x + 3) * (1/6), loads: keras.ops nodes with a constant become layers", async () => {
+    const shape = [null, 4, 4, 2];
+    const op = (cls: string, name: string, args: unknown[]) => ({
+      module: 'keras.src.ops.numpy',
+      class_name: cls,
+      config: { name },
+      registered_name: cls,
+      name,
+      inbound_nodes: [{ args, kwargs: {} }],
+    });
+    const config = {
+      module: 'keras.src.models.functional',
+      class_name: 'Functional',
+      config: {
+        name: 'mobilenetv3_se',
+        trainable: true,
+        layers: [
+          k3Input('input_layer', shape, true),
+          k3Layer('Conv2D', 'squeeze_excite_conv', { ...convConfig(2, 'linear'), kernel_size: [1, 1] }, kerasTensor('input_layer', shape), shape),
+          op('Add', 'add', [kerasTensor('squeeze_excite_conv', shape), 3.0]),
+          k3Layer('ReLU', 're_lu', { max_value: 6.0, negative_slope: 0.0, threshold: 0.0 }, kerasTensor('add', shape), shape),
+          op('Multiply', 'multiply', [kerasTensor('re_lu', shape), 1 / 6]),
+          k3Layer('Multiply', 'squeeze_excite_mul', {}, [kerasTensor('input_layer', shape), kerasTensor('multiply', shape)], [shape, shape]),
+          k3Layer('Activation', 'hard_swish', { activation: 'hard_swish' }, kerasTensor('squeeze_excite_mul', shape), shape),
+        ],
+        input_layers: [['input_layer', 0, 0]],
+        output_layers: [['hard_swish', 0, 0]],
+      },
+      registered_name: 'Functional',
+    };
+    const kernel = tf.tensor4d([0.5, -1, 2, 0.25], [1, 1, 2, 2]);
+    const bias = tf.tensor1d([-0.5, 1]);
+    const file = await writeKeras3Zip(path.join(dir, 'mnv3.keras'), config, {
+      'layers/conv2d': [
+        { shape: [1, 1, 2, 2], values: kernel.dataSync() as Float32Array },
+        { shape: [2], values: bias.dataSync() as Float32Array },
+      ],
+    });
+    const loaded = await loadModel(file);
+    expect(loaded.graph.layers.map((l) => `${l.name}:${l.className}`)).toEqual([
+      'input_layer:InputLayer',
+      'squeeze_excite_conv:Conv2D',
+      'add:ScalarOp',
+      're_lu:ReLU',
+      'multiply:ScalarOp',
+      'squeeze_excite_mul:Multiply',
+      'hard_swish:Activation',
+    ]);
+    const x = tf.randomUniform([2, 4, 4, 2], -4, 4, 'float32', 12) as tf.Tensor4D;
+    const got = loaded.model.predict(x) as tf.Tensor;
+    const want = tf.tidy(() => {
+      const gate = tf.relu6(tf.conv2d(x, kernel, 1, 'same').add(bias).add(3)).mul(1 / 6);
+      const m = x.mul(gate);
+      return m.mul(tf.relu6(m.add(3)).div(6));
+    });
+    expect(tf.tidy(() => got.sub(want).abs().max().dataSync()[0])).toBeLessThan(1e-6);
+    tf.dispose([kernel, bias, x, got, want]);
+  });
+
+  test('a keras.ops operation cnnviz cannot rebuild is named, with its class and index', async () => {
     const config = keras3Config();
     const layers = (config.config as { layers: Array<Record<string, unknown>> }).layers;
-    layers[7] = { ...layers[7], module: 'keras.src.ops.numpy', class_name: 'Add', registered_name: null, inbound_nodes: [{ args: [kerasTensor('add', [null, 8, 8, 4]), 3.0], kwargs: {} }] };
+    layers[7] = { ...layers[7], module: 'keras.src.ops.numpy', class_name: 'Sqrt', registered_name: 'Sqrt', inbound_nodes: [{ args: [kerasTensor('add', [null, 8, 8, 4])], kwargs: {} }] };
     const bad = await writeKeras3Zip(path.join(dir, 'op.keras'), config, keras3Weights(reference));
-    await expect(loadModel(bad)).rejects.toThrow(/layer 'global_average_pooling2d' \(index 8, class Add\) is a TensorFlow\/Keras operation applied to a tensor/);
+    await expect(loadModel(bad)).rejects.toThrow(/layer 'global_average_pooling2d' \(index 8, class Sqrt\) is a TensorFlow\/Keras operation applied to a tensor/);
   });
 
   test('a Keras 3 weights-only file (.weights.h5) asks for the full model', async () => {

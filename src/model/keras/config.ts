@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../../errors.js';
-import { activationFor } from './custom-layers.js';
+import { activationFor, type ScalarOpKind } from './custom-layers.js';
 
 /**
  * Turn a Keras 2 or Keras 3 model config into the Keras-2-style JSON tfjs-layers reads.
@@ -130,16 +130,65 @@ function keras3NodeShift(entries: KerasConfigEntry[]): NodeShift {
   return shift;
 }
 
+const SCALAR_OPS: Record<string, ScalarOpKind> = {
+  // Keras 3 keras.ops classes
+  Add: 'add',
+  Subtract: 'sub',
+  Multiply: 'mul',
+  Divide: 'div',
+  TrueDivide: 'div',
+  // Keras 2 TFOpLambda functions
+  '__operators__.add': 'add',
+  'math.add': 'add',
+  'math.subtract': 'sub',
+  'math.multiply': 'mul',
+  'math.truediv': 'div',
+  'math.divide': 'div',
+};
+
+/** Is this config entry a keras.ops operation rather than a layer? */
+export const isKerasOp = (entry: KerasConfigEntry) => !!entry.module?.startsWith('keras.src.ops');
+
+/**
+ * `x + 3.0`, `x * (1 / 6)` and friends, recorded as a node of their own (Keras 3 keras.ops,
+ * Keras 2 TFOpLambda) with one tensor and one constant: rebuilt as a ScalarOp layer.
+ * Anything else returns undefined and is reported as unsupported.
+ */
+function scalarOpLayer(entry: KerasConfigEntry, cls: string, config: Json, name: string, state: State, shift: NodeShift): Json | undefined {
+  const nodes = entry.inbound_nodes ?? [];
+  if (nodes.length !== 1) return undefined;
+  let op: ScalarOpKind | undefined;
+  let scalar: unknown;
+  let reversed = false;
+  if (isKerasOp(entry) && isObject(nodes[0]) && Array.isArray(nodes[0].args) && nodes[0].args.length === 2) {
+    const args = nodes[0].args as unknown[];
+    op = SCALAR_OPS[cls];
+    reversed = typeof args[0] === 'number';
+    scalar = reversed ? args[0] : args[1];
+  } else if (cls === 'TFOpLambda' && Array.isArray(nodes[0]) && nodes[0].length === 1) {
+    op = SCALAR_OPS[String(config.function)];
+    scalar = ((nodes[0] as unknown[][])[0]?.[3] as Json | undefined)?.y;
+  }
+  if (!op || typeof scalar !== 'number') return undefined;
+  const node = legacyNode(nodes[0], shift) as unknown[][];
+  state.index++;
+  return {
+    class_name: 'ScalarOp',
+    config: { name, op, scalar, reversed },
+    name: entry.name ?? name,
+    inbound_nodes: [node.map((t) => [...t.slice(0, 3), {}])],
+  };
+}
+
 function translateLayer(entry: KerasConfigEntry, state: State, counted: boolean, shift: NodeShift): Json {
   const cls = entry.class_name;
   const config = isObject(entry.config) ? entry.config : {};
   const name = String(config.name ?? entry.name ?? cls);
-  if (!knownClass(cls) || /Lambda$/.test(cls) || entry.module?.startsWith('keras.src.ops')) throw unsupported(cls, name, state, entry.registered_name, entry.module);
+  const scalarOp = isKerasOp(entry) || cls === 'TFOpLambda' ? scalarOpLayer(entry, cls, config, name, state, shift) : undefined;
+  if (scalarOp) return scalarOp;
+  if (!knownClass(cls) || /Lambda$/.test(cls) || isKerasOp(entry)) throw unsupported(cls, name, state, entry.registered_name, entry.module);
   const out: Json = { class_name: cls, config: cleanLayerConfig(cls, config, state) };
-  if (/^Global(Average|Max)Pooling2D$/.test(cls) && config.keepdims === true) {
-    out.class_name = 'CnnvizGlobalPooling2DKeepDims';
-    (out.config as Json).mode = cls.includes('Max') ? 'max' : 'avg';
-  }
+  if (/^Global(Average|Max)Pooling2D$/.test(cls) && config.keepdims === true) out.class_name = `${cls}KeepDims`;
   if (entry.name !== undefined) out.name = entry.name;
   if (entry.inbound_nodes !== undefined) out.inbound_nodes = entry.inbound_nodes.map((n) => legacyNode(n, shift));
   if (counted) state.index++;

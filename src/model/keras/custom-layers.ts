@@ -73,38 +73,68 @@ export class Normalization extends tf.layers.Layer {
   }
 }
 
-type PoolingArgs = LayerArgs & { mode?: string };
+const single = (inputs: tf.Tensor | tf.Tensor[]) => (Array.isArray(inputs) ? inputs[0] : inputs);
+const singleShape = (s: tf.Shape | tf.Shape[]) => (Array.isArray(s[0]) ? s[0] : s) as tf.Shape;
 
 /**
- * GlobalAverage/MaxPooling2D with keepdims=True (Keras 3 MobileNetV3 squeeze-excite blocks):
+ * GlobalAveragePooling2D with keepdims=True (Keras 3 MobileNetV3 squeeze-excite blocks):
  * tfjs's global pooling always drops the spatial axes.
  */
-export class GlobalPooling2DKeepDims extends tf.layers.Layer {
-  static className = 'CnnvizGlobalPooling2DKeepDims';
-  private readonly mode: 'avg' | 'max';
-
-  constructor(args: PoolingArgs = {}) {
-    super(args);
-    this.mode = args.mode === 'max' ? 'max' : 'avg';
+export class GlobalAveragePooling2DKeepDims extends tf.layers.Layer {
+  static className = 'GlobalAveragePooling2DKeepDims';
+  computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const s = singleShape(inputShape);
+    return [s[0], 1, 1, s[3]];
   }
+  call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    return single(inputs).mean([1, 2], true);
+  }
+}
 
-  /** Listed under its Keras name: this class only exists to keep the axes. */
-  getClassName(): string {
-    return this.mode === 'max' ? 'GlobalMaxPooling2D' : 'GlobalAveragePooling2D';
+export class GlobalMaxPooling2DKeepDims extends GlobalAveragePooling2DKeepDims {
+  static className = 'GlobalMaxPooling2DKeepDims';
+  call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    return single(inputs).max([1, 2], true);
+  }
+}
+
+export type ScalarOpKind = 'add' | 'sub' | 'mul' | 'div';
+type ScalarOpArgs = LayerArgs & { op?: ScalarOpKind; scalar?: number; reversed?: boolean };
+
+/**
+ * Arithmetic with a constant applied straight to a tensor, which Keras records as a node of
+ * its own: Keras 2's TFOpLambda (`x + 3.` → tf.__operators__.add with y = 3) and Keras 3's
+ * keras.ops nodes. MobileNetV3's hard_sigmoid, relu6(x + 3) * (1/6), is built this way.
+ */
+export class ScalarOp extends tf.layers.Layer {
+  static className = 'ScalarOp';
+  private readonly op: ScalarOpKind;
+  private readonly scalar: number;
+  /** The constant comes first: c - x, c / x. */
+  private readonly reversed: boolean;
+
+  constructor(args: ScalarOpArgs = {}) {
+    super(args);
+    this.op = args.op ?? 'add';
+    this.scalar = args.scalar ?? 0;
+    this.reversed = !!args.reversed;
   }
 
   computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
-    return [s[0], 1, 1, s[3]];
+    return singleShape(inputShape);
   }
 
   call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
-    const x = Array.isArray(inputs) ? inputs[0] : inputs;
-    return this.mode === 'max' ? x.max([1, 2], true) : x.mean([1, 2], true);
+    return tf.tidy(() => {
+      const x = single(inputs);
+      const c = tf.scalar(this.scalar);
+      const [a, b] = this.reversed ? [c, x] : [x, c];
+      return this.op === 'add' ? tf.add(a, b) : this.op === 'sub' ? tf.sub(a, b) : this.op === 'mul' ? tf.mul(a, b) : tf.div(a, b);
+    });
   }
 
   getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), mode: this.mode };
+    return { ...super.getConfig(), op: this.op, scalar: this.scalar, reversed: this.reversed };
   }
 }
 
@@ -133,7 +163,9 @@ export class HardSwish extends CustomActivation {
 }
 
 tf.serialization.registerClass(Normalization);
-tf.serialization.registerClass(GlobalPooling2DKeepDims);
+tf.serialization.registerClass(GlobalAveragePooling2DKeepDims);
+tf.serialization.registerClass(GlobalMaxPooling2DKeepDims);
+tf.serialization.registerClass(ScalarOp);
 tf.serialization.registerClass(HardSigmoidKeras3);
 tf.serialization.registerClass(HardSwish);
 

@@ -6,7 +6,7 @@ import { unzipSync } from 'fflate';
 import { RuntimeError, UsageError } from '../../errors.js';
 import { buildQuietly, fromLayersModel, type LoadedModel, type LoadOptions } from '../load.js';
 import { layersModelMeta } from '../input-range.js';
-import { configName, isModelConfig, translateKerasConfig, type KerasConfigEntry } from './config.js';
+import { configName, isKerasOp, isModelConfig, translateKerasConfig, type KerasConfigEntry } from './config.js';
 import './custom-layers.js';
 import { fileStart, hdf5, isHdf5, isZip, openH5, readDataset, stringListAttr, textAttr, type H5File, type H5Group, type StoredWeight } from './h5.js';
 import { assignWeights } from './weights.js';
@@ -103,7 +103,8 @@ function assignKeras3Weights(entry: KerasConfigEntry, model: tf.LayersModel, h5:
   const used = new Map<string, number>();
   for (const e of entries) {
     const layerName = String((e.config as { name?: unknown }).name ?? e.name);
-    if (e.class_name === 'InputLayer') continue;
+    // Inputs and keras.ops nodes are not in Keras's `layers` list, so they take no slot.
+    if (e.class_name === 'InputLayer' || isKerasOp(e)) continue;
     const snake = toSnakeCase(e.class_name);
     const count = used.has(snake) ? used.get(snake)! + 1 : 0;
     used.set(snake, count);
