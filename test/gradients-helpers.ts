@@ -27,3 +27,21 @@ export function expectClose(got: ArrayLike<number>, ref: ArrayLike<number>, rel:
   }
   if (!(worst <= rel * Math.max(scale, floor))) throw new Error(`max error ${worst} vs scale ${scale} (rel ${rel}) ${what}`);
 }
+
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+
+/** Load a TF.js layers model.json and its shards from disk (tfjs in Node has no file:// loader without tfjs-node). */
+export async function loadLayersModelFromDir(dir: string): Promise<tf.LayersModel> {
+  const json = JSON.parse(await fsp.readFile(path.join(dir, 'model.json'), 'utf8'));
+  const specs: tf.io.WeightsManifestEntry[] = [];
+  const buffers: Buffer[] = [];
+  for (const group of json.weightsManifest as tf.io.WeightsManifestConfig) {
+    specs.push(...group.weights);
+    for (const p of group.paths) buffers.push(await fsp.readFile(path.join(dir, p)));
+  }
+  const all = Buffer.concat(buffers);
+  const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
+  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData }));
+}
