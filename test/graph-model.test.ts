@@ -17,7 +17,7 @@ beforeAll(async () => {
 /** What the graph computes up to its Relu, written with tfjs ops. */
 function reluReference(x: tf.Tensor4D): tf.Tensor4D {
   const kernel = tf.tensor4d(graphKernel(), [3, 3, 1, 2]);
-  return tf.relu(tf.conv2d(x, kernel, 1, 'same').add(tf.tensor1d(GRAPH_BIAS)));
+  return tf.relu(tf.conv2d(x, kernel, 1, 'same').add(tf.tensor1d(GRAPH_BIAS))) as tf.Tensor4D;
 }
 
 function edgeInput(): tf.Tensor4D {
@@ -101,8 +101,8 @@ describe('TF.js graph models', () => {
     const x = edgeInput();
     const channel0 = (t: tf.Tensor) => t.slice([0, 0, 0, 0], [-1, -1, -1, 1]).mean() as tf.Scalar;
     const before = tf.memory().numTensors;
-    const got = tf.grad((v: tf.Tensor4D) => channel0(fn(v)))(x);
-    const want = tf.grad((v: tf.Tensor4D) => channel0(reluReference(v)))(x);
+    const got = tf.grad((v: tf.Tensor) => channel0(fn(v as tf.Tensor4D)))(x);
+    const want = tf.grad((v: tf.Tensor) => channel0(reluReference(v as tf.Tensor4D)))(x);
     expect(tf.tidy(() => got.abs().sum().dataSync()[0])).toBeGreaterThan(0);
     expect(maxDiff(got, want)).toBeLessThan(1e-6);
     tf.dispose([got, want]);
@@ -111,7 +111,7 @@ describe('TF.js graph models', () => {
     const start = tf.tidy(() => channel0(fn(img)).dataSync()[0]);
     const base = tf.memory().numTensors;
     for (let step = 0; step < 10; step++) {
-      const next = tf.tidy(() => img.add(tf.grad((v: tf.Tensor4D) => channel0(fn(v)))(img).mul(0.5)) as tf.Tensor4D);
+      const next = tf.tidy(() => img.add(tf.grad((v: tf.Tensor) => channel0(fn(v as tf.Tensor4D)))(img).mul(0.5)) as tf.Tensor4D);
       img.dispose();
       img = next;
     }
@@ -129,7 +129,7 @@ describe('TF.js graph models', () => {
     const a = fn(x);
     const direct = probeActivations(loaded, x, [0]).activations[0];
     expect(maxDiff(a, direct)).toBe(0);
-    const g = tf.grad((v: tf.Tensor4D) => fn(v).mean() as tf.Scalar)(x);
+    const g = tf.grad((v: tf.Tensor) => fn(v as tf.Tensor4D).mean() as tf.Scalar)(x);
     expect(tf.tidy(() => g.abs().sum().dataSync()[0])).toBeGreaterThan(0);
     tf.dispose([x, a, direct, g]);
   });

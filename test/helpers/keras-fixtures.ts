@@ -129,7 +129,7 @@ export function seededValues(n: number, seed: number, scale = 0.5): Float32Array
 /** Give every weight of a model seeded values (BatchNorm variances kept positive). */
 export function randomizeWeights(model: tf.LayersModel, seed = 1): void {
   model.weights.forEach((w, i) => {
-    const n = w.shape.reduce((a, b) => a * (b as number), 1);
+    const n = (w.shape as number[]).reduce((a, b) => a * b, 1);
     let v = seededValues(n, seed * 1000 + i + 1);
     if (/variance$/.test(w.originalName)) v = v.map((x) => Math.abs(x) + 0.5);
     const t = tf.tensor(v, w.shape as number[]);
@@ -172,4 +172,22 @@ export function k3Input(name: string, batchShape: (number | null)[], inFunctiona
     out.inbound_nodes = [];
   }
   return out;
+}
+
+/** Largest absolute difference between what two models predict for `x` (which is disposed). */
+export function predictionGap(a: tf.LayersModel, b: tf.LayersModel, x: tf.Tensor): number {
+  const gap = tf.tidy(() => (a.predict(x) as tf.Tensor).sub(b.predict(x) as tf.Tensor).abs().max().dataSync()[0]);
+  x.dispose();
+  return gap;
+}
+
+/** A Keras 3 Sequential config.json around the given layer entries. */
+export function k3Sequential(name: string, inputShape: (number | null)[], layers: unknown[]): Record<string, unknown> {
+  return {
+    module: 'keras',
+    class_name: 'Sequential',
+    config: { name, trainable: true, dtype: POLICY, layers: [k3Input('input_layer', inputShape, false), ...layers], build_input_shape: inputShape },
+    registered_name: null,
+    build_config: { input_shape: inputShape },
+  };
 }
