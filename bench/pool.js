@@ -1,0 +1,40 @@
+// Worker-pool throughput: the same batch of independent CPU-bound jobs (gradient steps of
+// a small conv net on wasm) with one worker and with one per core.
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createWorkerPool } from '../dist/backend/pool.js';
+import { fmt } from './_util.js';
+
+const JOBS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/backend/pool-jobs.js');
+
+async function throughput(size, jobs) {
+  const pool = createWorkerPool({ size, backend: 'wasm' });
+  try {
+    // Start every worker's backend (and compile the job module) before timing.
+    await pool.runAll(Array.from({ length: size }, () => ({ module: JOBS, fn: 'gradientSteps', args: { steps: 1, size: 64 } })));
+    const t0 = performance.now();
+    await pool.runAll(Array.from({ length: jobs }, (_, i) => ({ module: JOBS, fn: 'gradientSteps', args: { steps: 40, size: 64, channel: i % 8 } })));
+    return (performance.now() - t0) / 1000;
+  } finally {
+    await pool.close();
+  }
+}
+
+export default async function benchPool({ jobs } = {}) {
+  const n = os.availableParallelism();
+  const count = jobs ?? 4 * n;
+  console.log(`\n## Worker pool: ${count} jobs of 40 gradient steps (64 px conv net, wasm), 1 vs ${n} workers`);
+  const one = await throughput(1, count);
+  const all = n > 1 ? await throughput(n, count) : one;
+  console.log('| workers | seconds | jobs/s | speed-up |');
+  console.log('| ---: | ---: | ---: | ---: |');
+  console.log(`| 1 | ${fmt(one, 2)} | ${fmt(count / one, 2)} | 1.00x |`);
+  if (n > 1) {
+    const speedup = one / all;
+    console.log(`| ${n} | ${fmt(all, 2)} | ${fmt(count / all, 2)} | ${fmt(speedup, 2)}x |`);
+    console.log(`\nspeed-up with ${n} workers: ${fmt(speedup, 2)}x (target ≥ ${fmt(0.9 * n, 1)}x: ${speedup >= 0.9 * n ? 'met' : 'MISSED'}; needs ${n} idle cores)`);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await benchPool();
