@@ -122,7 +122,7 @@ afterAll(async () => {
   await tf.setBackend('wasm');
 });
 
-const CASES = 30;
+const CASES = 40;
 
 describe('wasm conv2d gradients match cpu', () => {
   test('Conv2DBackpropInput over random geometries', async () => {

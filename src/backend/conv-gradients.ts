@@ -75,10 +75,85 @@ function backwardPad(inLen: number, outLen: number, stride: number, k: number, d
   return [before, after];
 }
 
+/**
+ * How output row s*q + r of a strided backward pass reads dy: rows q + cmin + u through
+ * the phase's taps. Phase r uses filter taps t0 + s*i of the flipped filter, which start
+ * `shift` rows into a common window of `length` rows.
+ */
+interface Phases {
+  cmin: number;
+  length: number;
+  taps: Array<{ t0: number; count: number; shift: number }>;
+}
+
+function phases(stride: number, k: number, before: number): Phases {
+  const raw = [];
+  for (let r = 0; r < stride; r++) {
+    const t0 = (((before - r) % stride) + stride) % stride;
+    const count = t0 < k ? Math.ceil((k - t0) / stride) : 0;
+    raw.push({ t0, count, c: (r + t0 - before) / stride });
+  }
+  const used = raw.filter((p) => p.count > 0);
+  const cmin = Math.min(...used.map((p) => p.c));
+  const length = Math.max(...used.map((p) => p.c - cmin + p.count));
+  return { cmin, length, taps: raw.map((p) => ({ t0: p.t0, count: p.count, shift: p.c - cmin })) };
+}
+
+/**
+ * The strided input gradient without the zero-dilated dy (s*s times the work, most of it
+ * on zeros): one stride-1 conv of dy computes every output phase at once, phases as output
+ * channels, which a transpose then interleaves. The per-phase filter is gathered once.
+ */
+function stridedInputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, info: tf.backend_util.Conv2DInfo): tf.Tensor4D {
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, inHeight: h, inWidth: w } = info;
+  const [ci, co] = [filter.shape[2], filter.shape[3]];
+  const rows = phases(sh, kh, kh - 1 - info.padInfo.top);
+  const cols = phases(sw, kw, kw - 1 - info.padInfo.left);
+  const recipe = `conv2d-phases:${sh},${sw},${rows.cmin},${cols.cmin},${rows.length},${cols.length},${info.padInfo.top},${info.padInfo.left}`;
+  const weights = derivedWeight(filter, recipe, (f) => {
+    const src = f.dataSync();
+    const out = new Float32Array(rows.length * cols.length * co * sh * sw * ci);
+    for (let rh = 0; rh < sh; rh++) {
+      const ph = rows.taps[rh];
+      for (let i = 0; i < ph.count; i++) {
+        const uh = ph.shift + i;
+        const fy = kh - 1 - (ph.t0 + sh * i); // the flipped filter's tap, read unflipped
+        for (let rw = 0; rw < sw; rw++) {
+          const pw = cols.taps[rw];
+          for (let j = 0; j < pw.count; j++) {
+            const uw = pw.shift + j;
+            const fx = kw - 1 - (pw.t0 + sw * j);
+            for (let o = 0; o < co; o++) {
+              const dst = (((uh * cols.length + uw) * co + o) * sh * sw + rh * sw + rw) * ci;
+              for (let c = 0; c < ci; c++) out[dst + c] = src[((fy * kw + fx) * ci + c) * co + o];
+            }
+          }
+        }
+      }
+    }
+    return tf.tensor4d(out, [rows.length, cols.length, co, sh * sw * ci]);
+  }) as tf.Tensor4D;
+  const qh = Math.ceil(h / sh);
+  const qw = Math.ceil(w / sw);
+  const before: Pair = [-rows.cmin, -cols.cmin];
+  const { t, pad } = cropForPadding(
+    dy,
+    [before[0], qh + rows.length - 1 - info.outHeight - before[0]],
+    [before[1], qw + cols.length - 1 - info.outWidth - before[1]],
+  );
+  const all = tf.conv2d(t, weights, 1, pad);
+  const [n] = all.shape;
+  // Not tf.depthToSpace: wasm's is a scalar loop, 4x slower than this transpose.
+  const spread = tf.reshape(tf.transpose(tf.reshape(all, [n, qh, qw, sh, sw, ci]), [0, 1, 3, 2, 4, 5]), [n, qh * sh, qw * sw, ci]);
+  return qh * sh === h && qw * sw === w ? (spread as tf.Tensor4D) : tf.slice(spread as tf.Tensor4D, [0, 0, 0, 0], [n, h, w, ci]);
+}
+
 /** dL/dx of conv2d(x, filter) from dL/dy, as a conv2d of dy with the flipped, transposed filter. */
 export function conv2dInputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: number[], g: ConvGeometry): tf.Tensor4D {
   return tf.tidy(() => {
     const info = convInfo(inputShape, filter.shape, g, false);
+    const strided = info.strideHeight > 1 || info.strideWidth > 1;
+    if (strided && info.dilationHeight === 1 && info.dilationWidth === 1) return stridedInputGradient(dy, filter, info);
     const flipped = derivedWeight(filter, 'conv2d-flip', (f) => tf.transpose(tf.reverse(f, [0, 1]), [0, 1, 3, 2])) as tf.Tensor4D;
     const spread = zeroDilate(dy, [info.strideHeight, info.strideWidth]);
     const rows = backwardPad(info.inHeight, info.outHeight, info.strideHeight, info.filterHeight, info.dilationHeight, info.padInfo.top);
