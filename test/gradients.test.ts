@@ -295,3 +295,26 @@ describe('wasm BatchMatMul with transposes matches cpu', () => {
     }
   });
 });
+
+describe('wasm Tile matches cpu', () => {
+  test.each([
+    [[1, 1, 1, 5], [2, 7, 3, 1], 'float32'],
+    [[2, 3], [3, 2], 'float32'],
+    [[4], [5], 'int32'],
+    [[2, 1, 3], [1, 4, 1], 'int32'],
+    [[2, 2, 2, 2], [2, 2, 2, 2], 'float32'], // 8 broadcast dims: handed back to wasm's kernel
+    [[3, 2], [1, 1], 'bool'],
+  ] as Array<[number[], number[], tf.DataType]>)('shape %j reps %j %s', async (shape, reps, dtype) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const values = Array.from({ length: size }, (_, i) => (dtype === 'bool' ? i % 2 : i * 3 - 4));
+    const tileOn = () => {
+      const t = tf.tile(tf.tensor(values, shape, dtype), reps);
+      const out = Array.from(t.dataSync());
+      t.dispose();
+      return out;
+    };
+    const ref = await on('cpu', tileOn);
+    const got = await on('wasm', tileOn);
+    expect(got).toEqual(ref);
+  });
+});
