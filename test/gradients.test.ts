@@ -318,3 +318,19 @@ describe('wasm Tile matches cpu', () => {
     expect(got).toEqual(ref);
   });
 });
+
+describe('wasm Identity', () => {
+  test('clones outlive their source and leave no bytes behind, strings included', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory();
+    const f = tf.tensor([1, 2, 3]);
+    const s = tf.tensor(['a', 'bc']);
+    const [cf, cs] = [tf.clone(f), tf.clone(s)];
+    tf.dispose([f, s]);
+    expect(Array.from(cf.dataSync())).toEqual([1, 2, 3]);
+    expect(cs.dataSync()).toEqual(['a', 'bc']);
+    tf.dispose([cf, cs]);
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numBytes).toBe(before.numBytes);
+  });
+});

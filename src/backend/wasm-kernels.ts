@@ -24,6 +24,7 @@ const unsortedSegmentSum: Kernel = ({ inputs, attrs }) =>
 
 interface RefCounting {
   incRef(dataId: object): void;
+  readSync(dataId: object): unknown;
 }
 
 /**
@@ -35,7 +36,8 @@ interface RefCounting {
  */
 const identity = ({ inputs, backend }: { inputs: Record<string, tf.Tensor>; backend?: unknown }) => {
   const { x } = inputs;
-  if (x.dtype === 'string' || !backend) return tf.clone(x);
+  // Strings stay copies, as in wasm's kernel: the engine counts their bytes per tensor.
+  if (x.dtype === 'string') return tf.tensor((backend as RefCounting).readSync(x.dataId) as string[], x.shape, 'string');
   (backend as RefCounting).incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype } as unknown as tf.Tensor;
 };
