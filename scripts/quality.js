@@ -28,6 +28,24 @@ function arg(name, fallback) {
   return i > 0 ? process.argv[i + 1] : fallback;
 }
 
+/** One DFT of n samples at offset, offset+stride, ... from (inRe, inIm) into (outRe, outIm). */
+function dftInPlace(outRe, outIm, inRe, inIm, offset, stride, n) {
+  for (let k = 0; k < n; k++) {
+    let sr = 0;
+    let si = 0;
+    for (let t = 0; t < n; t++) {
+      const a = (-2 * Math.PI * k * t) / n;
+      const [c, s] = [Math.cos(a), Math.sin(a)];
+      const xr = inRe[offset + t * stride];
+      const xi = inIm ? inIm[offset + t * stride] : 0;
+      sr += xr * c - xi * s;
+      si += xr * s + xi * c;
+    }
+    outRe[offset + k * stride] = sr;
+    outIm[offset + k * stride] = si;
+  }
+}
+
 /** Share of power above half the Nyquist frequency: grey, mean removed, Hann-windowed, 2-D DFT. */
 export function highFrequencyShare(raster) {
   const { width: w, height: h, channels: c, data } = raster;
@@ -38,35 +56,16 @@ export function highFrequencyShare(raster) {
   const mean = g.reduce((a, v) => a + v, 0) / g.length;
   const hann = (n, N) => 0.5 - 0.5 * Math.cos((2 * Math.PI * n) / (N - 1));
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) g[y * w + x] = (g[y * w + x] - mean) * hann(x, w) * hann(y, h);
-  // Separable DFT: rows, then columns.
+  // Separable DFT: along x for every row, then along y for every column.
   const re = new Float64Array(w * h);
   const im = new Float64Array(w * h);
-  for (let y = 0; y < h; y++) {
-    for (let k = 0; k < w; k++) {
-      let sr = 0;
-      let si = 0;
-      for (let x = 0; x < w; x++) {
-        const a = (-2 * Math.PI * k * x) / w;
-        sr += g[y * w + x] * Math.cos(a);
-        si += g[y * w + x] * Math.sin(a);
-      }
-      re[y * w + k] = sr;
-      im[y * w + k] = si;
-    }
-  }
+  for (let y = 0; y < h; y++) dftInPlace(re, im, g, null, y * w, 1, w);
+  for (let x = 0; x < w; x++) dftInPlace(re, im, re.slice(), im.slice(), x, w, h);
   let total = 0;
   let high = 0;
-  for (let k = 0; k < w; k++) {
-    for (let l = 0; l < h; l++) {
-      let sr = 0;
-      let si = 0;
-      for (let y = 0; y < h; y++) {
-        const a = (-2 * Math.PI * l * y) / h;
-        const [cr, ci] = [Math.cos(a), Math.sin(a)];
-        sr += re[y * w + k] * cr - im[y * w + k] * ci;
-        si += re[y * w + k] * ci + im[y * w + k] * cr;
-      }
-      const p = sr * sr + si * si;
+  for (let l = 0; l < h; l++) {
+    for (let k = 0; k < w; k++) {
+      const p = re[l * w + k] ** 2 + im[l * w + k] ** 2;
       const fx = (k <= w / 2 ? k : k - w) / w;
       const fy = (l <= h / 2 ? l : l - h) / h;
       total += p;
@@ -186,4 +185,4 @@ async function main() {
   console.log(`sheets: ${outDir}`);
 }
 
-await main();
+if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -177,7 +177,7 @@ describe('parameterizations', () => {
       });
     expect(energy('fft')).toBeLessThan(0.3 * energy('pixel'));
     const p = createImageParam({ kind: 'fft', height: 8, width: 8, channels: 3, decorrelate: true, seeds: [1] });
-    p.variables[0].assign(tf.zerosLike(p.variables[0]));
+    p.variables.forEach((v) => v.assign(tf.zerosLike(v)));
     expect(Array.from(p.image().dataSync()).every((v) => Math.abs(v - 0.5) < 1e-6)).toBe(true);
     p.dispose();
   });

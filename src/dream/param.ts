@@ -52,22 +52,28 @@ function spectralImage(o: ParamOptions): RawImage {
   const freqs = tf.tidy(() => rfft2dFrequencies(h, w).dataSync());
   const scale = new Float32Array(freqs.length);
   for (let i = 0; i < freqs.length; i++) scale[i] = Math.sqrt(w * h) / Math.max(freqs[i], 1 / Math.max(w, h)) ** DECAY_POWER;
-  const per = 2 * c * h * wf;
-  const init = new Float32Array(seeds.length * per);
-  seeds.forEach((s, b) => init.set(createRng(s).normal(per, 0, INIT_SD), b * per));
-  const coeffs = tf.tidy(() => tf.variable(tf.tensor(init, [seeds.length, 2, c, h, wf])));
+  // Real and imaginary parts as two variables: slicing one [B, 2, ...] tensor apart each step
+  // (tf.unstack) cost more on wasm than the inverse FFT itself.
+  const per = c * h * wf;
+  const parts = [new Float32Array(seeds.length * per), new Float32Array(seeds.length * per)];
+  seeds.forEach((s, b) => {
+    const noise = createRng(s).normal(2 * per, 0, INIT_SD); // Lucid's [2, c, h, wf] order
+    parts[0].set(noise.subarray(0, per), b * per);
+    parts[1].set(noise.subarray(per), b * per);
+  });
+  const [re, im] = parts.map((p) => tf.tidy(() => tf.variable(tf.tensor(p, [seeds.length, c, h, wf]))));
   const scaleT = tf.keep(tf.tensor(scale, [h, wf]));
   const raw = () =>
     tf.tidy(() => {
-      const [re, im] = tf.unstack(coeffs, 1).map((t) => t.mul(scaleT));
       // [B, c, h, w] -> [B, h, w, c]
-      return irfft2d(re, im, h, w).transpose([0, 2, 3, 1]).div(4) as tf.Tensor4D;
+      return irfft2d(re.mul(scaleT), im.mul(scaleT), h, w).transpose([0, 2, 3, 1]).div(4) as tf.Tensor4D;
     });
   return {
-    variables: [coeffs],
+    variables: [re, im],
     raw,
     dispose: () => {
-      coeffs.dispose();
+      re.dispose();
+      im.dispose();
       scaleT.dispose();
     },
   };

@@ -115,24 +115,27 @@ export function sampleAffine(image: tf.Tensor4D, placed: Placement): tf.Tensor4D
       weight[3 * n + i] = fx * fy;
     }
   }
-  const gatherCorners = tf.customGrad(((src: tf.Tensor, save: (t: tf.Tensor[]) => void) => {
+  // Pixels as rows of [B*C] values: gathering whole rows along axis 0 is many times faster
+  // on wasm than gathering single values along the spatial axis of [B, H*W, C].
+  const BC = B * C;
+  const gatherCorners = tf.customGrad(((rows: tf.Tensor, save: (t: tf.Tensor[]) => void) => {
     const idx = tf.tensor1d(index, 'int32');
-    const w = tf.tensor(weight, [1, 4 * n, 1]);
+    const w = tf.tensor(weight, [4 * n, 1]);
     // The gradient runs after the forward scope is tidied: keep what it needs via `save`.
     save([idx, w]);
-    const flat = src.reshape([B, PH * PW, C]);
-    const value = tf.gather(flat, idx, 1).mul(w).reshape([B, 4, n, C]).sum(1).reshape([B, oh, ow, C]);
+    const value = tf.gather(rows, idx, 0).mul(w).reshape([4, n, BC]).sum(0);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [i, wt] = saved;
-      const spread = dy.reshape([B, 1, n, C]).tile([1, 4, 1, 1]).reshape([B, 4 * n, C]).mul(wt).transpose([1, 0, 2]);
-      const summed = tf.scatterND(i.reshape([4 * n, 1]), spread, [PH * PW, B, C]);
-      return summed.transpose([1, 0, 2]).reshape(src.shape);
+      const spread = dy.reshape([1, n, BC]).tile([4, 1, 1]).reshape([4 * n, BC]).mul(wt);
+      return tf.scatterND(i.reshape([4 * n, 1]), spread, [PH * PW, BC]);
     };
     return { value, gradFunc };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return tf.tidy(() => {
     const padded = tf.pad(image, [[0, 0], [1, 1], [1, 1], [0, 0]], 0.5);
-    return gatherCorners(padded) as tf.Tensor4D;
+    const rows = padded.transpose([1, 2, 0, 3]).reshape([PH * PW, BC]);
+    const sampled = gatherCorners(rows) as tf.Tensor;
+    return sampled.reshape([oh, ow, B, C]).transpose([2, 0, 1, 3]) as tf.Tensor4D;
   });
 }
 
