@@ -6,6 +6,7 @@ import { initBackend } from '../src/backend/select.js';
 import { encodePng } from '../src/image/io.js';
 import { loadModel } from '../src/model/load.js';
 import { buildModel, ARCHS } from '../src/train/arch.js';
+import { DEFAULT_AUGMENT } from '../src/train/augment.js';
 import { scanDataset } from '../src/train/dataset.js';
 import { trainFromFolder, type TrainRunOptions } from '../src/train/run.js';
 import { ROOT, runCli } from './helpers/cli.js';
@@ -47,7 +48,7 @@ async function stripesDataset(dir: string, perClass = 60, seed = 7): Promise<str
   return dir;
 }
 
-const FAST = { arch: 'tiny', inputSize: 16, inputRange: [0, 1] as [number, number], epochs: 2, batchSize: 8, lr: 0.01, patience: 5, valSplit: 0.2, timeLimitMinutes: 0, augment: true, force: false };
+const FAST = { arch: 'tiny', inputSize: 16, inputRange: [0, 1] as [number, number], epochs: 2, batchSize: 8, lr: 0.01, patience: 5, valSplit: 0.2, timeLimitMinutes: 0, augment: DEFAULT_AUGMENT, force: false };
 
 let backend: string;
 let data: string;

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { parseInputRange } from '../model/meta.js';
 import { ARCH_NAMES } from '../train/arch.js';
+import { DEFAULT_AUGMENT } from '../train/augment.js';
 import { type BatchInfo, type EpochRecord } from '../train/loop.js';
 import { trainFromFolder } from '../train/run.js';
 import { addBackendOptions, choiceOption, examples, floatOption, intOption, startBackend, type CommonOptions } from './options.js';
@@ -20,6 +21,7 @@ interface TrainOptions extends CommonOptions {
   limit?: number;
   timeLimit: number;
   augment: boolean;
+  minCrop: number;
   seed: number;
 }
 
@@ -56,6 +58,7 @@ export function trainCommand(): Command {
     .option('--val-split <fraction>', 'share of each class held out for validation when the dataset has no val/ folder', floatOption('--val-split', 0.01, 0.9), 0.2)
     .option('--limit <n>', 'use at most n training images per class, a seeded sample (default: all)', intOption('--limit', 1))
     .option('--time-limit <minutes>', 'stop before an epoch that would end after this many minutes (0: no limit)', floatOption('--time-limit', 0), 0)
+    .option('--min-crop <fraction>', 'smallest random crop, as a share of the image side, scaled back up (zoom augmentation)', floatOption('--min-crop', 0.1, 1), DEFAULT_AUGMENT.minCrop)
     .option('--no-augment', 'train on the images as they are (default: random crop/scale, flip, brightness/contrast)')
     .option('--seed <n>', 'seed for the split, shuffling, augmentation and initial weights', intOption('--seed', 0), 1)
     .option('--json', 'print the per-epoch history and the result as JSON on stdout', false)
@@ -75,7 +78,7 @@ export function trainCommand(): Command {
       let decodeBar: Progress | undefined;
       try {
         const result = await trainFromFolder(
-          { dataset, output, force: opts.force, arch: opts.arch, inputSize: opts.inputSize, inputRange, epochs: opts.epochs, batchSize: opts.batchSize, lr: opts.lr, patience: opts.patience, seed: opts.seed, valSplit: opts.valSplit, limit: opts.limit, timeLimitMinutes: opts.timeLimit, augment: opts.augment, command: commandLine(self), backend },
+          { dataset, output, force: opts.force, arch: opts.arch, inputSize: opts.inputSize, inputRange, epochs: opts.epochs, batchSize: opts.batchSize, lr: opts.lr, patience: opts.patience, seed: opts.seed, valSplit: opts.valSplit, limit: opts.limit, timeLimitMinutes: opts.timeLimit, augment: opts.augment && { ...DEFAULT_AUGMENT, minCrop: opts.minCrop }, command: commandLine(self), backend },
           {
             onStage: (msg) => ui.info(msg),
             onDecode: (split, done, total) => {

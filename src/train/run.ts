@@ -5,7 +5,7 @@ import { UsageError } from '../errors.js';
 import { type CnnvizJson, type InputRange } from '../model/meta.js';
 import { saveModel } from '../model/save.js';
 import { archSpec, buildModel, checkInputSize } from './arch.js';
-import { DEFAULT_AUGMENT } from './augment.js';
+import { type AugmentOptions } from './augment.js';
 import { checkDecoded, classCounts, decodeImages, scanDataset, type DecodeReport } from './dataset.js';
 import { trainLoop, type EpochRecord, type LoopEvents, type LoopResult } from './loop.js';
 
@@ -25,7 +25,8 @@ export interface TrainRunOptions {
   /** At most this many training images per class. */
   limit?: number;
   timeLimitMinutes: number;
-  augment: boolean;
+  /** Augmentation ranges (see DEFAULT_AUGMENT), or false for none. */
+  augment: AugmentOptions | false;
   /** The command line as typed, recorded in cnnviz.json. */
   command: string;
   backend: string;
@@ -97,7 +98,7 @@ export async function trainFromFolder(opts: TrainRunOptions, events: TrainRunEve
       lr: opts.lr,
       patience: opts.patience,
       seed: opts.seed,
-      augment: opts.augment ? DEFAULT_AUGMENT : false,
+      augment: opts.augment,
       backend: opts.backend,
       tfjs: tf.version.tfjs,
     },
@@ -120,7 +121,7 @@ export async function trainFromFolder(opts: TrainRunOptions, events: TrainRunEve
       seed: opts.seed,
       inputRange: opts.inputRange,
       timeLimitSeconds: opts.timeLimitMinutes * 60,
-      augment: opts.augment ? DEFAULT_AUGMENT : false,
+      augment: opts.augment,
     },
     {
       ...events,
