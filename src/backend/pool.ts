@@ -26,7 +26,7 @@ export type ReportProgress = (info: unknown) => void;
 /** The shape a job function must have. */
 export type PoolJobFunction<A = unknown, R = unknown> = (args: A, reportProgress: ReportProgress) => R | Promise<R>;
 
-export interface PoolOptions {
+export interface WorkerPoolOptions {
   /** Worker count; default os.availableParallelism(). */
   size?: number;
   /** Backend each worker initialises; default CNNVIZ_BACKEND or 'auto'. */
@@ -81,7 +81,7 @@ export function jobModuleUrl(module: string): string {
   return pathToFileURL(module).href;
 }
 
-export function createWorkerPool(options: PoolOptions = {}): WorkerPool {
+export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
   const size = Math.max(1, Math.floor(options.size ?? os.availableParallelism()));
   const init: WorkerInit = { backend: options.backend ?? process.env.CNNVIZ_BACKEND ?? 'auto' };
   const piscina = new Piscina({
