@@ -334,3 +334,34 @@ describe('wasm Identity', () => {
     expect(tf.memory().numBytes).toBe(before.numBytes);
   });
 });
+
+describe('wasm Minimum/Maximum against a scalar match cpu', () => {
+  test.each([
+    ['minimum', 'scalar first'],
+    ['minimum', 'scalar second'],
+    ['maximum', 'scalar first'],
+    ['maximum', 'rank-4 scalar'],
+    ['minimum', 'no scalar'],
+  ])('%s, %s, with infinities, and its gradient', async (op, how) => {
+    const values = [-Infinity, -7, -0.5, 0, 3, 6, 6.5, Infinity, 2, -3, 5, 7];
+    const fn = op === 'minimum' ? tf.minimum : tf.maximum;
+    const apply = (x: tf.Tensor) => {
+      if (how === 'scalar first') return fn(tf.scalar(6), x);
+      if (how === 'scalar second') return fn(x, tf.scalar(0.5));
+      if (how === 'rank-4 scalar') return fn(x, tf.fill([1, 1, 1, 1], 2));
+      return fn(x, tf.fill(x.shape, 1));
+    };
+    const run = () => {
+      const x = tf.tensor4d(values, [1, 2, 3, 2]);
+      const y = apply(x);
+      const finite = tf.tensor4d(values.map((v) => (Number.isFinite(v) ? v : 1)), [1, 2, 3, 2]);
+      const g = tf.grad((t: tf.Tensor) => tf.sum(apply(t)))(finite);
+      const out = [Array.from(y.dataSync()), Array.from(g.dataSync())];
+      tf.dispose([x, y, finite, g]);
+      return out;
+    };
+    const ref = await on('cpu', run);
+    const got = await on('wasm', run);
+    expect(got).toEqual(ref);
+  });
+});
