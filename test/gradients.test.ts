@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/select.js';
-import { registerWasmGradients } from '../src/backend/gradients.js';
+import { registerWasmGradients, wasmGradientKernelNames } from '../src/backend/gradients.js';
 import { conv2dFilterGradient, conv2dInputGradient, type ConvPad } from '../src/backend/conv-gradients.js';
 import { mulberry32, randomArray, expectClose } from './gradients-helpers.js';
 
@@ -363,5 +363,13 @@ describe('wasm Minimum/Maximum against a scalar match cpu', () => {
     const ref = await on('cpu', run);
     const got = await on('wasm', run);
     expect(got).toEqual(ref);
+  });
+});
+
+describe('registerWasmGradients', () => {
+  test('is idempotent and leaves every kernel registered for wasm', () => {
+    expect(registerWasmGradients()).toEqual([]);
+    for (const name of wasmGradientKernelNames()) expect(tf.getKernel(name, 'wasm')).toBeDefined();
+    expect(wasmGradientKernelNames()).toEqual(expect.arrayContaining(['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropInput', 'MaxPoolGrad']));
   });
 });

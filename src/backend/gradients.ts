@@ -64,10 +64,11 @@ function install(name: string, kernel: Kernel): boolean {
 }
 
 /**
- * Register the composed gradient kernels (and the few training kernels wasm lacks) for
- * the wasm backend. Call after '@tensorflow/tfjs-backend-wasm' is imported: that import
- * registers its own kernels and would overwrite ours. Idempotent; returns the names of
- * kernels it (re)registered.
+ * Register for the wasm backend the composed gradient kernels, plus replacements for wasm
+ * kernels that training and visualisation need and that are missing, scalar loops or
+ * inexact (wasm-kernels.ts). initBackend('wasm') calls it. Call it yourself only after
+ * '@tensorflow/tfjs-backend-wasm' is imported: that import registers its own kernels over
+ * ours. Idempotent; returns the names of the kernels it registered this time.
  */
 export function registerWasmGradients(): string[] {
   const installed: string[] = [];
