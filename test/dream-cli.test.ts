@@ -46,6 +46,13 @@ describe('cnnviz dream', () => {
     expect(sheet.width).toBe(2 * 16 + 3 * 2);
   });
 
+  test('batches spread over worker threads give the same bytes as one thread', async () => {
+    const args = ['dream', '-m', model, '--layer', 'edges', '--filters', '0-1', '--batch', '1', ...FAST, '-o', '-'];
+    const [pooled, single] = await Promise.all([runCli([...args, '--workers', '2']), runCli([...args, '--workers', '1'])]);
+    expect([pooled.code, single.code]).toEqual([0, 0]);
+    expect(pooled.stdout.equals(single.stdout)).toBe(true);
+  });
+
   test('logit by label, and the Keras baseline flags, run', async () => {
     const [logit, keras] = await Promise.all([
       runCli(['dream', '-m', model, '--objective', 'logit', '--class', 'right', ...FAST, '-o', path.join(dir, 'logit.png')]),

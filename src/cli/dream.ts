@@ -157,6 +157,7 @@ export function dreamCommand(): Command {
           filters: run.units.map((u, i) => ({ filter: u, objective: run.objectives[i] })),
           seed: settings.seed,
           backend,
+          workers: run.workers ?? 1,
           settings: { param: settings.param, decorrelate: settings.decorrelate, transforms: settings.transforms, optimizer: settings.optimizer, steps: settings.steps, lr: settings.lr, size: settings.size, batch: opts.batch },
           seconds,
           output,

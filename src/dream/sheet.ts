@@ -1,4 +1,10 @@
+import os from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import { createWorkerPool } from '../backend/pool.js';
+import { type BackendRequest } from '../backend/select.js';
+import { RuntimeError } from '../errors.js';
 import { tileGrid } from '../image/grid.js';
+import { dreamJobModule, type DreamJobArgs, type DreamJobProgress } from './job.js';
 import { type Raster } from '../image/raster.js';
 import { type LoadedModel } from '../model/load.js';
 import { dreamBatch, type DreamSettings } from './render.js';
@@ -10,6 +16,8 @@ export interface DreamRun {
   objectives: number[];
   /** frames[f][u]: unit u's picture at the f-th kept step. */
   frames: Raster[][];
+  /** Worker threads the batches ran on (1: this thread). */
+  workers?: number;
 }
 
 export interface BatchSpec {
@@ -67,18 +75,45 @@ export interface RunOptions {
   inputRange?: string;
 }
 
-/** Render every unit in batches of `batchSize`. */
+/** Render every unit in batches of `batchSize`, spread over a worker pool when there are several. */
 export async function dreamUnits(loaded: LoadedModel, spec: BatchSpec, run: RunOptions, onProgress?: (p: DreamProgress) => void): Promise<DreamRun> {
-  const batchSize = run.batchSize;
-  const batches = splitBatches(spec.units, batchSize);
-  const total = batches.length * spec.settings.steps;
-  const runs = batches.map((units, b) =>
-    renderBatch(loaded, { ...spec, units }, (step, values) =>
-      onProgress?.({ done: b * spec.settings.steps + step, total, objective: values.reduce((a, v) => a + v, 0) / values.length }),
-    ),
-  );
-  return mergeRuns(runs);
+  const batches = splitBatches(spec.units, run.batchSize);
+  const steps = spec.settings.steps;
+  const total = batches.length * steps;
+  const workers = Math.min(run.workers ?? os.availableParallelism(), batches.length);
+  if (workers <= 1) {
+    const runs = batches.map((units, b) =>
+      renderBatch(loaded, { ...spec, units }, (step, values) => onProgress?.({ done: b * steps + step, total, objective: mean(values) })),
+    );
+    return { ...mergeRuns(runs), workers: 1 };
+  }
+  const done = batches.map(() => 0);
+  const pool = createWorkerPool({
+    size: workers,
+    backend: tf.getBackend() as BackendRequest,
+    onProgress: (job, info) => {
+      const p = info as DreamJobProgress;
+      done[job] = p.step;
+      onProgress?.({ done: done.reduce((a, v) => a + v, 0), total, objective: p.objective });
+    },
+  });
+  try {
+    const jobs = batches.map((units) => ({
+      module: dreamJobModule(),
+      fn: 'dreamBatchJob',
+      args: { model: loaded.source, inputRange: loaded.meta.inputRange, spec: { ...spec, units } } satisfies DreamJobArgs,
+    }));
+    return { ...mergeRuns(await pool.runAll<DreamRun>(jobs)), workers };
+  } catch (err) {
+    // Errors cross the thread boundary as plain Errors: keep the one-line message and exit code.
+    const message = String((err as Error)?.message ?? err).split('\n')[0];
+    throw /objective became/.test(message) ? new RuntimeError(message) : err;
+  } finally {
+    await pool.close();
+  }
 }
+
+const mean = (values: number[]) => values.reduce((a, v) => a + v, 0) / values.length;
 
 /** One picture for many units: a grid with the unit number under each tile. */
 export function dreamSheet(run: DreamRun, opts: { cols?: number; labels?: boolean } = {}): Raster {
