@@ -88,7 +88,7 @@ export default async function benchGradients({ repeats = 5 } = {}) {
   console.log('\n## Gradient-ascent step (d mean(channel) / d input, then the update), batch 1');
   console.log('Best of %d steps after 2 warm-up steps. "cpu ms" is this process\'s CPU time for the step:', repeats);
   console.log('the single-threaded backends use one core, so it is the cost on an idle core even when the');
-  console.log('machine is shared. GFLOP/s counts forward + input-gradient FLOPs (2 x forward conv FLOPs) over wall time.\n');
+  console.log('machine is shared. GFLOP/s counts forward + input-gradient FLOPs (2 x forward conv FLOPs).\n');
   const backends = await availableBackends();
   const rows = [];
   let xnnpack;
@@ -112,7 +112,7 @@ export default async function benchGradients({ repeats = 5 } = {}) {
 
   for (const backend of ['wasm', 'cpu', 'tensorflow']) {
     if (!backends.includes(backend)) {
-      rows.push(`| ${backend} | not available | | | | |`);
+      rows.push(`| ${backend} | not available | | | | | | |`);
       continue;
     }
     await initBackend(backend);
@@ -123,28 +123,33 @@ export default async function benchGradients({ repeats = 5 } = {}) {
       const reps = backend === 'cpu' ? 2 : repeats;
       const t = stepTimer(model, spec.size, spec.channel, reps);
       const gflops = flops / (t.wall * 1e6);
+      const gflopsCpu = flops / (t.cpu * 1e6);
+      const g = (v) => fmt(v, v < 1 ? 2 : 1);
       let note = '';
       if (backend === 'wasm' && spec.name === 'VGG-style' && spec.size === 224) {
         const fwd = forwardTimer(model, spec.size, repeats);
         const fwdGflops = forwardFlops(model) / (fwd.wall * 1e6);
-        xnnpack = { fwd, fwdGflops, stepGflops: gflops, step: t };
-        note = `forward ${fmt(fwd.wall)} ms = ${fmt(fwdGflops)} GFLOP/s; step/forward GFLOP/s ${fmt((100 * gflops) / fwdGflops, 0)}%`;
+        const fwdGflopsCpu = forwardFlops(model) / (fwd.cpu * 1e6);
+        xnnpack = { fwd, fwdGflops, fwdGflopsCpu, stepGflops: gflops, stepGflopsCpu: gflopsCpu, step: t };
+        note = `forward ${fmt(fwd.wall)} ms wall / ${fmt(fwd.cpu)} ms cpu = ${fmt(fwdGflops)} / ${fmt(fwdGflopsCpu)} GFLOP/s`;
       }
-      rows.push(`| ${backend} | ${spec.name} | ${spec.size} | ${fmt(t.wall)} | ${fmt(t.cpu)} | ${fmt(gflops)} | ${note} |`);
+      rows.push(`| ${backend} | ${spec.name} | ${spec.size} | ${fmt(t.wall)} | ${fmt(t.cpu)} | ${g(gflops)} | ${g(gflopsCpu)} | ${note} |`);
       model.dispose();
     }
   }
   if (!haveMobileNet) console.log(`MobileNet rows skipped: ${MOBILENET} is absent (../shared is not beside the project)\n`);
-  console.log('| backend | model | px | ms/step (wall) | cpu ms/step | GFLOP/s | notes |');
-  console.log('| --- | --- | ---: | ---: | ---: | ---: | --- |');
+  console.log('| backend | model | px | ms/step (wall) | cpu ms/step | GFLOP/s (wall) | GFLOP/s (cpu) | notes |');
+  console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |');
   for (const r of rows) console.log(r);
   if (xnnpack) {
     const ok = xnnpack.step.wall <= 120 ? 'met' : 'MISSED';
     const okCpu = xnnpack.step.cpu <= 120 ? 'met' : 'missed';
     const ratio = (100 * xnnpack.stepGflops) / xnnpack.fwdGflops;
+    const ratioCpu = (100 * xnnpack.stepGflopsCpu) / xnnpack.fwdGflopsCpu;
     console.log(`\nwasm VGG-style 224 px: ${fmt(xnnpack.step.wall)} ms/step wall (target ≤ 120 ms: ${ok}), ` +
-      `${fmt(xnnpack.step.cpu)} ms CPU (${okCpu}); ${fmt(xnnpack.stepGflops)} GFLOP/s vs forward XNNPACK conv ` +
-      `${fmt(xnnpack.fwdGflops)} GFLOP/s = ${fmt(ratio, 0)}% (target ≥ 65%: ${ratio >= 65 ? 'met' : 'MISSED'})`);
+      `${fmt(xnnpack.step.cpu)} ms CPU (${okCpu}).`);
+    console.log(`Step vs forward XNNPACK conv GFLOP/s: ${fmt(xnnpack.stepGflops)} / ${fmt(xnnpack.fwdGflops)} = ${fmt(ratio, 0)}% on wall time, ` +
+      `${fmt(xnnpack.stepGflopsCpu)} / ${fmt(xnnpack.fwdGflopsCpu)} = ${fmt(ratioCpu, 0)}% on CPU time (target ≥ 65%: ${Math.min(ratio, ratioCpu) >= 65 ? 'met' : 'MISSED'}).`);
   }
 }
 
