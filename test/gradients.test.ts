@@ -24,7 +24,8 @@ function outLen(len: number, k: number, s: number, d: number, pad: ConvPad, axis
   return Math.floor((len + a + b - eff) / s) + 1;
 }
 
-function randomCase(rand: () => number, depthwise: boolean, allowDilation: boolean): Case {
+/** `maxWork` bounds n*h*w*kh*kw*ci*co, for references (cpu's filter-gradient loop) that are slow. */
+function randomCase(rand: () => number, depthwise: boolean, allowDilation: boolean, maxWork = Infinity): Case {
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   for (;;) {
     const strides: [number, number] = [int(1, 3), int(1, 3)];
@@ -36,7 +37,8 @@ function randomCase(rand: () => number, depthwise: boolean, allowDilation: boole
       n: int(1, 2), h: int(5, 33), w: int(5, 33), ci: int(1, 17), co: int(1, 17), kh: int(1, 7), kw: int(1, 7),
       strides, dilations, pad, m: depthwise ? int(1, 2) : 1,
     };
-    if (outLen(c.h, c.kh, strides[0], dilations[0], pad, 1) >= 1 && outLen(c.w, c.kw, strides[1], dilations[1], pad, 2) >= 1) return c;
+    const work = c.n * c.h * c.w * c.kh * c.kw * c.ci * c.co;
+    if (work <= maxWork && outLen(c.h, c.kh, strides[0], dilations[0], pad, 1) >= 1 && outLen(c.w, c.kw, strides[1], dilations[1], pad, 2) >= 1) return c;
   }
 }
 
@@ -142,7 +144,8 @@ describe('wasm conv2d gradients match cpu', () => {
   test('Conv2DBackpropFilter over random geometries', async () => {
     const rand = mulberry32(2);
     for (let t = 0; t < CASES; t++) {
-      const c = randomCase(rand, false, false);
+      // cpu's Conv2DBackpropFilter takes seconds on the largest draws; keep the suite short.
+      const c = randomCase(rand, false, false, 1e6);
       const ho = outLen(c.h, c.kh, c.strides[0], 1, c.pad, 1), wo = outLen(c.w, c.kw, c.strides[1], 1, c.pad, 2);
       const x = { data: randomArray(rand, c.n * c.h * c.w * c.ci), shape: [c.n, c.h, c.w, c.ci] };
       const dy = { data: randomArray(rand, c.n * ho * wo * c.co), shape: [c.n, ho, wo, c.co] };
