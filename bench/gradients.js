@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../dist/backend/select.js';
+import { inputGradientsOnly } from '../dist/backend/gradients.js';
 import { timeBest, loadLayersModelFromDir, fmt } from './_util.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -44,8 +45,9 @@ export function forwardFlops(model, upTo) {
 }
 
 /** ms per step: d mean(channel)/d input, then x += lr * g / (|g| mean), as the dream loop does. */
-function stepTimer(model, size, channel, repeats) {
-  const grad = tf.grad((input) => tf.mean(tf.slice(model.apply(input), [0, 0, 0, channel], [-1, -1, -1, 1])));
+function stepTimer(model, size, channel, repeats, inputOnly = false) {
+  const g0 = tf.grad((input) => tf.mean(tf.slice(model.apply(input), [0, 0, 0, channel], [-1, -1, -1, 1])));
+  const grad = inputOnly ? (x) => inputGradientsOnly(() => g0(x)) : g0;
   let x = tf.randomUniform([1, size, size, 3], 0, 1, 'float32', 7);
   const step = () => {
     const next = tf.tidy(() => {
@@ -108,6 +110,7 @@ export default async function benchGradients({ repeats = 5 } = {}) {
       },
       channel: 3,
     });
+    models.push({ ...models[models.length - 1], name: 'MobileNet, inputGradientsOnly', inputOnly: true });
   }
 
   for (const backend of ['wasm', 'cpu', 'tensorflow']) {
@@ -121,7 +124,11 @@ export default async function benchGradients({ repeats = 5 } = {}) {
       const flops = 2 * forwardFlops(model);
       // cpu takes about a second per step: fewer repeats keep the bench short.
       const reps = backend === 'cpu' ? 2 : repeats;
-      const t = stepTimer(model, spec.size, spec.channel, reps);
+      if (spec.inputOnly && backend !== 'wasm') {
+        model.dispose();
+        continue;
+      }
+      const t = stepTimer(model, spec.size, spec.channel, reps, spec.inputOnly);
       const gflops = flops / (t.wall * 1e6);
       const gflopsCpu = flops / (t.cpu * 1e6);
       const g = (v) => fmt(v, v < 1 ? 2 : 1);

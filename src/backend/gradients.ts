@@ -38,15 +38,45 @@ function geometry(attrs: Record<string, unknown>): ConvGeometry {
 
 type Kernel = (args: KernelArgs) => tf.Tensor;
 
+// On globalThis so that every copy of this module (dist/ next to sources under jest)
+// agrees with whichever copy registered the kernels.
+const inputOnly: { depth: number } = ((globalThis as Record<symbol, unknown>)[Symbol.for('cnnviz.inputGradientsOnly')] ??= {
+  depth: 0,
+}) as { depth: number };
+
+/**
+ * Run `fn` (typically a tf.grad call with respect to an image) promising that no filter
+ * gradient is wanted. tfjs's fused conv2d/depthwise ops (every conv without an activation,
+ * so all of MobileNet's) compute the filter gradient eagerly in their custom gradient even
+ * when only the input's is asked for, and then drop it; on wasm that is ~30% of a MobileNet
+ * step. Inside `fn` the wasm filter-gradient kernels return zeros instead. Anything that
+ * does need weight gradients (training) must not run inside it. No effect on other backends.
+ */
+export function inputGradientsOnly<T>(fn: () => T): T {
+  inputOnly.depth++;
+  try {
+    return fn();
+  } finally {
+    inputOnly.depth--;
+  }
+}
+
+const filterGradient =
+  (compute: Kernel): Kernel =>
+  (args) =>
+    inputOnly.depth > 0 ? tf.zeros(args.attrs.filterShape as number[]) : compute(args);
+
 const GRADIENT_KERNELS: Record<string, Kernel> = {
   Conv2DBackpropInput: ({ inputs, attrs }) =>
     conv2dInputGradient(tensor4d(inputs.dy), tensor4d(inputs.filter), attrs.inputShape as number[], geometry(attrs)),
-  Conv2DBackpropFilter: ({ inputs, attrs }) =>
+  Conv2DBackpropFilter: filterGradient(({ inputs, attrs }) =>
     conv2dFilterGradient(tensor4d(inputs.x), tensor4d(inputs.dy), attrs.filterShape as number[], geometry(attrs)),
+  ),
   DepthwiseConv2dNativeBackpropInput: ({ inputs, attrs }) =>
     depthwiseInputGradient(tensor4d(inputs.dy), tensor4d(inputs.filter), attrs.inputShape as number[], geometry(attrs)),
-  DepthwiseConv2dNativeBackpropFilter: ({ inputs, attrs }) =>
+  DepthwiseConv2dNativeBackpropFilter: filterGradient(({ inputs, attrs }) =>
     depthwiseFilterGradient(tensor4d(inputs.x), tensor4d(inputs.dy), attrs.filterShape as number[], geometry(attrs)),
+  ),
 };
 
 // Marks our kernel functions so a second registration (even from a second copy of this
