@@ -163,6 +163,8 @@ async function main() {
         return 1 + z.filter((v) => v > z[u]).length;
       });
       row[label] = { superstim, distinct, hf, rank: median(ranks), ranks, seconds, channels: count };
+      // Partial results as they come: a long run that is stopped early still says something.
+      console.error(`${name} ${label}: superstimulus ${superstim}/${units.length}, distinct ${distinct}/${units.length}, HF ${run.images.map(highFrequencyShare).map((v) => v.toFixed(2)).join(' ')}, ranks ${ranks.join(' ')}, ${seconds.toFixed(0)} s`);
     }
     rows.push(row);
   }
