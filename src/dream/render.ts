@@ -139,7 +139,7 @@ export function dreamBatch(target: Target, input: ModelInput, units: number[], s
           }
         }
       });
-      const current = Array.from(values!.dataSync()).map((v) => v);
+      const current = Array.from(values!.dataSync());
       values!.dispose();
       const bad = current.findIndex((v) => !Number.isFinite(v));
       if (bad >= 0) {

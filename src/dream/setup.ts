@@ -3,7 +3,7 @@ import { UsageError } from '../errors.js';
 import { type Raster } from '../image/raster.js';
 import { type LoadedModel } from '../model/load.js';
 import { checkObjective, type ObjectiveKind } from './objectives.js';
-import { type DreamSettings, type ModelInput } from './render.js';
+import { type ModelInput } from './render.js';
 import { layerTarget, logitTarget, type Target } from './target.js';
 
 /** What the network takes: channel count, value range, and its size when it only takes one. */
@@ -37,7 +37,6 @@ export function startTensor(raster: Raster): tf.Tensor4D {
   return tf.tidy(() => tf.tensor4d(Float32Array.from(raster.data), [1, raster.height, raster.width, raster.channels]).div(255) as tf.Tensor4D);
 }
 
-export type { DreamSettings };
 
 /** --class by index or by label (a whole label, or one of its comma-separated synonyms). */
 export function resolveClass(spec: string, labels: string[] | undefined, count: number): number {
