@@ -48,7 +48,12 @@ async function trySet(name: BackendName): Promise<boolean> {
   try {
     if (name === 'wasm') await registerWasm();
     if (name === 'tensorflow' && !(await registerTensorflow())) return false;
-    return (await tf.setBackend(name)) && (await tf.ready(), true);
+    if (!(await tf.setBackend(name))) return false;
+    await tf.ready();
+    // The cpu backend greets on its first tensor write, not at set-up: make that write here,
+    // while the console is muted, so the banner never reaches stderr later.
+    tf.tensor1d([0]).dispose();
+    return true;
   } catch {
     return false;
   }
