@@ -13,7 +13,7 @@ import { plotCommand } from './plot.js';
 import { ui } from './ui.js';
 
 /** Subcommands, one file each; later features add theirs here. */
-const COMMANDS: Array<() => Command> = [layersCommand, activationsCommand, trainCommand, predictCommand, channelsCommand, convolveCommand, poolCommand, kernelsCommand, plotCommand, dreamCommand];
+const COMMANDS: Array<() => Command> = [layersCommand, activationsCommand, dreamCommand, trainCommand, predictCommand, channelsCommand, convolveCommand, poolCommand, kernelsCommand, plotCommand];
 
 const OUTPUT = {
   // Commander's own usage errors, folded to one line in cnnviz's error style.
