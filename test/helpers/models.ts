@@ -1,30 +1,17 @@
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { saveModel } from '../../src/model/save.js';
 
 export function tempDir(prefix = 'cnnviz-test-'): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** Save a model as model.json + one shard, the way tfjs-node's file:// saver would. */
+/** Save a model to a folder exactly as `cnnviz train` does (model.json + weights.bin + cnnviz.json). */
 export async function saveModelTo(model: tf.LayersModel, dir: string, sidecar?: Record<string, unknown>): Promise<string> {
   mkdirSync(dir, { recursive: true });
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      const data = artifacts.weightData as ArrayBuffer;
-      writeFileSync(path.join(dir, 'weights.bin'), Buffer.from(data));
-      const json = {
-        format: 'layers-model',
-        modelTopology: artifacts.modelTopology,
-        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
-      };
-      writeFileSync(path.join(dir, 'model.json'), JSON.stringify(json));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  if (sidecar) writeFileSync(path.join(dir, 'cnnviz.json'), JSON.stringify(sidecar));
-  return path.join(dir, 'model.json');
+  return saveModel(model, dir, sidecar);
 }
 
 /** Kernel that answers +1 where brightness rises left to right, -1 where it falls. */
