@@ -12,10 +12,10 @@ async function throughput(size, jobs) {
   const pool = createWorkerPool({ size, backend: 'wasm' });
   try {
     // Start every worker's backend (and compile the job module) before timing.
-    await pool.runAll(Array.from({ length: size }, () => ({ module: JOBS, fn: 'gradientSteps', args: { steps: 1, size: 64 } })));
+    await pool.runAll(Array.from({ length: size }, () => ({ module: JOBS, fn: 'gradientSteps', args: { steps: 5, size: 128 } })));
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    await pool.runAll(Array.from({ length: jobs }, (_, i) => ({ module: JOBS, fn: 'gradientSteps', args: { steps: 40, size: 64, channel: i % 8 } })));
+    await pool.runAll(Array.from({ length: jobs }, (_, i) => ({ module: JOBS, fn: 'gradientSteps', args: { steps: 40, size: 128, channel: i % 8 } })));
     const seconds = (performance.now() - t0) / 1000;
     const c = process.cpuUsage(c0);
     // process.cpuUsage counts every thread, workers included.
@@ -28,7 +28,7 @@ async function throughput(size, jobs) {
 export default async function benchPool({ jobs } = {}) {
   const n = os.availableParallelism();
   const count = jobs ?? 4 * n;
-  console.log(`\n## Worker pool: ${count} jobs of 40 gradient steps (64 px conv net, wasm), 1 vs ${n} workers`);
+  console.log(`\n## Worker pool: ${count} jobs of 40 gradient steps (128 px conv net, wasm), 1 vs ${n} workers`);
   const one = await throughput(1, count);
   const all = n > 1 ? await throughput(n, count) : one;
   console.log('| workers | seconds | jobs/s | speed-up | cores the OS gave us (CPU s / wall s) |');

@@ -65,6 +65,11 @@ export function onBackendActivated(hook: (name: BackendName) => void): void {
   onActivate.push(hook);
 }
 
+/** The backend tfjs is running on now (after initBackend), for reports and --json. */
+export function activeBackend(): string {
+  return tf.getBackend();
+}
+
 export function parseBackend(value: string | undefined): BackendRequest {
   const v = (value ?? 'auto').toLowerCase();
   if (!(BACKEND_CHOICES as readonly string[]).includes(v)) {

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { activeBackend } from '../backend/select.js';
 import { Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { encodePng, readImage, writeOutput, writePng } from '../image/io.js';
@@ -97,7 +98,7 @@ export function dreamCommand(): Command {
       checkSettings(settings);
 
       const loaded = await openModel(opts);
-      const backend = (await import('@tensorflow/tfjs')).getBackend();
+      const backend = activeBackend();
       const layers = loaded.graph.layers;
       const firstConv = layers.find((l) => l.isConv)?.index ?? layers.length - 1;
       const layerIndex = settings.objective === 'logit' ? layers.length - 1 : resolveLayer(opts.layer ?? firstConv, layers);
