@@ -5,6 +5,7 @@ import { type InputRange } from '../model/meta.js';
 import { createObjective, type ObjectiveKind } from './objectives.js';
 import { createImageParam, createKerasImage, type ImageParam, type ParamKind } from './param.js';
 import { createRng, subSeed } from './random.js';
+import { inputGradientsOnly } from '../backend/gradients.js';
 import { installBatchNormGradient } from './batchnorm-gradient.js';
 import { setReluRedirect } from './relu-redirect.js';
 import { placeChain, resizeTo, sampleAffine, transformImage, transformsFor, type TransformSet } from './transforms.js';
@@ -123,11 +124,12 @@ export function dreamBatch(target: Target, input: ModelInput, units: number[], s
       setReluRedirect(!!adam && step < REDIRECT_STEPS);
       let values: tf.Tensor1D | undefined;
       tf.tidy(() => {
-        const { grads } = tf.variableGrads(() => {
+        // The network's weights are fixed: no filter gradient is wanted, only the picture's.
+        const { grads } = inputGradientsOnly(() => tf.variableGrads(() => {
           const x = transformImage(param.image(), chain, rng, input.fixedSize);
           values = tf.keep(objective.evaluate(target.apply(toModelInput(x, input))));
           return values.sum().mul(-sign) as tf.Scalar;
-        }, param.variables);
+        }, param.variables));
         if (adam) {
           adam.applyGradients(grads as Parameters<typeof adam.applyGradients>[0]);
         } else {
