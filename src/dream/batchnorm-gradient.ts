@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { replaceGradient } from '../backend/activation-gradients.js';
 
 /**
  * tfjs's stock FusedBatchNorm gradient builds its input gradient with `tile` to full
@@ -37,11 +38,5 @@ export function installBatchNormGradient(): void {
     },
   };
   config[MARK] = true;
-  const warn = console.warn;
-  console.warn = () => {};
-  try {
-    tf.registerGradient(config);
-  } finally {
-    console.warn = warn;
-  }
+  replaceGradient(config);
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { installActivationGradients, replaceGradient } from '../backend/activation-gradients.js';
 
 /**
  * Lucid's redirected ReLU gradient. Early in an optimization most units of a deep layer are
@@ -41,7 +42,7 @@ function redirected(dy: tf.Tensor, x: tf.Tensor, upper?: number): tf.Tensor {
 function install(kernelName: 'Relu' | 'Relu6', upper?: number): void {
   const original = tf.getGradient(kernelName);
   if (!original) return;
-  tf.registerGradient({
+  replaceGradient({
     kernelName,
     inputsToSave: original.inputsToSave,
     outputsToSave: original.outputsToSave,
@@ -56,13 +57,8 @@ function install(kernelName: 'Relu' | 'Relu6', upper?: number): void {
 export function installReluRedirect(): void {
   if (installed) return;
   installed = true;
-  // tfjs warns when a gradient is replaced; here that is the point.
-  const warn = console.warn;
-  console.warn = () => {};
-  try {
-    install('Relu');
-    install('Relu6', 6);
-  } finally {
-    console.warn = warn;
-  }
+  // Wrap the fast activation gradients, installed first so they never replace this.
+  installActivationGradients();
+  install('Relu');
+  install('Relu6', 6);
 }

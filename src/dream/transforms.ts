@@ -83,8 +83,9 @@ export function placeChain(chain: Transform[], height: number, width: number, rn
 }
 
 /**
- * Where each output pixel of a placement reads from: four source pixels (y * W + x, or -1 for
- * the grey outside) and their bilinear weights, four planes of n = oh * ow entries.
+ * Where each output pixel of a placement reads from: four source pixels (y * W + x, or H * W
+ * for the grey outside, an extra pixel after the image) and their bilinear weights, four
+ * planes of n = oh * ow entries.
  */
 function bilinearTaps(H: number, W: number, placed: Placement): { index: Int32Array; weight: Float32Array } {
   const { height: oh, width: ow, toSource: m } = placed;
@@ -94,7 +95,7 @@ function bilinearTaps(H: number, W: number, placed: Placement): { index: Int32Ar
   const [PH, PW] = [H + 2, W + 2];
   const index = new Int32Array(4 * n);
   const weight = new Float32Array(4 * n);
-  const source = (py: number, px: number) => (py >= 1 && py <= H && px >= 1 && px <= W ? (py - 1) * W + (px - 1) : -1);
+  const source = (py: number, px: number) => (py >= 1 && py <= H && px >= 1 && px <= W ? (py - 1) * W + (px - 1) : H * W);
   for (let y = 0; y < oh; y++) {
     for (let x = 0; x < ow; x++) {
       const i = y * ow + x;
@@ -129,44 +130,50 @@ export function sampleAffine(image: tf.Tensor4D, placed: Placement): tf.Tensor4D
   const { height: oh, width: ow } = placed;
   const n = oh * ow;
   const { index, weight } = bilinearTaps(H, W, placed);
+  // Each picture gets one grey pixel after its last, which the outside taps read.
+  const P = H * W + 1;
   const sample = tf.customGrad(((x: tf.Tensor) => {
-    const src = x.dataSync() as Float32Array;
-    const out = new Float32Array(B * n * C);
+    const data = x.dataSync() as Float32Array;
+    const src = new Float32Array(B * P * C);
     for (let b = 0; b < B; b++) {
-      const sb = b * H * W * C;
+      src.set(data.subarray(b * H * W * C, (b + 1) * H * W * C), b * P * C);
+      src.fill(0.5, (b * P + H * W) * C, (b + 1) * P * C);
+    }
+    const out = new Float32Array(B * n * C);
+    // The four taps' weights and offsets in locals (no arrays): ~2.5x faster in V8 than a
+    // loop over taps.
+    for (let b = 0; b < B; b++) {
+      const sb = b * P * C;
       const ob = b * n * C;
       for (let i = 0; i < n; i++) {
+        const w0 = weight[i], w1 = weight[n + i], w2 = weight[2 * n + i], w3 = weight[3 * n + i];
+        const s0 = sb + index[i] * C, s1 = sb + index[n + i] * C, s2 = sb + index[2 * n + i] * C, s3 = sb + index[3 * n + i] * C;
         const o = ob + i * C;
-        for (let k = 0; k < 4; k++) {
-          const w = weight[k * n + i];
-          if (w === 0) continue;
-          const at = index[k * n + i];
-          if (at < 0) {
-            for (let c = 0; c < C; c++) out[o + c] += 0.5 * w;
-          } else {
-            const s = sb + at * C;
-            for (let c = 0; c < C; c++) out[o + c] += w * src[s + c];
-          }
-        }
+        for (let c = 0; c < C; c++) out[o + c] = w0 * src[s0 + c] + w1 * src[s1 + c] + w2 * src[s2 + c] + w3 * src[s3 + c];
       }
     }
     const gradFunc = (dy: tf.Tensor) => {
       const g = dy.dataSync() as Float32Array;
-      const dx = new Float32Array(B * H * W * C);
+      const dsrc = new Float32Array(B * P * C);
       for (let b = 0; b < B; b++) {
-        const sb = b * H * W * C;
+        const sb = b * P * C;
         const ob = b * n * C;
         for (let i = 0; i < n; i++) {
+          const w0 = weight[i], w1 = weight[n + i], w2 = weight[2 * n + i], w3 = weight[3 * n + i];
+          const s0 = sb + index[i] * C, s1 = sb + index[n + i] * C, s2 = sb + index[2 * n + i] * C, s3 = sb + index[3 * n + i] * C;
           const o = ob + i * C;
-          for (let k = 0; k < 4; k++) {
-            const at = index[k * n + i];
-            const w = weight[k * n + i];
-            if (at < 0 || w === 0) continue;
-            const s = sb + at * C;
-            for (let c = 0; c < C; c++) dx[s + c] += w * g[o + c];
+          for (let c = 0; c < C; c++) {
+            const v = g[o + c];
+            dsrc[s0 + c] += w0 * v;
+            dsrc[s1 + c] += w1 * v;
+            dsrc[s2 + c] += w2 * v;
+            dsrc[s3 + c] += w3 * v;
           }
         }
       }
+      // Drop each picture's grey pixel: it is a constant, not part of the image.
+      const dx = new Float32Array(B * H * W * C);
+      for (let b = 0; b < B; b++) dx.set(dsrc.subarray(b * P * C, (b * P + H * W) * C), b * H * W * C);
       return tf.tensor4d(dx, [B, H, W, C]);
     };
     return { value: tf.tensor4d(out, [B, oh, ow, C]), gradFunc };
