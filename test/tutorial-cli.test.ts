@@ -126,6 +126,23 @@ describe('cnnviz pool', () => {
     expect([img.at(o.x + 8, o.y + 8)[0], img.at(o.x + 24, o.y + 8)[0], img.at(o.x + 8, o.y + 24)[0], img.at(o.x + 24, o.y + 24)[0]]).toEqual([180, 240, 90, 120]);
   });
 
+  test('a typed matrix writes each value in its cell, so the white maximum still reads as 8', async () => {
+    const out = path.join(work, 'matrix-pool.png');
+    succeeded(await runCli(['pool', '--matrix', '1,1,2,4;5,6,7,8;3,2,1,0;1,2,3,4', '-o', out]));
+    const img = await pixels(out);
+    const g = gridGeometry({ width: 64, height: 64 }, 3, { cols: 3, gutter: 4, labels: ['x'] });
+    // The output tile's top-right cell holds the maximum 8: white, with the digit in black.
+    const o = g.origin(1);
+    const cell: number[] = [];
+    for (let y = o.y; y < o.y + 16; y++) for (let x = o.x + 16; x < o.x + 32; x++) cell.push(img.at(x, y)[0]);
+    expect(cell.filter((v) => v === 255).length).toBeGreaterThan(cell.length / 2);
+    expect(cell.filter((v) => v === 0).length).toBeGreaterThan(10);
+    // The empty canvas beside the 2x2 output has no ink.
+    const empty: number[] = [];
+    for (let y = o.y + 40; y < o.y + 64; y++) for (let x = o.x + 40; x < o.x + 64; x++) empty.push(img.at(x, y)[0]);
+    expect(new Set(empty)).toEqual(new Set([255]));
+  });
+
   test('a typed matrix prints input and output; -o - writes the PNG to stdout', async () => {
     const r = await runCli(['pool', '--matrix', '1,1,2,4;5,6,7,8;3,2,1,0;1,2,3,4', '-o', '-']);
     succeeded(r);
