@@ -1,5 +1,7 @@
 // Worker-pool throughput: the same batch of independent CPU-bound jobs (gradient steps of
 // a small conv net on wasm) with one worker and with one per core.
+import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +43,48 @@ export default async function benchPool({ jobs } = {}) {
       ` The speed-up is bounded by the cores the OS grants the process: ${fmt(all.coresUsed, 2)} of ${n} here` +
       `${all.coresUsed < 0.9 * n ? ' (the machine is shared; measure when it is idle)' : ''}.`);
   }
+  await benchPoolDream();
+}
+
+
+
+// The same question on the real work: one `dream` sheet (two batches of 8 filters), on one
+// thread and on the pool, as a user runs it (start-up and model loading in each worker
+// included). CNNVIZ_BENCH_POOL_STEPS sets the steps (default 64).
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const MOBILENET = path.resolve(ROOT, '../shared/data/models/mobilenet-v1-0.25-224');
+
+function dreamSheetSeconds(workers, steps) {
+  const out = path.join(os.tmpdir(), `cnnviz-bench-pool-${process.pid}-${workers}.png`);
+  const args = ['dream', '-m', MOBILENET, '--layer', 'conv_pw_3_relu', '--filters', '0-15', '--steps', String(steps), '--seed', '7', '--backend', 'wasm', '--workers', String(workers), '-o', out];
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/cnnviz.js'), ...args], { encoding: 'utf8' });
+  const seconds = (performance.now() - t0) / 1000;
+  rmSync(out, { force: true });
+  if (r.status !== 0) throw new Error(r.stderr.trim().split('\n').pop());
+  return seconds;
+}
+
+export async function benchPoolDream() {
+  const n = os.availableParallelism();
+  const steps = Number(process.env.CNNVIZ_BENCH_POOL_STEPS ?? 64);
+  console.log(`\n## Worker pool on a dream sheet: 16 filters of MobileNet conv_pw_3_relu (2 batches of 8), ${steps} steps, whole command`);
+  if (!existsSync(MOBILENET)) {
+    console.log(`skipped: ${MOBILENET} is absent (../shared is not beside the project)`);
+    return;
+  }
+  if (n < 2) {
+    console.log('skipped: one core');
+    return;
+  }
+  const one = dreamSheetSeconds(1, steps);
+  const pool = dreamSheetSeconds(2, steps);
+  const speedup = one / pool;
+  console.log('| workers | seconds | speed-up |');
+  console.log('| ---: | ---: | ---: |');
+  console.log(`| 1 (this thread) | ${fmt(one, 1)} | 1.00x |`);
+  console.log(`| 2 | ${fmt(pool, 1)} | ${fmt(speedup, 2)}x |`);
+  console.log(`\nsheet speed-up with 2 workers: ${fmt(speedup, 2)}x (target ≥ 1.8x: ${speedup >= 1.8 ? 'met' : 'MISSED'}), load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}.`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await benchPool();

@@ -174,4 +174,24 @@ describe('errors: one line, the right exit code, nothing written', () => {
     expect(r.stderr).toMatch(/cannot decode .*notes\.txt/);
     expect(existsSync(path.join(work, 'notes.edges.png'))).toBe(false);
   });
+
+  test('a truncated JPEG is refused by name instead of decoding half a picture', async () => {
+    const whole = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 200, g: 40, b: 40 } } }).jpeg().toBuffer();
+    const cut = path.join(work, 'cut.jpg');
+    writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
+    const dir = cleanDir();
+    const r = await runCli(['activations', cut, '-m', model], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/cannot decode .*cut\.jpg: .*premature end/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  test('-o naming an existing folder is a usage error that says so', async () => {
+    const dir = cleanDir();
+    // (activations takes a folder as -o and writes NNN_<layer>.png files into it; channels does not.)
+    const r = await runCli(['channels', edgePng, '-o', '.'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/output \. is a folder: give a file name inside it/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
 });

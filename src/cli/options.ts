@@ -46,14 +46,14 @@ export interface CommonOptions {
 /** --backend and --verbose, which every command that computes takes. */
 export function addBackendOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--backend <name>', `compute backend: ${BACKEND_CHOICES.join('|')} (env CNNVIZ_BACKEND)`).default(undefined, 'auto'))
+    .addOption(new Option('--backend <name>', `compute backend: ${BACKEND_CHOICES.join('|')}, also from env CNNVIZ_BACKEND (default: auto: tensorflow if installed, else wasm, else cpu)`))
     .option('--verbose', 'print the chosen backend and timings; stack traces on errors', false);
 }
 
 /** -m/--model and --input-range for commands that read a model. */
 export function addModelOptions(cmd: Command): Command {
   cmd
-    .option('-m, --model <path>', 'TF.js model.json (layers or graph model) or its folder, or a Keras .h5/.keras file', undefined)
+    .option('-m, --model <path>', 'TF.js model.json (layers or graph model) or its folder, or a Keras .h5/.keras file (default: the bundled models/catsdogs)')
     .option('--input-range <lo,hi>', 'pixel range the model expects, e.g. 0,1 or -1,1 (default: cnnviz.json, else guessed, else 0,1)');
   return addBackendOptions(cmd);
 }

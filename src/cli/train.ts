@@ -87,7 +87,7 @@ export function trainCommand(): Command {
               if (done === total) decodeBar?.stop();
             },
             onBatch: (b: BatchInfo) => {
-              if (b.batch === 1) bar = progressBar(b.batches, `epoch ${b.epoch}/${opts.epochs} {bar} {value}/{total} | loss {loss} acc {acc} | {ips} img/s`);
+              if (b.batch === 1) bar = progressBar(b.batches, `epoch ${b.epoch}/${opts.epochs} {bar} {value}/{total} | loss {loss} acc {acc} | {ips} img/s`, { loss: '-', acc: '-', ips: '-' });
               bar?.update(b.batch, { loss: b.loss.toFixed(3), acc: pct(b.accuracy), ips: b.imagesPerSecond.toFixed(1) });
             },
             onEpoch: (r, improved) => {

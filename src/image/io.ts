@@ -42,7 +42,7 @@ export interface DecodeOptions {
  * white, as an image viewer shows it, rather than dropped to whatever the colour under it was.
  */
 export async function decodeImage(bytes: Buffer, opts: DecodeOptions, name = 'image'): Promise<Raster> {
-  let img = sharp(bytes, { failOn: 'none', animated: false }).rotate();
+  let img = sharp(bytes, { failOn: 'truncated', animated: false }).rotate();
   try {
     const meta = await img.metadata();
     if (!meta.width || !meta.height) throw new Error('no dimensions');
@@ -118,7 +118,10 @@ export async function writeFileAtomic(dest: string, bytes: Buffer | Uint8Array |
   }
   // A device or pipe (-o /dev/null, a FIFO) is written through: renaming over it would replace it.
   const existing = await fs.stat(dest).catch(() => undefined);
-  if (existing && !existing.isFile() && !existing.isDirectory()) {
+  if (existing?.isDirectory()) {
+    throw new UsageError(`output ${dest} is a folder: give a file name inside it, e.g. ${path.join(dest, 'out.png')}`);
+  }
+  if (existing && !existing.isFile()) {
     await fs.writeFile(dest, bytes).catch((err) => {
       throw new RuntimeError(`cannot write ${dest}: ${firstLine(err)}`);
     });
