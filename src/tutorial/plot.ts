@@ -114,9 +114,12 @@ export async function plotActivations(names: string[], opts: PlotOptions = {}): 
   if (x0 <= 0 && x1 >= 0) shapes.push(`<line x1="${px(0)}" y1="${m.top}" x2="${px(0)}" y2="${m.top + ph}" stroke="#555555" stroke-width="1.2"/>`);
   shapes.push(`<line x1="${m.left}" y1="${py(0)}" x2="${m.left + pw}" y2="${py(0)}" stroke="#555555" stroke-width="1.2"/>`);
   shapes.push(`<rect x="${m.left}" y="${m.top}" width="${pw}" height="${ph}" fill="none" stroke="#999999"/>`);
+  // Curves that coincide (relu, relu6 and leaky-relu for 0 < x < 6) would hide each other:
+  // each drawn later is thinner, so the earlier ones show as a rim around it.
+  const strokeWidth = (i: number) => (2.5 + 2 * (curves.length - 1 - i)).toFixed(1);
   curves.forEach((pts, i) => {
     const d = pts.map((p, j) => `${j ? 'L' : 'M'}${px(p.x).toFixed(2)},${py(p.y).toFixed(2)}`).join('');
-    shapes.push(`<path d="${d}" fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="2.5" stroke-linejoin="round"/>`);
+    shapes.push(`<path d="${d}" fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="${strokeWidth(i)}" stroke-linejoin="round" stroke-linecap="round"/>`);
   });
   labels.push({ text: 'x', x: m.left + pw, y: height - 4, anchor: 'end', size: 12, color: '#000000' });
   labels.push({ text: 'f(x)', x: 4, y: m.top + 10, anchor: 'start', size: 12, color: '#000000' });
