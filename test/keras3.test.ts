@@ -7,6 +7,8 @@ import { HardSigmoidKeras3, HardSwish, Normalization } from '../src/model/keras/
 import { toSnakeCase } from '../src/model/keras/load.js';
 import { loadModel } from '../src/model/load.js';
 import { describeLayers } from '../src/model/summary.js';
+import { probeActivations } from '../src/model/probe.js';
+import { jest } from '@jest/globals';
 import { POLICY, k3Input, k3Layer, k3Sequential, kerasTensor, layerArrays, predictionGap, randomizeWeights, writeKeras2H5, writeKeras3Zip } from './helpers/keras-fixtures.js';
 import { saveModelTo, tempDir } from './helpers/models.js';
 
@@ -192,6 +194,53 @@ describe('Keras 3 .keras archives', () => {
     const loaded = await loadModel(file);
     expect(loaded.graph.layers.map((l) => l.name)).toEqual(['conv2d', 'max_pooling2d', 'flatten', 'dense']);
     expect(predictionGap(loaded.model, seq, tf.randomUniform([2, 6, 6, 1], 0, 1, 'float32', 2))).toBeLessThan(1e-5);
+  });
+
+  test("a Sequential around a functional base model, as in transfer learning (Sequential([InceptionV3(...), GAP, Dense]))", async () => {
+    const input = tf.input({ shape: [8, 8, 3], name: 'base_input' });
+    const features = tf.layers.conv2d({ filters: 5, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv2d' }).apply(input) as tf.SymbolicTensor;
+    const base = tf.model({ inputs: input, outputs: features, name: 'base' });
+    const seq = tf.sequential({ layers: [base, tf.layers.globalAveragePooling2d({ name: 'global_average_pooling2d' }), tf.layers.dense({ units: 1, activation: 'sigmoid', name: 'dense' })] });
+    randomizeWeights(seq, 4);
+    const baseConfig = {
+      module: 'keras.src.models.functional',
+      class_name: 'Functional',
+      config: {
+        name: 'base',
+        trainable: true,
+        layers: [
+          k3Input('base_input', [null, 8, 8, 3], true),
+          k3Layer('Conv2D', 'conv2d', { ...convConfig(5, 'relu'), kernel_size: [3, 3] }, kerasTensor('base_input', [null, 8, 8, 3]), [null, 8, 8, 3]),
+        ],
+        input_layers: ['base_input', 0, 0],
+        output_layers: [['conv2d', 0, 0]],
+      },
+      registered_name: 'Functional',
+      build_config: { input_shape: [null, 8, 8, 3] },
+    };
+    const config = k3Sequential('sequential', [null, 8, 8, 3], [
+      baseConfig,
+      k3Layer('GlobalAveragePooling2D', 'global_average_pooling2d', { data_format: 'channels_last', keepdims: false }, undefined, [null, 8, 8, 5]),
+      k3Layer('Dense', 'dense', { units: 1, activation: 'sigmoid', use_bias: true }, undefined, [null, 5]),
+    ]);
+    const file = await writeKeras3Zip(path.join(dir, 'transfer.keras'), config, {
+      'layers/functional/layers/conv2d': layerArrays((seq.layers[0] as tf.LayersModel).getLayer('conv2d')),
+      'layers/global_average_pooling2d': [],
+      'layers/dense': layerArrays(seq.getLayer('dense')),
+    });
+    // The outer InputLayer's [8, 8, 3] once landed on the pooling layer, which then warned on every call.
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const loaded = await loadModel(file);
+      expect(loaded.graph.layers.map((l) => l.name)).toEqual(['base/conv2d', 'global_average_pooling2d', 'dense']);
+      expect(predictionGap(loaded.model, seq, tf.randomUniform([2, 8, 8, 3], 0, 1, 'float32', 5))).toBeLessThan(1e-5);
+      const x = tf.randomUniform([1, 8, 8, 3]);
+      tf.dispose(probeActivations(loaded, x, loaded.graph.layers.map((l) => l.index)).activations);
+      x.dispose();
+      expect(warn.mock.calls.map((c) => String(c[0])).filter((m) => /does not match/.test(m))).toEqual([]);
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   test('global pooling with keepdims=True (MobileNetV3 squeeze-excite) keeps the spatial axes', async () => {

@@ -208,6 +208,9 @@ function translateModel(entry: KerasConfigEntry, state: State, top: boolean, out
   for (const layer of entries) {
     if (MODEL_CLASSES.has(layer.class_name)) {
       layers.push(translateModel(layer, state, false, shift));
+      // A nested model (Sequential([InceptionV3(...), GAP, Dense])) brings its own input; the
+      // outer InputLayer's shape must not land on the layer after it.
+      pendingInput = undefined;
       continue;
     }
     if (layer.class_name === 'InputLayer' && sequential) {
