@@ -9,6 +9,7 @@ export default {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.test.json' }],
   },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  globalSetup: '<rootDir>/test/global-setup.js',
   testTimeout: 60000,
   // tfjs backends are process-global; one worker per core keeps CI's 2 cores busy without thrashing.
   maxWorkers: 2,

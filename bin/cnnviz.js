@@ -2,6 +2,14 @@
 // Thin launcher: the CLI lives in dist/ (built by `npm install` via the prepare script).
 import { run } from '../dist/cli/main.js';
 
+// stdout is data (PNG bytes, JSON). A reader that stops early (`| head`) is not a failure:
+// leave quietly. Any other write error (a full disk) is one line and exit 1, never a stack.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  process.stderr.write(`cnnviz: cannot write to standard output: ${err.code ?? err.message}\n`);
+  process.exit(1);
+});
+
 const code = await run(process.argv);
 // Let pending stdout writes (PNG bytes with -o -) drain before leaving.
 process.exitCode = code;

@@ -1,14 +1,16 @@
-import { existsSync, readdirSync, writeFileSync, truncateSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync, truncateSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { initBackend } from '../src/backend/select.js';
 import { gridGeometry } from '../src/image/grid.js';
 import { edgeModel, saveModelTo, tempDir, verticalEdgeImage } from './helpers/models.js';
-import { runCli } from './helpers/cli.js';
+import { ROOT, runCli } from './helpers/cli.js';
 
 let work: string;
 let model: string;
 let edgePng: string;
+const bad = { notJson: '', array: '', other: '', empty: '', noShard: '' };
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -18,6 +20,24 @@ beforeAll(async () => {
   // Dark (0) left of column 8, bright from it on: the only place brightness changes.
   const px = verticalEdgeImage(16, 16, 8).map((v) => (v < 100 ? 0 : v));
   await sharp(Buffer.from(px), { raw: { width: 16, height: 16, channels: 1 } }).png().toFile(edgePng);
+  // Broken model files, one per loader error.
+  const broken = path.join(work, 'broken-models');
+  mkdirSync(path.join(broken, 'empty'), { recursive: true });
+  mkdirSync(path.join(broken, 'no-shard'));
+  Object.assign(bad, {
+    notJson: path.join(broken, 'garbage.json'),
+    array: path.join(broken, 'array.json'),
+    other: path.join(broken, 'other.json'),
+    empty: path.join(broken, 'empty'),
+    noShard: path.join(broken, 'no-shard'),
+  });
+  writeFileSync(bad.notJson, 'hello');
+  writeFileSync(bad.array, '[1, 2]');
+  writeFileSync(bad.other, '{"foo": 1}');
+  const shardless = await saveModelTo(edgeModel(), path.join(broken, 'shardless'));
+  const json = JSON.parse(readFileSync(shardless, 'utf8'));
+  json.weightsManifest[0].paths = ['missing.bin'];
+  writeFileSync(path.join(bad.noShard, 'model.json'), JSON.stringify(json));
 });
 
 /** A fresh empty folder to run in, so "nothing written" can be checked by listing it. */
@@ -37,11 +57,20 @@ describe('cnnviz --help', () => {
     expect(text).toMatch(/Examples:/);
   });
 
-  test('every activations option shows a default and there are examples', async () => {
-    const r = await runCli(['activations', '--help']);
-    const text = r.stdout.toString();
-    for (const opt of ['--fit', '--tile-size', '--scale', '--cmap', '--backend']) expect(text).toMatch(new RegExp(`${opt}[^\\n]*(\\n[^-\\n][^\\n]*)*default`));
-    expect(text).toMatch(/\$ cnnviz activations examples\/cat\.jpg --layer 25/);
+  test.concurrent.each(['layers', 'activations', 'dream', 'train', 'predict', 'channels', 'convolve', 'pool', 'kernels', 'plot'])(
+    'every %s option shows its default, and there are examples',
+    async (command) => {
+      const text = (await runCli([command, '--help'])).stdout.toString();
+      // One block per option: its first line starts with "  -", wrapped lines are indented deeper.
+      const options = text.split('Options:')[1].split('Examples:')[0].split(/\n(?= {2}-)/).map((b) => b.replace(/\s+/g, ' ').trim()).filter((b) => b.startsWith('-'));
+      expect(options.length).toBeGreaterThan(3);
+      expect(options.filter((b) => !/--help/.test(b) && !/default/.test(b))).toEqual([]);
+      expect(text).toMatch(new RegExp(`\\$ cnnviz ${command}`));
+    },
+  );
+
+  test('the activations help shows the README command', async () => {
+    expect((await runCli(['activations', '--help'])).stdout.toString()).toMatch(/\$ cnnviz activations examples\/cat\.jpg --layer 25/);
   });
 });
 
@@ -142,6 +171,14 @@ describe('errors: one line, the right exit code, nothing written', () => {
     ['several layers into one file', () => ['activations', edgePng, '-m', model, '--layer', '0,1', '-o', 'one.png'], 2, /2 layers requested but -o 'one\.png' is one file/],
     ['unknown backend', () => ['layers', '-m', model, '--backend', 'gpu'], 2, /unknown backend 'gpu'/],
     ['tensorflow backend absent', () => ['layers', '-m', model, '--backend', 'tensorflow'], 2, /npm install @tensorflow\/tfjs-node/],
+    ['unknown command', () => ['frobnicate'], 2, /unknown command 'frobnicate' \(commands: layers, activations, dream/],
+    ['reversed layer range', () => ['activations', edgePng, '-m', model, '--layer', '3-1'], 2, /bad layer range '3-1': start is after end; write it low-high, e.g. 1-3 \(model has 4 layers, 0-3\)/],
+    ['output folder is a file', () => ['activations', edgePng, '-m', model, '--layer', '0', '-o', `${edgePng}/x.png`], 2, /cannot create output folder .*edge\.png: a file stands where a folder is needed/],
+    ['model file not JSON', () => ['layers', '-m', bad.notJson], 2, /model file is not JSON: .*garbage\.json/],
+    ['model JSON not an object', () => ['layers', '-m', bad.array], 2, /model file .*array\.json holds an array, not a JSON object/],
+    ['not a layers model', () => ['layers', '-m', bad.other], 2, /cannot open .*other\.json: not a TF\.js layers model \(no modelTopology\)/],
+    ['folder without model.json', () => ['layers', '-m', bad.empty], 2, /no model\.json in folder .*empty/],
+    ['weight shard missing', () => ['layers', '-m', bad.noShard], 2, /weight shard missing: .*missing\.bin \(named in .*model\.json\)/],
   ];
   test.concurrent.each(cases)('%s', async (_name, args, code, message) => {
     const dir = cleanDir();
@@ -184,6 +221,17 @@ describe('errors: one line, the right exit code, nothing written', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/cannot decode .*cut\.jpg: .*premature end/);
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  test('stdout that fails: a full disk is one line and exit 1; a reader that stops early is no error', () => {
+    const bin = path.join(ROOT, 'bin/cnnviz.js');
+    const full = spawnSync(process.execPath, [bin, 'layers', '-m', model, '--json'], { stdio: ['ignore', openSync('/dev/full', 'w'), 'pipe'], encoding: 'utf8' });
+    expect(full.status).toBe(1);
+    expect(full.stderr.trim().split('\n')).toEqual(['cnnviz: cannot write to standard output: ENOSPC']);
+    // A PNG larger than a pipe's buffer, read for one byte: the write fails with EPIPE.
+    const head = spawnSync('bash', ['-c', `"${process.execPath}" "${bin}" activations "${edgePng}" -m "${model}" --tile-size 512 -o - | head -c 1 >/dev/null; echo "\${PIPESTATUS[0]}"`], { encoding: 'utf8' });
+    expect(head.stdout.trim()).toBe('0');
+    expect(head.stderr).not.toMatch(/EPIPE|\n\s+at /);
   });
 
   test('-o naming an existing folder is a usage error that says so', async () => {

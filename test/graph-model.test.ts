@@ -9,6 +9,7 @@ import { probeActivations } from '../src/model/probe.js';
 import { describeLayers } from '../src/model/summary.js';
 import { GRAPH_BIAS, graphKernel, writeGraphModel } from './helpers/graph-fixture.js';
 import { edgeModel, tempDir, verticalEdgeImage } from './helpers/models.js';
+import { ROOT } from './helpers/cli.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -135,7 +136,7 @@ describe('TF.js graph models', () => {
   });
 
   describe('from the CLI', () => {
-    const cli = path.resolve('bin/cnnviz.js');
+    const cli = path.join(ROOT, 'bin/cnnviz.js');
     const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args, '--backend', 'cpu'], { encoding: 'utf8', cwd: dir });
     let image: string;
     beforeAll(async () => {
@@ -165,7 +166,7 @@ describe('TF.js graph models', () => {
       expect(readFileSync(out).subarray(1, 4).toString()).toBe('PNG');
     });
 
-    const haveDream = existsSync(path.resolve('dist/cli/dream.js'));
+    const haveDream = existsSync(path.join(ROOT, 'dist/cli/dream.js'));
     if (!haveDream) console.warn('skipping graph-model dream CLI test: dist/cli/dream.js is not built');
     (haveDream ? test : test.skip)('a 10-step dream differentiates through the graph', () => {
       const out = path.join(dir, 'dream.png');

@@ -9,12 +9,12 @@ import { loadModelInput } from '../src/model/probe.js';
 import { describeLayers } from '../src/model/summary.js';
 import { predictionGap, randomizeWeights, writeKeras2H5 } from './helpers/keras-fixtures.js';
 import { tempDir } from './helpers/models.js';
+import { ROOT, SHARED } from './helpers/cli.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const SHARED = path.resolve('../shared');
 const DOODLE_H5 = path.join(SHARED, 'data/models/doodlenet-keras-h5/doodleNet-model.h5');
 const DOODLE_TFJS = path.join(SHARED, 'data/models/doodlenet/model.json');
 const haveDoodle = existsSync(DOODLE_H5) && existsSync(DOODLE_TFJS);
@@ -223,7 +223,7 @@ describe('Keras 2 HDF5 files', () => {
     bytes.fill(0xab, 100, 400);
     const bad = path.join(dir, 'corrupt.h5');
     writeFileSync(bad, bytes);
-    const r = spawnSync(process.execPath, [path.resolve('bin/cnnviz.js'), 'layers', '-m', bad, '--backend', 'cpu'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/cnnviz.js'), 'layers', '-m', bad, '--backend', 'cpu'], { encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);

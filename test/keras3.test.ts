@@ -11,6 +11,7 @@ import { probeActivations } from '../src/model/probe.js';
 import { jest } from '@jest/globals';
 import { POLICY, k3Input, k3Layer, k3Sequential, kerasTensor, layerArrays, predictionGap, randomizeWeights, writeKeras2H5, writeKeras3Zip } from './helpers/keras-fixtures.js';
 import { saveModelTo, tempDir } from './helpers/models.js';
+import { ROOT } from './helpers/cli.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -234,7 +235,7 @@ describe('Keras 3 .keras archives', () => {
       const loaded = await loadModel(file);
       expect(loaded.graph.layers.map((l) => l.name)).toEqual(['base/conv2d', 'global_average_pooling2d', 'dense']);
       expect(predictionGap(loaded.model, seq, tf.randomUniform([2, 8, 8, 3], 0, 1, 'float32', 5))).toBeLessThan(1e-5);
-      const x = tf.randomUniform([1, 8, 8, 3]);
+      const x = tf.randomUniform([1, 8, 8, 3]) as tf.Tensor4D;
       tf.dispose(probeActivations(loaded, x, loaded.graph.layers.map((l) => l.index)).activations);
       x.dispose();
       expect(warn.mock.calls.map((c) => String(c[0])).filter((m) => /does not match/.test(m))).toEqual([]);
@@ -388,7 +389,7 @@ describe('Keras 3 .keras archives', () => {
   });
 
   test('the CLI prints the range the Rescaling layer implies, and errors are one line with exit 2', () => {
-    const cli = path.resolve('bin/cnnviz.js');
+    const cli = path.join(ROOT, 'bin/cnnviz.js');
     const ok = spawnSync(process.execPath, [cli, 'layers', '-m', file, '--backend', 'cpu'], { encoding: 'utf8' });
     expect(ok.status).toBe(0);
     expect(ok.stdout).toMatch(/input \[null, 8, 8, 3\], range \[0, 255\] \(Rescaling layer\)/);

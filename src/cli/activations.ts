@@ -110,6 +110,8 @@ export function activationsCommand(): Command {
     'cnnviz activations photo.jpg --layer all -o out/',
     'cnnviz activations photo.jpg --layer conv2d_1 --top 16 --scale channel --cmap magma',
     'cat photo.png | cnnviz activations - --layer 3 -o - > maps.png',
+    'cnnviz activations photo.jpg --layer 1 --fit contain --channels 0-7 --tile-size 128',
+    "cnnviz activations photo.jpg -m mobilenet/ --input-range -1,1 --layer 5-7 -o out/ --json | jq '.layers[].shape'",
   ]);
 }
 

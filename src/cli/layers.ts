@@ -37,7 +37,7 @@ export function layersCommand(): Command {
   addModelOptions(cmd);
   return examples(cmd, [
     'cnnviz layers',
-    'cnnviz layers -m models/mobilenet/model.json --json | jq ".layers[].name"',
+    "cnnviz layers -m mobilenet/ --json | jq -r '.[].name'   # a folder holding model.json",
     'cnnviz layers -m my_model.keras        # Keras 3; Keras 2 .h5 files load too',
   ]);
 }

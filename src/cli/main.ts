@@ -28,6 +28,10 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput(OUTPUT);
   for (const make of COMMANDS) program.addCommand(make().exitOverride().configureOutput(OUTPUT));
+  const names = program.commands.map((c) => c.name()).join(', ');
+  program.configureOutput({
+    outputError: (str) => OUTPUT.outputError(/unknown command/.test(str) ? `${str.trim()} (commands: ${names}; see cnnviz --help)` : str),
+  });
   program.addHelpText(
     'after',
     `

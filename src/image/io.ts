@@ -114,7 +114,9 @@ export async function writeFileAtomic(dest: string, bytes: Buffer | Uint8Array |
   try {
     await fs.mkdir(dir, { recursive: true });
   } catch (err) {
-    throw new UsageError(`cannot create output folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? firstLine(err)}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file stands where a folder is needed' : code ?? firstLine(err);
+    throw new UsageError(`cannot create output folder ${dir}: ${why}`);
   }
   // A device or pipe (-o /dev/null, a FIFO) is written through: renaming over it would replace it.
   const existing = await fs.stat(dest).catch(() => undefined);

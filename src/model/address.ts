@@ -54,7 +54,7 @@ export function resolveLayers(spec: string | number, layers: readonly Named[]): 
     const range = item.match(/^(\d+)-(\d+)$/);
     if (range) {
       const [a, b] = [Number(range[1]), Number(range[2])];
-      if (a > b) throw new UsageError(`bad layer range '${item}': start is after end`);
+      if (a > b) throw new UsageError(`bad layer range '${item}': start is after end; write it low-high, e.g. ${b}-${a} (model has ${layers.length} layers, 0-${layers.length - 1})`);
       for (const end of [a, b]) if (end >= layers.length) throw outOfRange(String(end), layers.length);
       for (let i = a; i <= b; i++) out.push(i);
     } else {
@@ -87,7 +87,7 @@ export function resolveIndexList(spec: string | number, count: number, what: str
     const range = item.match(/^(\d+)-(\d+)$/);
     if (range) {
       const [a, b] = [Number(range[1]), Number(range[2])];
-      if (a > b) throw new UsageError(`bad ${what} range '${item}': start is after end`);
+      if (a > b) throw new UsageError(`bad ${what} range '${item}': start is after end; write it low-high, e.g. ${b}-${a} (${owner} has ${count} channels, 0-${count - 1})`);
       check(a, String(a));
       check(b, String(b));
       for (let i = a; i <= b; i++) out.push(i);

@@ -34,13 +34,17 @@ export async function readModelJson(jsonPath: string): Promise<ModelJson> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`model not found: ${jsonPath}`);
     throw new RuntimeError(`cannot read model ${jsonPath}: ${(err as Error).message}`);
   }
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(text) as unknown;
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-    return parsed as ModelJson;
+    parsed = JSON.parse(text) as unknown;
   } catch {
     throw new UsageError(`model file is not JSON: ${jsonPath} (expected a TF.js model.json)`);
   }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    const found = parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`;
+    throw new UsageError(`model file ${jsonPath} holds ${found}, not a JSON object (expected a TF.js model.json)`);
+  }
+  return parsed as ModelJson;
 }
 
 /**
