@@ -6,6 +6,7 @@ import {
   depthwiseInputGradient,
   type ConvGeometry,
 } from './conv-gradients.js';
+import { installActivationGradients } from './activation-gradients.js';
 import { extraWasmKernels } from './wasm-kernels.js';
 
 /**
@@ -101,6 +102,8 @@ function install(name: string, kernel: Kernel): boolean {
  * ours. Idempotent; returns the names of the kernels it registered this time.
  */
 export function registerWasmGradients(): string[] {
+  // Gradients are process-wide in tfjs, not per backend; these compute the same numbers anywhere.
+  installActivationGradients();
   const installed: string[] = [];
   for (const [name, kernel] of Object.entries({ ...GRADIENT_KERNELS, ...extraWasmKernels() })) {
     if (install(name, kernel)) installed.push(name);
