@@ -116,8 +116,8 @@ if (!existsSync(DEFAULT)) console.warn(`skipping the bundled-model checks: ${DEF
 
 withDefault('the bundled cats-vs-dogs model', () => {
   test('is used without --model and knows the cat of examples/cat.jpg when shown the whole photo', async () => {
-    // The default centre crop is a close-up of the face, which this model takes for a dog
-    // (see models/catsdogs/README.md, "Known weakness"); letterboxed, the whole cat is a cat.
+    // The default centre crop is nothing but the face, on which this model is undecided (see
+    // models/catsdogs/README.md, "Close-ups"); letterboxed, the whole cat is a cat.
     const r = await runCli(['predict', 'examples/cat.jpg', 'examples/coffee.jpg', '--fit', 'contain', '--json']);
     expect(r.code).toBe(0);
     const [cat, coffee] = JSON.parse(r.stdout.toString());
