@@ -130,9 +130,9 @@ describe('atomic writes', () => {
   test('a failed write leaves nothing at the destination', async () => {
     const dir = tempDir();
     const dest = path.join(dir, 'out.png');
-    // The destination is an existing non-empty folder, so the final rename must fail.
+    // The destination is an existing non-empty folder: refused before anything is written.
     await writeFileAtomic(path.join(dest, 'inner'), 'x');
-    await expect(writeFileAtomic(dest, 'data')).rejects.toThrow(/cannot write/);
+    await expect(writeFileAtomic(dest, 'data')).rejects.toThrow(/is a folder: give a file name inside it/);
     expect(readdirSync(dir)).toEqual(['out.png']);
     expect(existsSync(path.join(dest, 'inner'))).toBe(true);
   });
