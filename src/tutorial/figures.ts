@@ -41,7 +41,8 @@ const cellText = (v: number) => String(Number.isInteger(v) ? v : Number(v.toFixe
  */
 export function zoomWithValues(img: Raster, plane: Plane, cell: number): Raster {
   const out = upscaleNearest(img, cell);
-  if (plane.channels !== 1 || cell < 8) return out;
+  // Numbers are for matrix-sized planes; a photo enlarged 8x would only be covered in digits.
+  if (plane.channels !== 1 || cell < 8 || plane.values.length > 4096) return out;
   const texts = Array.from(plane.values, cellText);
   const widest = Math.max(...texts.map((t) => t.length));
   const scale = [2, 1].find((k) => textWidth('0'.repeat(widest), k) <= cell - 2 && GLYPH_HEIGHT * k <= cell - 2);
