@@ -152,6 +152,20 @@ describe('cnnviz train (CLI)', () => {
     expect(existsSync(path.join(taken, 'weights.bin'))).toBe(false);
   });
 
+  test('--force replaces the model in an existing output folder', async () => {
+    const out = path.join(tempDir(), 'again');
+    const args = [data, '-o', out, '--arch', 'tiny', '--input-size', '16', '--epochs', '1', '--batch-size', '8'];
+    expect((await train(args)).code).toBe(0);
+    const first = readFileSync(path.join(out, 'weights.bin'));
+    const refused = await train([...args, '--seed', '2']);
+    expect(refused.code).toBe(2);
+    expect(readFileSync(path.join(out, 'weights.bin')).equals(first)).toBe(true);
+    const forced = await train([...args, '--seed', '2', '--force']);
+    expect(forced.code).toBe(0);
+    expect(readFileSync(path.join(out, 'weights.bin')).equals(first)).toBe(false);
+    expect(JSON.parse(readFileSync(path.join(out, 'cnnviz.json'), 'utf8')).command).toMatch(/--seed 2 --force/);
+  });
+
   test('unreadable images are skipped and counted; too many of them stop training', async () => {
     const root = tempDir();
     const few = await stripesDataset(path.join(root, 'few'), 12);
