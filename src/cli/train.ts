@@ -112,7 +112,7 @@ export function trainCommand(): Command {
     });
   addBackendOptions(cmd);
   return examples(cmd, [
-    'cnnviz train ../shared/data/cats-dogs -o models/catsdogs --min-crop 0.5 --epochs 40 --time-limit 52',
+    'cnnviz train ../shared/data/cats-dogs -o models/catsdogs --min-crop 0.35 --epochs 40 --time-limit 40',
     'cnnviz train photos/ -o my-model --input-size 64 --epochs 10',
     'cnnviz train photos/ -o my-model --arch tiny --val-split 0.1 --json > history.json',
   ]);
