@@ -26,12 +26,11 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError(false)
     .exitOverride()
-    .configureOutput(OUTPUT);
+    .configureOutput({
+      // An unknown command is answered with the ones there are.
+      outputError: (str) => OUTPUT.outputError(/unknown command/.test(str) ? `${str.trim()} (commands: ${program.commands.map((c) => c.name()).join(', ')}; see cnnviz --help)` : str),
+    });
   for (const make of COMMANDS) program.addCommand(make().exitOverride().configureOutput(OUTPUT));
-  const names = program.commands.map((c) => c.name()).join(', ');
-  program.configureOutput({
-    outputError: (str) => OUTPUT.outputError(/unknown command/.test(str) ? `${str.trim()} (commands: ${names}; see cnnviz --help)` : str),
-  });
   program.addHelpText(
     'after',
     `
