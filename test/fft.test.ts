@@ -110,7 +110,22 @@ describe.each(['cpu', 'wasm'])('irfft2d on %s', (backend) => {
     tf.dispose([re, im, weights, gRe, gIm]);
   });
 
-  test('keeps no tensors beyond its cached bases', () => {
+  // The gradient is the exact adjoint: <L(x), g> = <x, L^T(g)> for the linear map L.
+  test.each([[6, 8], [7, 9], [16, 12], [1, 4], [5, 1], [128, 128], [33, 20]])('its gradient is the adjoint of the transform for %ix%i', (h, w) => {
+    const wf = Math.floor(w / 2) + 1;
+    const rand = mulberry32(h * 31 + w);
+    const planes = 2;
+    const re = tf.tensor3d(randomArray(rand, planes * h * wf), [planes, h, wf]);
+    const im = tf.tensor3d(randomArray(rand, planes * h * wf), [planes, h, wf]);
+    const g = tf.tensor3d(randomArray(rand, planes * h * w), [planes, h, w]);
+    const [gRe, gIm] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(irfft2d(a, b, h, w), g)))([re, im]);
+    const lhs = tf.tidy(() => tf.sum(tf.mul(irfft2d(re, im, h, w), g)).dataSync()[0]);
+    const rhs = tf.tidy(() => tf.add(tf.sum(tf.mul(re, gRe)), tf.sum(tf.mul(im, gIm))).dataSync()[0]);
+    expect(Math.abs(lhs - rhs)).toBeLessThan(1e-4 * Math.max(1, Math.abs(lhs)));
+    tf.dispose([re, im, g, gRe, gIm]);
+  });
+
+  test('keeps no tensors', () => {
     const run = () => tf.tidy(() => irfft2d(tf.ones([2, 8, 5]), tf.zeros([2, 8, 5]), 8, 8)).dispose();
     run();
     const before = tf.memory().numTensors;

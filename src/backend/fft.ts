@@ -1,69 +1,208 @@
 import * as tf from '@tensorflow/tfjs';
+import FFT from 'fft.js';
 import { UsageError } from '../errors.js';
 
 /**
- * A real 2-D inverse FFT as two matrix products, so it runs (and differentiates) on every
- * backend: wasm and cpu have no FFT kernels, and tfjs's own irfft builds the full complex
- * spectrum. Feature-visualisation images are small (≤ 512 px), where a dense DFT matrix on
- * XNNPACK beats an O(n log n) FFT made of many small ops anyway.
+ * A real 2-D inverse FFT (numpy.fft.irfft2) and its exact gradient, computed in JavaScript
+ * on the tensors' data: wasm and cpu have no FFT kernels, tfjs's own irfft builds the full
+ * complex spectrum, and a dense DFT as matrix products cost a 128 px dream more than the
+ * network's convolutions. fft.js does the power-of-two transforms; other lengths go through
+ * Bluestein's chirp-z on top of it, so every size stays O(n log n).
  */
 
-interface Bases {
-  /** [2H, 2H]: the complex inverse DFT along H acting on [re | im] rows. */
-  alongH: tf.Tensor2D;
-  /** [2Wf, W]: the Hermitian inverse along W from [re | im] of the half spectrum. */
-  alongW: tf.Tensor2D;
+/** A complex DFT of one length on interleaved [re, im] arrays of 2n doubles. */
+interface Dft {
+  /** Σ x e^(-2πi jk/n), unscaled. */
+  forward(out: Float64Array, x: Float64Array): void;
+  /** Σ x e^(+2πi jk/n) / n. */
+  inverse(out: Float64Array, x: Float64Array): void;
 }
 
-const bases = new Map<string, Bases>();
+const identityDft: Dft = {
+  forward: (out, x) => out.set(x),
+  inverse: (out, x) => out.set(x),
+};
 
-function makeBases(h: number, w: number): Bases {
-  const wf = Math.floor(w / 2) + 1;
-  // Row-vector convention: out = in · M. Rows of M are indexed by [re(k) | im(k)].
-  const mh = new Float32Array(4 * h * h);
-  for (let k = 0; k < h; k++) {
-    for (let y = 0; y < h; y++) {
-      const angle = (2 * Math.PI * ((k * y) % h)) / h;
-      const c = Math.cos(angle) / h;
-      const s = Math.sin(angle) / h;
-      // (a + ib)(c + is) = (ac - bs) + i(as + bc)
-      mh[k * 2 * h + y] = c; // re -> re
-      mh[k * 2 * h + h + y] = s; // re -> im
-      mh[(h + k) * 2 * h + y] = -s; // im -> re
-      mh[(h + k) * 2 * h + h + y] = c; // im -> im
+function radix2Dft(n: number): Dft {
+  const f = new FFT(n);
+  return { forward: (out, x) => f.transform(out, x), inverse: (out, x) => f.inverseTransform(out, x) };
+}
+
+/** Bluestein: jk = (j² + k² - (k-j)²)/2 turns a length-n DFT into a power-of-two convolution. */
+function bluesteinDft(n: number): Dft {
+  let m = 1;
+  while (m < 2 * n - 1) m *= 2;
+  const f = new FFT(m);
+  // chirp[j] = e^(-πi j²/n); j² mod 2n keeps the angle exact for large j.
+  const chirp = new Float64Array(2 * n);
+  for (let j = 0; j < n; j++) {
+    const a = (Math.PI * ((j * j) % (2 * n))) / n;
+    chirp[2 * j] = Math.cos(a);
+    chirp[2 * j + 1] = -Math.sin(a);
+  }
+  const b = new Float64Array(2 * m);
+  for (let j = 0; j < n; j++) {
+    for (const at of j === 0 ? [0] : [j, m - j]) {
+      b[2 * at] = chirp[2 * j];
+      b[2 * at + 1] = -chirp[2 * j + 1];
     }
   }
-  const mw = new Float32Array(2 * wf * w);
-  for (let k = 0; k < wf; k++) {
-    // Bins with a mirror image in the dropped half count twice; DC and (even) Nyquist once.
-    const weight = k === 0 || 2 * k === w ? 1 : 2;
-    for (let x = 0; x < w; x++) {
-      const angle = (2 * Math.PI * ((k * x) % w)) / w;
-      mw[k * w + x] = (weight * Math.cos(angle)) / w;
-      mw[(wf + k) * w + x] = (-weight * Math.sin(angle)) / w;
+  const kernel = new Float64Array(2 * m);
+  f.transform(kernel, b);
+  const a = new Float64Array(2 * m);
+  const spectrum = new Float64Array(2 * m);
+  const conj = new Float64Array(2 * n);
+  const forward = (out: Float64Array, x: Float64Array) => {
+    a.fill(0);
+    for (let j = 0; j < n; j++) {
+      const xr = x[2 * j], xi = x[2 * j + 1], cr = chirp[2 * j], ci = chirp[2 * j + 1];
+      a[2 * j] = xr * cr - xi * ci;
+      a[2 * j + 1] = xr * ci + xi * cr;
     }
-  }
-  return {
-    alongH: tf.keep(tf.tensor2d(mh, [2 * h, 2 * h])),
-    alongW: tf.keep(tf.tensor2d(mw, [2 * wf, w])),
+    f.transform(spectrum, a);
+    for (let k = 0; k < m; k++) {
+      const sr = spectrum[2 * k], si = spectrum[2 * k + 1], kr = kernel[2 * k], ki = kernel[2 * k + 1];
+      spectrum[2 * k] = sr * kr - si * ki;
+      spectrum[2 * k + 1] = sr * ki + si * kr;
+    }
+    f.inverseTransform(a, spectrum);
+    for (let k = 0; k < n; k++) {
+      const vr = a[2 * k], vi = a[2 * k + 1], cr = chirp[2 * k], ci = chirp[2 * k + 1];
+      out[2 * k] = vr * cr - vi * ci;
+      out[2 * k + 1] = vr * ci + vi * cr;
+    }
   };
+  // inverse(x) = conj(forward(conj(x))) / n
+  const inverse = (out: Float64Array, x: Float64Array) => {
+    for (let j = 0; j < n; j++) {
+      conj[2 * j] = x[2 * j];
+      conj[2 * j + 1] = -x[2 * j + 1];
+    }
+    forward(out, conj);
+    for (let k = 0; k < n; k++) {
+      out[2 * k] /= n;
+      out[2 * k + 1] /= -n;
+    }
+  };
+  return { forward, inverse };
 }
 
-function basesFor(h: number, w: number): Bases {
-  // Per backend: a basis living on another backend would be copied over on every use.
-  const key = `${tf.getBackend()}:${h}x${w}`;
-  let b = bases.get(key);
-  if (!b || b.alongH.isDisposed || b.alongW.isDisposed) {
-    b = makeBases(h, w);
-    bases.set(key, b);
+const dfts = new Map<number, Dft>();
+
+function dftOf(n: number): Dft {
+  let d = dfts.get(n);
+  if (!d) {
+    d = n === 1 ? identityDft : (n & (n - 1)) === 0 ? radix2Dft(n) : bluesteinDft(n);
+    dfts.set(n, d);
   }
-  return b;
+  return d;
 }
 
-/** Dispose the cached DFT bases (they are rebuilt on demand). */
+/** Forget the cached transform plans (they are rebuilt on demand). */
 export function clearFftBases(): void {
-  for (const b of bases.values()) tf.dispose([b.alongH, b.alongW]);
-  bases.clear();
+  dfts.clear();
+}
+
+/**
+ * Inverse real 2-D DFT of `planes` half spectra [h, wf] into [h, w] images. Columns first
+ * (a complex inverse along H), then rows two at a time: two real outputs are the real and
+ * imaginary parts of one complex inverse of (A + iB), A and B the rows' Hermitian spectra.
+ * numpy drops the imaginary parts of the DC and (even-w) Nyquist bins; so does this.
+ */
+function inversePlanes(re: Float32Array, im: Float32Array, planes: number, h: number, w: number): Float32Array {
+  const wf = Math.floor(w / 2) + 1;
+  const nyquist = w % 2 === 0 ? w / 2 : -1;
+  const alongH = dftOf(h), alongW = dftOf(w);
+  const out = new Float32Array(planes * h * w);
+  const col = new Float64Array(2 * h), colOut = new Float64Array(2 * h);
+  const z = new Float64Array(2 * h * wf); // [y][m] interleaved
+  const row = new Float64Array(2 * w), rowOut = new Float64Array(2 * w);
+  // The spectrum bin m of row y, Hermitian-extended to m in [0, w).
+  const bin = (y: number, m: number, part: 0 | 1) => {
+    if (y >= h) return 0;
+    if (m < wf) return part === 1 && (m === 0 || m === nyquist) ? 0 : z[2 * (y * wf + m) + part];
+    const mirror = z[2 * (y * wf + w - m) + part];
+    return part === 0 ? mirror : -mirror;
+  };
+  for (let p = 0; p < planes; p++) {
+    const base = p * h * wf;
+    for (let m = 0; m < wf; m++) {
+      for (let k = 0; k < h; k++) {
+        col[2 * k] = re[base + k * wf + m];
+        col[2 * k + 1] = im[base + k * wf + m];
+      }
+      alongH.inverse(colOut, col);
+      for (let y = 0; y < h; y++) {
+        z[2 * (y * wf + m)] = colOut[2 * y];
+        z[2 * (y * wf + m) + 1] = colOut[2 * y + 1];
+      }
+    }
+    for (let y = 0; y < h; y += 2) {
+      for (let m = 0; m < w; m++) {
+        // (a + ib) + i(c + id) = (a - d) + i(b + c)
+        row[2 * m] = bin(y, m, 0) - bin(y + 1, m, 1);
+        row[2 * m + 1] = bin(y, m, 1) + bin(y + 1, m, 0);
+      }
+      alongW.inverse(rowOut, row);
+      const o = p * h * w + y * w;
+      for (let x = 0; x < w; x++) out[o + x] = rowOut[2 * x];
+      if (y + 1 < h) for (let x = 0; x < w; x++) out[o + w + x] = rowOut[2 * x + 1];
+    }
+  }
+  return out;
+}
+
+/**
+ * The adjoint of inversePlanes: the gradient with respect to re and im given the gradient
+ * `g` of its [h, w] outputs. Rows two at a time through one forward complex DFT of
+ * (g1 + i g2), split by Hermitian symmetry; then a forward DFT down each column.
+ */
+function inversePlanesAdjoint(g: Float32Array, planes: number, h: number, w: number): { re: Float32Array; im: Float32Array } {
+  const wf = Math.floor(w / 2) + 1;
+  const nyquist = w % 2 === 0 ? w / 2 : -1;
+  const alongH = dftOf(h), alongW = dftOf(w);
+  const re = new Float32Array(planes * h * wf), im = new Float32Array(planes * h * wf);
+  const row = new Float64Array(2 * w), rowOut = new Float64Array(2 * w);
+  const dz = new Float64Array(2 * h * wf);
+  const col = new Float64Array(2 * h), colOut = new Float64Array(2 * h);
+  for (let p = 0; p < planes; p++) {
+    for (let y = 0; y < h; y += 2) {
+      const o = p * h * w + y * w;
+      for (let x = 0; x < w; x++) {
+        row[2 * x] = g[o + x];
+        row[2 * x + 1] = y + 1 < h ? g[o + w + x] : 0;
+      }
+      alongW.forward(rowOut, row);
+      for (let m = 0; m < wf; m++) {
+        const pr = rowOut[2 * m], pi = rowOut[2 * m + 1];
+        const mm = (w - m) % w;
+        const qr = rowOut[2 * mm], qi = -rowOut[2 * mm + 1]; // conj(P[w - m])
+        // Each kept bin stands for itself and its dropped mirror: weight 2, except DC and Nyquist.
+        const s = (m === 0 || m === nyquist ? 1 : 2) / w;
+        const real = m === 0 || m === nyquist;
+        // F1 = (P + Q)/2, F2 = (P - Q)/(2i)
+        dz[2 * (y * wf + m)] = (s * (pr + qr)) / 2;
+        dz[2 * (y * wf + m) + 1] = real ? 0 : (s * (pi + qi)) / 2;
+        if (y + 1 < h) {
+          dz[2 * ((y + 1) * wf + m)] = (s * (pi - qi)) / 2;
+          dz[2 * ((y + 1) * wf + m) + 1] = real ? 0 : (-s * (pr - qr)) / 2;
+        }
+      }
+    }
+    const base = p * h * wf;
+    for (let m = 0; m < wf; m++) {
+      for (let y = 0; y < h; y++) {
+        col[2 * y] = dz[2 * (y * wf + m)];
+        col[2 * y + 1] = dz[2 * (y * wf + m) + 1];
+      }
+      alongH.forward(colOut, col);
+      for (let k = 0; k < h; k++) {
+        re[base + k * wf + m] = colOut[2 * k] / h;
+        im[base + k * wf + m] = colOut[2 * k + 1] / h;
+      }
+    }
+  }
+  return { re, im };
 }
 
 /**
@@ -79,16 +218,16 @@ export function irfft2d(re: tf.Tensor, im: tf.Tensor, h: number, w: number): tf.
     throw new UsageError(`irfft2d: expected re and im of shape [..., ${h}, ${wf}] for a ${h}x${w} image, got [${shape}] and [${im.shape}]`);
   }
   const lead = shape.slice(0, -2);
-  const batch = lead.reduce((a, b) => a * b, 1);
-  return tf.tidy(() => {
-    const { alongH, alongW } = basesFor(h, w);
-    // [B, 2, H, Wf] -> [B, Wf, 2, H]: each row holds one column's re | im along H.
-    const both = tf.stack([tf.reshape(re, [batch, h, wf]), tf.reshape(im, [batch, h, wf])], 1);
-    const columns = tf.reshape(tf.transpose(both, [0, 3, 1, 2]), [batch * wf, 2 * h]);
-    const z = tf.matMul(columns, alongH); // [B*Wf, 2H] = re | im after the inverse along H
-    const rows = tf.reshape(tf.transpose(tf.reshape(z, [batch, wf, 2, h]), [0, 3, 2, 1]), [batch * h, 2 * wf]);
-    return tf.reshape(tf.matMul(rows, alongW), [...lead, h, w]);
-  });
+  const planes = lead.reduce((a, b) => a * b, 1);
+  const op = tf.customGrad((...args) => ({
+    value: tf.tensor(inversePlanes((args[0] as tf.Tensor).dataSync() as Float32Array, (args[1] as tf.Tensor).dataSync() as Float32Array, planes, h, w), [...lead, h, w]),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
+      const g = inversePlanesAdjoint((dy as tf.Tensor).dataSync() as Float32Array, planes, h, w);
+      return [tf.tensor(g.re, shape), tf.tensor(g.im, shape)];
+    },
+  }));
+  const real = (t: tf.Tensor) => (t.dtype === 'float32' ? t : tf.cast(t, 'float32'));
+  return tf.tidy(() => op(real(re), real(im)));
 }
 
 /**
