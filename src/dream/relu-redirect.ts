@@ -27,16 +27,46 @@ function anyNonZeroPerExample(t: tf.Tensor): tf.Tensor {
   return mask.reshape([batch, ...t.shape.slice(1).map(() => 1)]);
 }
 
-function redirected(dy: tf.Tensor, x: tf.Tensor, upper?: number): tf.Tensor {
-  const inside = upper === undefined ? x.greater(0) : x.greater(0).logicalAnd(x.lessEqual(upper));
+/** Where a unit passes gradient, and where it sits at its lower or upper bound (bool tensors). */
+interface Regions {
+  inside: tf.Tensor;
+  low: tf.Tensor;
+  high?: tf.Tensor;
+}
+
+function redirect(dy: tf.Tensor, { inside, low, high }: Regions): tf.Tensor {
   const trueGrad = dy.mul(inside.cast('float32'));
-  if (x.rank < 2) return trueGrad;
+  if (dy.rank < 2) return trueGrad;
   // Gradient descent moves x by -dy: dy > 0 pushes down, dy < 0 pushes up.
-  let blocked = x.less(0).logicalAnd(dy.greater(0));
-  if (upper !== undefined) blocked = blocked.logicalOr(x.greater(upper).logicalAnd(dy.less(0)));
+  let blocked = low.logicalAnd(dy.greater(0));
+  if (high) blocked = blocked.logicalOr(high.logicalAnd(dy.less(0)));
   const passed = dy.mul(blocked.logicalNot().cast('float32'));
   const useTrue = anyNonZeroPerExample(trueGrad);
   return trueGrad.mul(useTrue).add(passed.mul(tf.sub(1, useTrue)));
+}
+
+/** The redirected gradient of relu (upper undefined) or relu6 at input `x`. */
+function redirected(dy: tf.Tensor, x: tf.Tensor, upper?: number): tf.Tensor {
+  const inside = upper === undefined ? x.greater(0) : x.greater(0).logicalAnd(x.lessEqual(upper));
+  return redirect(dy, { inside, low: x.less(0), high: upper === undefined ? undefined : x.greater(upper) });
+}
+
+/** Whether the render loop has redirection on (for activations fused into a convolution). */
+export function isRedirecting(): boolean {
+  return redirecting;
+}
+
+/**
+ * The same, read off the activation's output `y` (relu6 when `upper` is 6), for activations
+ * fused into the convolution before them, whose input is never stored. A unit at a bound
+ * counts as past it: y = 0 cannot tell x = 0 from x < 0.
+ */
+export function redirectedFromOutput(dy: tf.Tensor, y: tf.Tensor, upper = Infinity): tf.Tensor {
+  return tf.tidy(() => {
+    const finite = upper !== Infinity;
+    const inside = finite ? y.greater(0).logicalAnd(y.less(upper)) : y.greater(0);
+    return redirect(dy, { inside, low: y.lessEqual(0), high: finite ? y.greaterEqual(upper) : undefined });
+  });
 }
 
 function install(kernelName: 'Relu' | 'Relu6', upper?: number): void {

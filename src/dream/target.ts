@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../errors.js';
 import { layerActivationFn } from '../model/layer-fn.js';
 import { type LoadedModel } from '../model/load.js';
-import { withFoldedBatchNorm } from './fold-batchnorm.js';
+import { withFusedConvolutions } from './fuse-convs.js';
 
 /** A differentiable map from the model's input to the tensor a dream's objective reads. */
 export interface Target {
@@ -17,7 +17,7 @@ export interface Target {
 function layerOutput(loaded: LoadedModel, index: number, name = loaded.graph.layers[index].name): Target {
   const shape = loaded.graph.layers[index].outputShape.slice(1).map((d) => d ?? -1);
   const fn = layerActivationFn(loaded, index);
-  return { name, shape, apply: (x) => withFoldedBatchNorm(loaded, index, () => fn(x)) };
+  return { name, shape, apply: (x) => withFusedConvolutions(loaded, index, () => fn(x)) };
 }
 
 /** The output of layer `index` of the flattened graph. */

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/select.js';
-import { withFoldedBatchNorm } from '../src/dream/fold-batchnorm.js';
+import { withFusedConvolutions } from '../src/dream/fuse-convs.js';
 import { layerActivationFn } from '../src/model/layer-fn.js';
 import { loadModel, type LoadedModel } from '../src/model/load.js';
 import { randomizeWeights } from './helpers/keras-fixtures.js';
@@ -64,10 +64,10 @@ test('folded outputs and input gradients equal the unfolded ones', () => {
   for (const name of ['conv_relu', 'dw_bn', 'dw_relu', 'add']) {
     const fn = layerActivationFn(loaded, index(name));
     const plain = tf.tidy(() => fn(x).dataSync() as Float32Array);
-    const folded = tf.tidy(() => withFoldedBatchNorm(loaded, index(name), () => fn(x)).dataSync() as Float32Array);
+    const folded = tf.tidy(() => withFusedConvolutions(loaded, index(name), () => fn(x)).dataSync() as Float32Array);
     expectClose(folded, plain, 1e-5, name);
     const grad = (fold: boolean) =>
-      tf.tidy(() => tf.grad((v: tf.Tensor) => (fold ? withFoldedBatchNorm(loaded, index(name), () => fn(v as tf.Tensor4D)) : fn(v as tf.Tensor4D)).square().mean())(x).dataSync() as Float32Array);
+      tf.tidy(() => tf.grad((v: tf.Tensor) => (fold ? withFusedConvolutions(loaded, index(name), () => fn(v as tf.Tensor4D)) : fn(v as tf.Tensor4D)).square().mean())(x).dataSync() as Float32Array);
     expectClose(grad(true), grad(false), 1e-4, `${name} gradient`);
   }
   x.dispose();
@@ -78,7 +78,7 @@ test("a batch norm without scale (InceptionV3's) folds and differentiates as gam
   const at = (m: LoadedModel, fold: boolean) => {
     const i = m.graph.layers.findIndex((l) => l.name === 'dw_relu');
     const fn = layerActivationFn(m, i);
-    const f = (v: tf.Tensor) => (fold ? withFoldedBatchNorm(m, i, () => fn(v as tf.Tensor4D)) : fn(v as tf.Tensor4D)).square().mean();
+    const f = (v: tf.Tensor) => (fold ? withFusedConvolutions(m, i, () => fn(v as tf.Tensor4D)) : fn(v as tf.Tensor4D)).square().mean();
     return tf.tidy(() => tf.grad(f)(x).dataSync() as Float32Array);
   };
   expectClose(at(noScale, true), at(loaded, false), 1e-4, 'no-scale folded vs gamma=1 unfolded');
@@ -87,13 +87,13 @@ test("a batch norm without scale (InceptionV3's) folds and differentiates as gam
 
 test('what is folded, and what is left alone', () => {
   const seen: Record<string, boolean> = {};
-  withFoldedBatchNorm(loaded, index('add'), () => {
+  withFusedConvolutions(loaded, index('add'), () => {
     for (const name of ['conv', 'conv_bn', 'dw', 'dw_bn', 'shared', 'shared_bn']) seen[name] = own(name);
   });
   // conv and dw feed only their batch norm; shared also feeds the Add, so its raw output must stay.
   expect(seen).toEqual({ conv: true, conv_bn: true, dw: true, dw_bn: true, shared: false, shared_bn: false });
   // Reading the convolution itself keeps it unfolded: its output is the one asked for.
-  withFoldedBatchNorm(loaded, index('conv'), () => {
+  withFusedConvolutions(loaded, index('conv'), () => {
     seen.convWhenRead = own('conv');
   });
   expect(seen.convWhenRead).toBe(false);
@@ -106,6 +106,6 @@ test('a raw convolution read while folding elsewhere is the plain convolution', 
   const fn = layerActivationFn(loaded, index('conv'));
   const kernel = loaded.model.getLayer('conv').getWeights()[0] as tf.Tensor4D;
   const direct = tf.tidy(() => tf.conv2d(x, kernel, 2, 'same').dataSync() as Float32Array);
-  expectClose(tf.tidy(() => withFoldedBatchNorm(loaded, index('conv'), () => fn(x)).dataSync() as Float32Array), direct, 1e-5);
+  expectClose(tf.tidy(() => withFusedConvolutions(loaded, index('conv'), () => fn(x)).dataSync() as Float32Array), direct, 1e-5);
   x.dispose();
 });
