@@ -2,6 +2,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/select.js';
 import { withFusedConvolutions } from '../src/dream/fuse-convs.js';
+import { setReluRedirect } from '../src/dream/relu-redirect.js';
 import { layerActivationFn } from '../src/model/layer-fn.js';
 import { loadModel, type LoadedModel } from '../src/model/load.js';
 import { randomizeWeights } from './helpers/keras-fixtures.js';
@@ -69,6 +70,35 @@ test('folded outputs and input gradients equal the unfolded ones', () => {
     const grad = (fold: boolean) =>
       tf.tidy(() => tf.grad((v: tf.Tensor) => (fold ? withFusedConvolutions(loaded, index(name), () => fn(v as tf.Tensor4D)) : fn(v as tf.Tensor4D)).square().mean())(x).dataSync() as Float32Array);
     expectClose(grad(true), grad(false), 1e-4, `${name} gradient`);
+  }
+  x.dispose();
+});
+
+test('with ReLU redirection on, a fused relu6 redirects a dead example and leaves a live one exact', () => {
+  // Example 1 is pushed far negative through a kernel of one sign: every relu6 unit of it is
+  // past a bound (dead at 0 or saturated at 6), so its ordinary gradient is all zero.
+  const x = tf.tidy(() => tf.concat([tf.randomUniform([1, 12, 12, 3], -1, 1, 'float32', 8), tf.fill([1, 12, 12, 3], -1000)])) as tf.Tensor4D;
+  const i = index('conv_relu');
+  const fn = layerActivationFn(loaded, i);
+  const conv = loaded.model.getLayer('conv');
+  const kernel = conv.getWeights()[0].clone();
+  conv.setWeights([tf.abs(kernel).add(0.05)]);
+  const grad = (fold: boolean) =>
+    tf.tidy(() => tf.grad((v: tf.Tensor) => (fold ? withFusedConvolutions(loaded, i, () => fn(v as tf.Tensor4D)) : fn(v as tf.Tensor4D)).mean())(x).dataSync() as Float32Array);
+  const per = 12 * 12 * 3;
+  try {
+    const y1 = tf.tidy(() => fn(x).slice([1], [1]).dataSync() as Float32Array);
+    expect(y1.filter((v) => v > 0 && v < 6).length).toBe(0);
+    const plain = grad(false);
+    setReluRedirect(true);
+    const redirected = grad(true);
+    expectClose(redirected.subarray(0, per), plain.subarray(0, per), 1e-4, 'live example');
+    expect(plain.subarray(per).every((v) => v === 0)).toBe(true);
+    expect(redirected.subarray(per).some((v) => v !== 0)).toBe(true);
+  } finally {
+    setReluRedirect(false);
+    conv.setWeights([kernel]);
+    kernel.dispose();
   }
   x.dispose();
 });

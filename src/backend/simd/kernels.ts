@@ -1,0 +1,70 @@
+import * as tf from '@tensorflow/tfjs';
+import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
+
+/**
+ * cnnviz's SIMD kernels (kernels.wat), instantiated on the wasm backend's own memory so they
+ * read and write tensors where they lie. tfjs-backend-wasm cannot host custom kernels of its
+ * own, and a JavaScript loop over its heap runs at ~2.2 ns an element, no faster than several
+ * of its SIMD passes; these run at its speed, in one pass.
+ */
+export interface SimdKernels {
+  /** out = dy where lo < y < hi, else 0; all float32 byte offsets, n elements. */
+  band_pass(out: number, dy: number, y: number, n: number, lo: number, hi: number): void;
+  /** The redirected gradient (band-pass.ts) over `batch` examples of `per` elements. */
+  redirect_pass(out: number, dy: number, y: number, batch: number, per: number, lo: number, hi: number): void;
+}
+
+// The few WebAssembly JS API types used here (the project's lib has no DOM types).
+interface WasmMemory {
+  buffer: ArrayBufferLike;
+}
+type WasmModule = object;
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { exports: unknown };
+}
+const { WebAssembly: wasmApi } = globalThis as unknown as { WebAssembly?: WasmApi };
+
+interface WasmBackendLike {
+  wasm: { asm?: { memory?: WasmMemory }; wasmMemory?: WasmMemory };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+}
+
+let compiled: WasmModule | null | undefined;
+const instances = new WeakMap<WasmMemory, SimdKernels | null>();
+
+function compile(): WasmModule | null {
+  if (compiled === undefined) {
+    try {
+      compiled = wasmApi ? new wasmApi.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64')) : null;
+    } catch {
+      compiled = null; // no SIMD in this engine: callers fall back
+    }
+  }
+  return compiled;
+}
+
+/**
+ * The kernels bound to `backend`'s heap, or null when it is not tfjs-backend-wasm or its heap
+ * is one these cannot import (a threaded build's shared memory).
+ */
+export function simdKernels(backend: unknown): SimdKernels | null {
+  const b = backend as Partial<WasmBackendLike>;
+  const memory = b.wasm?.asm?.memory ?? b.wasm?.wasmMemory;
+  // By tag, not instanceof: under jest the heap comes from another realm.
+  if (!memory || Object.prototype.toString.call(memory.buffer) !== '[object ArrayBuffer]') return null;
+  let kernels = instances.get(memory);
+  if (kernels === undefined) {
+    const module = compile();
+    kernels = module && wasmApi ? (new wasmApi.Instance(module, { env: { memory } }).exports as unknown as SimdKernels) : null;
+    instances.set(memory, kernels);
+  }
+  return kernels;
+}
+
+/** The byte offset of a wasm-backend tensor in the heap. */
+export function heapOffset(backend: unknown, t: tf.TensorInfo): number {
+  const entry = (backend as WasmBackendLike).dataIdMap.get(t.dataId);
+  if (!entry) throw new Error('tensor is not on the wasm backend');
+  return entry.memoryOffset;
+}
