@@ -42,6 +42,12 @@ const greaterMask = (a: tf.Tensor, b: tf.Tensor) => positive(tf.sub(a, b));
 
 const GRADIENTS: tf.GradConfig[] = [
   {
+    // tfjs's is cast(dy, 'float32'), which on wasm copies the buffer in JavaScript: dy for
+    // every layer a dream passes a tensor through unchanged (fuse-convs.ts). clone shares it.
+    kernelName: 'Identity',
+    gradFunc: (dy) => ({ x: () => tf.clone(dy as tf.Tensor) }),
+  },
+  {
     kernelName: 'Minimum',
     inputsToSave: ['a', 'b'],
     gradFunc: (dy, [a, b]) => ({

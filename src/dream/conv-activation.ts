@@ -32,8 +32,11 @@ export function convActivation(c: ConvActivation): tf.Tensor4D {
   const forward = tf.customGrad((...args) => {
     const x = args[0] as tf.Tensor4D;
     const save = args[1] as tf.GradSaveFunc;
-    const spec = { x, filter, bias, strides, pad, dilations, dataFormat: 'NHWC' as const, activation: (activation ?? 'linear') as tf.fused.Activation };
-    const y = depthwise ? tf.fused.depthwiseConv2d(spec) : tf.fused.conv2d(spec);
+    // The kernel itself: tf.fused.* falls back to conv, add and clamp as three passes whenever
+    // a gradient is being recorded, which inside a dream step is always.
+    const attrs = { strides, pad, dilations, dataFormat: 'NHWC', activation: activation ?? 'linear' } as unknown as tf.NamedAttrMap;
+    const inputs: tf.NamedTensorMap = bias ? { x, filter, bias } : { x, filter };
+    const y = tf.engine().runKernel(depthwise ? 'FusedDepthwiseConv2D' : 'FusedConv2D', inputs, attrs) as tf.Tensor4D;
     save([y]);
     const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
       const g = dy as tf.Tensor4D;
