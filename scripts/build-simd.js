@@ -12,7 +12,7 @@ const source = readFileSync(dir + 'kernels.wat', 'utf8');
 
 export async function compileKernels() {
   const wabt = await wabtInit();
-  const parsed = wabt.parseWat('kernels.wat', source, { simd: true });
+  const parsed = wabt.parseWat('kernels.wat', source, { simd: true, multi_value: true, bulk_memory: true });
   try {
     parsed.validate();
     return Buffer.from(parsed.toBinary({}).buffer);
