@@ -2,41 +2,59 @@ import * as tf from '@tensorflow/tfjs';
 import { heapOffset, simdKernels } from './simd/kernels.js';
 
 /**
- * Bilinear resampling with precomputed taps, as two kernels that are each other's adjoint:
- *  - CnnvizSampleGather {src [p, k], index int32 [4n], weight [4n]} -> [n, k]:
- *      out[i] = sum over taps t of weight[t n + i] * src[index[t n + i]]
- *  - CnnvizSampleScatter {dy [n, k], index, weight}, attr p -> [p, k]: the scatter-add of dy
- *    through the same taps.
- * A "pixel" is a row of k floats: a dream puts a whole batch's channels side by side, so one
- * tap's index and weight serve them all, and on wasm they run four at a time (our SIMD
- * kernels, simd/kernels.wat, when k is a multiple of 4). wasm's GatherV2 does its index
+ * Bilinear resampling with precomputed taps, as two kernels that are each other's adjoint,
+ * over a batch of NHWC pictures [B, p, c] (p pixels of c channels) that all share the taps:
+ *  - CnnvizSampleGather {src [B, p, c], index int32 [4n], weight [5n]}, attr fill -> [B, n, c]:
+ *      out[b][i] = sum over taps t of weight[t n + i] * src[b][index[t n + i]] + fill * weight[4 n + i]
+ *  - CnnvizSampleScatter {dy [B, n, c], index, weight}, attr p -> [B, p, c]: the scatter-add
+ *    of dy through the same taps (the fill is a constant and gets no gradient).
+ * The fifth weight plane is the share of an output pixel that lies outside the picture.
+ * On wasm they are kernels of ours (simd/kernels.wat) that read the tensors in place, in the
+ * layout the network uses: no transposes around them. wasm's GatherV2 does its index
  * arithmetic per element and took 200 ms a step for a batch of eight 224 px pictures.
  */
 export const SAMPLE_GATHER = 'CnnvizSampleGather';
 export const SAMPLE_SCATTER = 'CnnvizSampleScatter';
 
-export function gatherLoop(out: Float32Array, src: Float32Array, index: Int32Array, weight: Float32Array, n: number, k: number): void {
+/** Sizes: n output pixels, p source pixels, batch pictures, c channels. */
+interface Dims {
+  n: number;
+  p: number;
+  batch: number;
+  c: number;
+}
+
+export function gatherLoop(out: Float32Array, src: Float32Array, index: Int32Array, weight: Float32Array, { n, p, batch, c }: Dims, fill: number): void {
   for (let i = 0; i < n; i++) {
     // The four taps in locals (no arrays): ~2.5x faster in V8 than a loop over taps.
     const w0 = weight[i], w1 = weight[n + i], w2 = weight[2 * n + i], w3 = weight[3 * n + i];
-    const s0 = index[i] * k, s1 = index[n + i] * k, s2 = index[2 * n + i] * k, s3 = index[3 * n + i] * k;
-    const o = i * k;
-    for (let c = 0; c < k; c++) out[o + c] = w0 * src[s0 + c] + w1 * src[s1 + c] + w2 * src[s2 + c] + w3 * src[s3 + c];
+    const g = fill * weight[4 * n + i];
+    const s0 = index[i] * c, s1 = index[n + i] * c, s2 = index[2 * n + i] * c, s3 = index[3 * n + i] * c;
+    for (let b = 0; b < batch; b++) {
+      const o = (b * n + i) * c;
+      const base = b * p * c;
+      for (let j = 0; j < c; j++) {
+        out[o + j] = w0 * src[base + s0 + j] + w1 * src[base + s1 + j] + (w2 * src[base + s2 + j] + w3 * src[base + s3 + j]) + g;
+      }
+    }
   }
 }
 
-export function scatterLoop(dsrc: Float32Array, dy: Float32Array, index: Int32Array, weight: Float32Array, n: number, k: number): void {
+export function scatterLoop(dsrc: Float32Array, dy: Float32Array, index: Int32Array, weight: Float32Array, { n, p, batch, c }: Dims): void {
   dsrc.fill(0);
   for (let i = 0; i < n; i++) {
     const w0 = weight[i], w1 = weight[n + i], w2 = weight[2 * n + i], w3 = weight[3 * n + i];
-    const s0 = index[i] * k, s1 = index[n + i] * k, s2 = index[2 * n + i] * k, s3 = index[3 * n + i] * k;
-    const o = i * k;
-    for (let c = 0; c < k; c++) {
-      const v = dy[o + c];
-      dsrc[s0 + c] += w0 * v;
-      dsrc[s1 + c] += w1 * v;
-      dsrc[s2 + c] += w2 * v;
-      dsrc[s3 + c] += w3 * v;
+    const s0 = index[i] * c, s1 = index[n + i] * c, s2 = index[2 * n + i] * c, s3 = index[3 * n + i] * c;
+    for (let b = 0; b < batch; b++) {
+      const o = (b * n + i) * c;
+      const base = b * p * c;
+      for (let j = 0; j < c; j++) {
+        const v = dy[o + j];
+        dsrc[base + s0 + j] += w0 * v;
+        dsrc[base + s1 + j] += w1 * v;
+        dsrc[base + s2 + j] += w2 * v;
+        dsrc[base + s3 + j] += w3 * v;
+      }
     }
   }
 }
@@ -52,46 +70,48 @@ interface CpuBackend {
 }
 
 type Inputs = { src?: tf.TensorInfo; dy?: tf.TensorInfo; index: tf.TensorInfo; weight: tf.TensorInfo };
+type Attrs = { fill?: number; p?: number };
 type Args = { inputs: Inputs; attrs?: tf.NamedAttrMap; backend: unknown };
 
-/** n output pixels, k floats a pixel, p source pixels. */
-function sizes({ inputs, attrs }: Args, gather: boolean): { n: number; k: number; p: number; outShape: number[] } {
+function dimsOf({ inputs, attrs }: Args, gather: boolean): { dims: Dims; outShape: number[]; attrs: Attrs } {
+  const a = (attrs ?? {}) as unknown as Attrs;
   const n = inputs.index.shape[0] / 4;
-  if (gather) {
-    const [p, k] = inputs.src!.shape;
-    return { n, k, p, outShape: [n, k] };
-  }
-  const k = inputs.dy!.shape[1];
-  const p = (attrs as unknown as { p: number }).p;
-  return { n, k, p, outShape: [p, k] };
+  const [batch, len, c] = (gather ? inputs.src : inputs.dy)!.shape;
+  const p = gather ? len : a.p!;
+  return { dims: { n, p, batch, c }, outShape: gather ? [batch, n, c] : [batch, p, c], attrs: a };
 }
 
+type Views = { out: Float32Array; data: Float32Array; index: Int32Array; weight: Float32Array };
+
 function register(name: string, gather: boolean): void {
-  const loop = gather ? gatherLoop : scatterLoop;
+  const loop = (v: Views, dims: Dims, attrs: Attrs) =>
+    gather ? gatherLoop(v.out, v.data, v.index, v.weight, dims, attrs.fill ?? 0) : scatterLoop(v.out, v.data, v.index, v.weight, dims);
   const kernels = {
     // In place on wasm's heap. The output is allocated first: allocating can grow the heap
     // and detach views made before.
     wasm: (a: Args) => {
       const b = a.backend as WasmBackend;
-      const { n, k, p, outShape } = sizes(a, gather);
+      const { dims, outShape, attrs } = dimsOf(a, gather);
       const out = b.makeOutput(outShape, 'float32');
       const data = (gather ? a.inputs.src : a.inputs.dy)!;
-      const simd = k % 4 === 0 ? simdKernels(b) : null;
-      const [o, d, i, w] = [out, data, a.inputs.index, a.inputs.weight].map((t) => heapOffset(b, t));
-      if (simd && gather) simd.sample_gather(o, d, i, w, n, k);
-      else if (simd) simd.sample_scatter(o, d, i, w, n, k, p);
-      else {
+      const simd = simdKernels(b);
+      const { n, p, batch, c } = dims;
+      if (simd) {
+        const [o, d, i, w] = [out, data, a.inputs.index, a.inputs.weight].map((t) => heapOffset(b, t));
+        if (gather) simd.sample_gather(o, d, i, w, n, p, batch, c, attrs.fill ?? 0);
+        else simd.sample_scatter(o, d, i, w, n, p, batch, c);
+      } else {
         const view = (t: tf.TensorInfo) => b.typedArrayFromHeap(t);
-        loop(view(out) as Float32Array, view(data) as Float32Array, view(a.inputs.index) as Int32Array, view(a.inputs.weight) as Float32Array, n, k);
+        loop({ out: view(out) as Float32Array, data: view(data) as Float32Array, index: view(a.inputs.index) as Int32Array, weight: view(a.inputs.weight) as Float32Array }, dims, attrs);
       }
       return out;
     },
     cpu: (a: Args) => {
       const b = a.backend as CpuBackend;
-      const { n, k, outShape } = sizes(a, gather);
-      const out = new Float32Array(outShape[0] * outShape[1]);
+      const { dims, outShape, attrs } = dimsOf(a, gather);
+      const out = new Float32Array(tf.util.sizeFromShape(outShape));
       const read = (t: tf.TensorInfo) => b.readSync(t.dataId);
-      loop(out, read((gather ? a.inputs.src : a.inputs.dy)!) as Float32Array, read(a.inputs.index) as Int32Array, read(a.inputs.weight) as Float32Array, n, k);
+      loop({ out, data: read((gather ? a.inputs.src : a.inputs.dy)!) as Float32Array, index: read(a.inputs.index) as Int32Array, weight: read(a.inputs.weight) as Float32Array }, dims, attrs);
       return b.makeTensorInfo(outShape, 'float32', out);
     },
   };
@@ -104,17 +124,34 @@ function register(name: string, gather: boolean): void {
 register(SAMPLE_GATHER, true);
 register(SAMPLE_SCATTER, false);
 
-/** Bilinear taps: four planes of n source-pixel indices and weights. */
+/** Bilinear taps of n output pixels: int32 index [4n] (four source pixels each), weight [5n] (theirs, then the fill's). */
 export interface Taps {
   index: tf.Tensor1D;
   weight: tf.Tensor1D;
 }
 
-/** Whether this backend has the kernels; elsewhere (webgl, tfjs-node) the caller reads the data back. */
-export const hasSampleKernels = (): boolean => tf.getKernel(SAMPLE_GATHER, tf.getBackend()) !== undefined;
+const hasKernels = (): boolean => tf.getKernel(SAMPLE_GATHER, tf.getBackend()) !== undefined;
 
-export const sampleGather = (src: tf.Tensor2D, { index, weight }: Taps): tf.Tensor2D =>
-  tf.engine().runKernel(SAMPLE_GATHER, { src, index, weight }) as tf.Tensor2D;
+/** Where the backend has no kernel (webgl, tfjs-node), the same loop on read-back data. */
+function onReadBack(gather: boolean, data: tf.Tensor3D, taps: Taps, dims: Dims, fill: number): tf.Tensor3D {
+  const { n, p, batch, c } = dims;
+  const out = new Float32Array(batch * (gather ? n : p) * c);
+  const [d, index, weight] = [data.dataSync() as Float32Array, taps.index.dataSync() as Int32Array, taps.weight.dataSync() as Float32Array];
+  if (gather) gatherLoop(out, d, index, weight, dims, fill);
+  else scatterLoop(out, d, index, weight, dims);
+  return tf.tensor3d(out, [batch, gather ? n : p, c]);
+}
 
-export const sampleScatter = (dy: tf.Tensor2D, { index, weight }: Taps, p: number): tf.Tensor2D =>
-  tf.engine().runKernel(SAMPLE_SCATTER, { dy, index, weight }, { p } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+/** src [B, p, c] sampled at the taps: [B, n, c]; `fill` where a pixel lies outside. */
+export function sampleGather(src: tf.Tensor3D, taps: Taps, fill: number): tf.Tensor3D {
+  if (hasKernels()) return tf.engine().runKernel(SAMPLE_GATHER, { src, index: taps.index, weight: taps.weight }, { fill } as unknown as tf.NamedAttrMap) as tf.Tensor3D;
+  const [batch, p, c] = src.shape;
+  return onReadBack(true, src, taps, { n: taps.index.size / 4, p, batch, c }, fill);
+}
+
+/** The adjoint: dy [B, n, c] scattered back onto p source pixels, [B, p, c]. */
+export function sampleScatter(dy: tf.Tensor3D, taps: Taps, p: number): tf.Tensor3D {
+  if (hasKernels()) return tf.engine().runKernel(SAMPLE_SCATTER, { dy, index: taps.index, weight: taps.weight }, { p } as unknown as tf.NamedAttrMap) as tf.Tensor3D;
+  const [batch, n, c] = dy.shape;
+  return onReadBack(false, dy, taps, { n, p, batch, c }, 0);
+}

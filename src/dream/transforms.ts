@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { gatherLoop, hasSampleKernels, sampleGather, sampleScatter, scatterLoop, type Taps } from '../backend/bilinear-sample.js';
+import { sampleGather, sampleScatter } from '../backend/bilinear-sample.js';
 import { type Rng } from './random.js';
 
 /**
@@ -84,9 +84,9 @@ export function placeChain(chain: Transform[], height: number, width: number, rn
 }
 
 /**
- * Where each output pixel of a placement reads from: four source pixels (y * W + x, or H * W
- * for the grey outside, an extra pixel after the image) and their bilinear weights, four
- * planes of n = oh * ow entries.
+ * Where each output pixel of a placement reads from: four source pixels (y * W + x) and
+ * their bilinear weights, four planes of n = oh * ow entries, then a fifth plane: the weight
+ * of the grey outside, which takes the place of any tap that falls outside the picture.
  */
 function bilinearTaps(H: number, W: number, placed: Placement): { index: Int32Array; weight: Float32Array } {
   const { height: oh, width: ow, toSource: m } = placed;
@@ -95,8 +95,7 @@ function bilinearTaps(H: number, W: number, placed: Placement): { index: Int32Ar
   // reads pure grey and a point near the edge blends the edge with grey.
   const [PH, PW] = [H + 2, W + 2];
   const index = new Int32Array(4 * n);
-  const weight = new Float32Array(4 * n);
-  const source = (py: number, px: number) => (py >= 1 && py <= H && px >= 1 && px <= W ? (py - 1) * W + (px - 1) : H * W);
+  const weight = new Float32Array(5 * n);
   for (let y = 0; y < oh; y++) {
     for (let x = 0; x < ow; x++) {
       const i = y * ow + x;
@@ -106,14 +105,18 @@ function bilinearTaps(H: number, W: number, placed: Placement): { index: Int32Ar
       const y0 = Math.min(Math.floor(sy), PH - 2);
       const fx = sx - x0;
       const fy = sy - y0;
-      index[i] = source(y0, x0);
-      index[n + i] = source(y0, x0 + 1);
-      index[2 * n + i] = source(y0 + 1, x0);
-      index[3 * n + i] = source(y0 + 1, x0 + 1);
-      weight[i] = (1 - fx) * (1 - fy);
-      weight[n + i] = fx * (1 - fy);
-      weight[2 * n + i] = (1 - fx) * fy;
-      weight[3 * n + i] = fx * fy;
+      const tap = (t: number, py: number, px: number, w: number) => {
+        if (py >= 1 && py <= H && px >= 1 && px <= W) {
+          index[t * n + i] = (py - 1) * W + (px - 1);
+          weight[t * n + i] = w;
+        } else {
+          weight[4 * n + i] += w;
+        }
+      };
+      tap(0, y0, x0, (1 - fx) * (1 - fy));
+      tap(1, y0, x0 + 1, fx * (1 - fy));
+      tap(2, y0 + 1, x0, (1 - fx) * fy);
+      tap(3, y0 + 1, x0 + 1, fx * fy);
     }
   }
   return { index, weight };
@@ -122,55 +125,24 @@ function bilinearTaps(H: number, W: number, placed: Placement): { index: Int32Ar
 /**
  * Bilinear sampling of `image` [B, H, W, C] at an affine map, differentiable in `image`.
  * Points outside the image read grey 0.5 (Lucid pads with 0.5); the gradient is the exact
- * adjoint (a scatter-add of the same taps). The batch's pixels are laid side by side, one row
- * of B*C floats per position plus a grey row after the last, so that each tap is one index
- * and weight for the whole batch (backend/bilinear-sample.ts).
+ * adjoint (a scatter-add of the same taps). The whole batch shares one set of taps
+ * (backend/bilinear-sample.ts).
  */
 export function sampleAffine(image: tf.Tensor4D, placed: Placement): tf.Tensor4D {
   const [B, H, W, C] = image.shape;
   const { height: oh, width: ow } = placed;
   const taps = bilinearTaps(H, W, placed);
-  const P = H * W + 1;
-  // Rows padded to a multiple of 4 floats: the SIMD kernels' lanes.
-  const K = B * C;
-  const K4 = hasSampleKernels() ? Math.ceil(K / 4) * 4 : K;
   const sample = tf.customGrad(((x: tf.Tensor4D, save: tf.GradSaveFunc) => {
     const t = { index: tf.tensor1d(taps.index, 'int32'), weight: tf.tensor1d(taps.weight) };
     save([t.index, t.weight]);
-    const rows = tf.reshape(tf.transpose(x, [1, 2, 0, 3]), [H * W, K]);
-    let src = tf.concat([rows, tf.fill([1, K], 0.5)]) as tf.Tensor2D;
-    if (K4 > K) src = tf.pad(src, [[0, 0], [0, K4 - K]]);
-    let out = gather(src, t);
-    if (K4 > K) out = tf.slice(out, [0, 0], [oh * ow, K]);
-    const value = tf.transpose(tf.reshape(out, [oh, ow, B, C]), [2, 0, 1, 3]) as tf.Tensor4D;
+    const value = tf.reshape(sampleGather(tf.reshape(x, [B, H * W, C]), t, 0.5), [B, oh, ow, C]) as tf.Tensor4D;
     const gradFunc = (dy: tf.Tensor | tf.Tensor[], [index, weight]: tf.Tensor[]) => {
-      let g = tf.reshape(tf.transpose(dy as tf.Tensor4D, [1, 2, 0, 3]), [oh * ow, K]) as tf.Tensor2D;
-      if (K4 > K) g = tf.pad(g, [[0, 0], [0, K4 - K]]);
-      // Drop the grey row: it is a constant, not part of the image.
-      const dsrc = tf.slice(scatter(g, { index: index as tf.Tensor1D, weight: weight as tf.Tensor1D }, P), [0, 0], [H * W, K]);
-      return tf.transpose(tf.reshape(dsrc, [H, W, B, C]), [2, 0, 1, 3]) as tf.Tensor4D;
+      const dsrc = sampleScatter(tf.reshape(dy as tf.Tensor, [B, oh * ow, C]), { index: index as tf.Tensor1D, weight: weight as tf.Tensor1D }, H * W);
+      return tf.reshape(dsrc, [B, H, W, C]) as tf.Tensor4D;
     };
     return { value, gradFunc };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return sample(image) as tf.Tensor4D;
-}
-
-/** The gather, or the same loop on read-back data where the backend has no kernel for it. */
-function gather(src: tf.Tensor2D, taps: Taps): tf.Tensor2D {
-  if (hasSampleKernels()) return sampleGather(src, taps);
-  const [, k] = src.shape;
-  const n = taps.index.size / 4;
-  const out = new Float32Array(n * k);
-  gatherLoop(out, src.dataSync() as Float32Array, taps.index.dataSync() as Int32Array, taps.weight.dataSync() as Float32Array, n, k);
-  return tf.tensor2d(out, [n, k]);
-}
-
-function scatter(dy: tf.Tensor2D, taps: Taps, p: number): tf.Tensor2D {
-  if (hasSampleKernels()) return sampleScatter(dy, taps, p);
-  const [n, k] = dy.shape;
-  const out = new Float32Array(p * k);
-  scatterLoop(out, dy.dataSync() as Float32Array, taps.index.dataSync() as Int32Array, taps.weight.dataSync() as Float32Array, n, k);
-  return tf.tensor2d(out, [p, k]);
 }
 
 /** The image as the network sees it this step: transformed (random draws from `rng`) and sized. */

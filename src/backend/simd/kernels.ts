@@ -12,9 +12,9 @@ export interface SimdKernels {
   band_pass(out: number, dy: number, y: number, n: number, lo: number, hi: number): void;
   /** The redirected gradient (band-pass.ts) over `batch` examples of `per` elements. */
   redirect_pass(out: number, dy: number, y: number, batch: number, per: number, lo: number, hi: number): void;
-  /** Bilinear gather and its adjoint scatter (bilinear-sample.ts); k a multiple of 4. */
-  sample_gather(out: number, src: number, index: number, weight: number, n: number, k: number): void;
-  sample_scatter(dsrc: number, dy: number, index: number, weight: number, n: number, k: number, p: number): void;
+  /** Bilinear gather and its adjoint scatter over NHWC pictures (bilinear-sample.ts). */
+  sample_gather(out: number, src: number, index: number, weight: number, n: number, p: number, batch: number, c: number, fill: number): void;
+  sample_scatter(dsrc: number, dy: number, index: number, weight: number, n: number, p: number, batch: number, c: number): void;
 }
 
 // The few WebAssembly JS API types used here (the project's lib has no DOM types).

@@ -107,92 +107,123 @@
         (local.set $e (i32.add (local.get $e) (i32.const 1)))
         (br $examples))))
 
-  ;; Bilinear resampling with precomputed taps (dream/transforms.ts), over pixels of k
-  ;; float32s each (k a multiple of 4: a batch's channels side by side, so that one tap's
-  ;; index and weight serve them all). index and weight are four planes of n entries, tap t
-  ;; of output pixel i at t * n + i; index counts source pixels.
-  ;;   sample_gather:  out[i] = sum over t of weight[t][i] * src[index[t][i]]
+  ;; Bilinear resampling with precomputed taps (backend/bilinear-sample.ts) over a batch of
+  ;; pictures of p pixels of c float32s each (NHWC, a picture after another), which all share
+  ;; the taps. index is four planes of n source-pixel indices, tap t of output pixel i at
+  ;; t * n + i; weight is five planes, the four taps' and the fill value's. Scalar: with c = 3
+  ;; there are no four lanes to fill, and the layout saves the transposes a lane-friendly one
+  ;; would need around the call.
+  ;;   sample_gather: out[b][i] = sum over t of weight[t][i] * src[b][index[t][i]] + fill * weight[4][i]
   (func (export "sample_gather")
-    (param $out i32) (param $src i32) (param $index i32) (param $weight i32) (param $n i32) (param $k i32)
-    (local $i i32) (local $j i32) (local $row i32) (local $plane i32) (local $o i32)
+    (param $out i32) (param $src i32) (param $index i32) (param $weight i32)
+    (param $n i32) (param $p i32) (param $batch i32) (param $c i32) (param $fill f32)
+    (local $i i32) (local $b i32) (local $j i32) (local $pixel i32) (local $plane i32) (local $o i32) (local $base i32)
     (local $s0 i32) (local $s1 i32) (local $s2 i32) (local $s3 i32)
-    (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128)
-    (local.set $row (i32.shl (local.get $k) (i32.const 2)))
+    (local $w0 f32) (local $w1 f32) (local $w2 f32) (local $w3 f32) (local $g f32)
+    (local.set $pixel (i32.shl (local.get $c) (i32.const 2)))
     (local.set $plane (i32.shl (local.get $n) (i32.const 2)))
-    (local.set $o (local.get $out))
     (block $done
       (loop $pixels
         (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-        (call $taps (local.get $index) (local.get $i) (local.get $plane) (local.get $src) (local.get $row))
+        (call $taps (local.get $index) (local.get $i) (local.get $plane) (local.get $pixel))
         (local.set $s3) (local.set $s2) (local.set $s1) (local.set $s0)
-        (local.set $w0 (v128.load32_splat (i32.add (local.get $weight) (i32.shl (local.get $i) (i32.const 2)))))
-        (local.set $w1 (v128.load32_splat (i32.add (local.get $weight) (i32.add (local.get $plane) (i32.shl (local.get $i) (i32.const 2))))))
-        (local.set $w2 (v128.load32_splat (i32.add (local.get $weight) (i32.add (i32.shl (local.get $plane) (i32.const 1)) (i32.shl (local.get $i) (i32.const 2))))))
-        (local.set $w3 (v128.load32_splat (i32.add (local.get $weight) (i32.add (i32.mul (local.get $plane) (i32.const 3)) (i32.shl (local.get $i) (i32.const 2))))))
-        (local.set $j (i32.const 0))
-        (block $row_done
-          (loop $lanes
-            (br_if $row_done (i32.ge_u (local.get $j) (local.get $row)))
-            (v128.store
-              (i32.add (local.get $o) (local.get $j))
-              (f32x4.add
-                (f32x4.add
-                  (f32x4.mul (local.get $w0) (v128.load (i32.add (local.get $s0) (local.get $j))))
-                  (f32x4.mul (local.get $w1) (v128.load (i32.add (local.get $s1) (local.get $j)))))
-                (f32x4.add
-                  (f32x4.mul (local.get $w2) (v128.load (i32.add (local.get $s2) (local.get $j))))
-                  (f32x4.mul (local.get $w3) (v128.load (i32.add (local.get $s3) (local.get $j)))))))
-            (local.set $j (i32.add (local.get $j) (i32.const 16)))
-            (br $lanes)))
-        (local.set $o (i32.add (local.get $o) (local.get $row)))
+        (call $weights (local.get $weight) (local.get $i) (local.get $plane))
+        (local.set $g) (local.set $w3) (local.set $w2) (local.set $w1) (local.set $w0)
+        (local.set $g (f32.mul (local.get $g) (local.get $fill)))
+        (local.set $o (i32.add (local.get $out) (i32.mul (local.get $i) (local.get $pixel))))
+        (local.set $base (local.get $src))
+        (local.set $b (i32.const 0))
+        (block $batch_done
+          (loop $pictures
+            (br_if $batch_done (i32.ge_u (local.get $b) (local.get $batch)))
+            (local.set $j (i32.const 0))
+            (block $pixel_done
+              (loop $channels
+                (br_if $pixel_done (i32.ge_u (local.get $j) (local.get $pixel)))
+                (f32.store
+                  (i32.add (local.get $o) (local.get $j))
+                  (f32.add
+                    (f32.add
+                      (f32.add
+                        (f32.mul (local.get $w0) (f32.load (i32.add (local.get $base) (i32.add (local.get $s0) (local.get $j)))))
+                        (f32.mul (local.get $w1) (f32.load (i32.add (local.get $base) (i32.add (local.get $s1) (local.get $j))))))
+                      (f32.add
+                        (f32.mul (local.get $w2) (f32.load (i32.add (local.get $base) (i32.add (local.get $s2) (local.get $j)))))
+                        (f32.mul (local.get $w3) (f32.load (i32.add (local.get $base) (i32.add (local.get $s3) (local.get $j)))))))
+                    (local.get $g)))
+                (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                (br $channels)))
+            (local.set $o (i32.add (local.get $o) (i32.mul (local.get $plane) (local.get $c))))
+            (local.set $base (i32.add (local.get $base) (i32.mul (local.get $p) (local.get $pixel))))
+            (local.set $b (i32.add (local.get $b) (i32.const 1)))
+            (br $pictures)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $pixels))))
 
-  ;;   sample_scatter: dsrc = 0 over p pixels, then dsrc[index[t][i]] += weight[t][i] * dy[i],
-  ;;   the exact adjoint of sample_gather.
+  ;;   sample_scatter: dsrc = 0, then dsrc[b][index[t][i]] += weight[t][i] * dy[b][i], the
+  ;;   exact adjoint of sample_gather in src (the fill is a constant).
   (func (export "sample_scatter")
-    (param $dsrc i32) (param $dy i32) (param $index i32) (param $weight i32) (param $n i32) (param $k i32) (param $p i32)
-    (local $i i32) (local $j i32) (local $row i32) (local $plane i32) (local $o i32) (local $g v128)
+    (param $dsrc i32) (param $dy i32) (param $index i32) (param $weight i32)
+    (param $n i32) (param $p i32) (param $batch i32) (param $c i32)
+    (local $at i32) (local $i i32) (local $b i32) (local $j i32) (local $pixel i32) (local $plane i32) (local $o i32) (local $base i32)
     (local $s0 i32) (local $s1 i32) (local $s2 i32) (local $s3 i32)
-    (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128)
-    (local.set $row (i32.shl (local.get $k) (i32.const 2)))
+    (local $w0 f32) (local $w1 f32) (local $w2 f32) (local $w3 f32) (local $g f32)
+    (local.set $pixel (i32.shl (local.get $c) (i32.const 2)))
     (local.set $plane (i32.shl (local.get $n) (i32.const 2)))
-    (memory.fill (local.get $dsrc) (i32.const 0) (i32.mul (local.get $p) (local.get $row)))
-    (local.set $o (local.get $dy))
+    (memory.fill (local.get $dsrc) (i32.const 0) (i32.mul (i32.mul (local.get $batch) (local.get $p)) (local.get $pixel)))
     (block $done
       (loop $pixels
         (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-        (call $taps (local.get $index) (local.get $i) (local.get $plane) (local.get $dsrc) (local.get $row))
+        (call $taps (local.get $index) (local.get $i) (local.get $plane) (local.get $pixel))
         (local.set $s3) (local.set $s2) (local.set $s1) (local.set $s0)
-        (local.set $w0 (v128.load32_splat (i32.add (local.get $weight) (i32.shl (local.get $i) (i32.const 2)))))
-        (local.set $w1 (v128.load32_splat (i32.add (local.get $weight) (i32.add (local.get $plane) (i32.shl (local.get $i) (i32.const 2))))))
-        (local.set $w2 (v128.load32_splat (i32.add (local.get $weight) (i32.add (i32.shl (local.get $plane) (i32.const 1)) (i32.shl (local.get $i) (i32.const 2))))))
-        (local.set $w3 (v128.load32_splat (i32.add (local.get $weight) (i32.add (i32.mul (local.get $plane) (i32.const 3)) (i32.shl (local.get $i) (i32.const 2))))))
-        (local.set $j (i32.const 0))
-        (block $row_done
-          (loop $lanes
-            (br_if $row_done (i32.ge_u (local.get $j) (local.get $row)))
-            (local.set $g (v128.load (i32.add (local.get $o) (local.get $j))))
-            ;; One tap after another: two taps may be the same source pixel (the grey one).
-            (call $accumulate (i32.add (local.get $s0) (local.get $j)) (local.get $w0) (local.get $g))
-            (call $accumulate (i32.add (local.get $s1) (local.get $j)) (local.get $w1) (local.get $g))
-            (call $accumulate (i32.add (local.get $s2) (local.get $j)) (local.get $w2) (local.get $g))
-            (call $accumulate (i32.add (local.get $s3) (local.get $j)) (local.get $w3) (local.get $g))
-            (local.set $j (i32.add (local.get $j) (i32.const 16)))
-            (br $lanes)))
-        (local.set $o (i32.add (local.get $o) (local.get $row)))
+        (call $weights (local.get $weight) (local.get $i) (local.get $plane))
+        (drop) (local.set $w3) (local.set $w2) (local.set $w1) (local.set $w0)
+        (local.set $o (i32.add (local.get $dy) (i32.mul (local.get $i) (local.get $pixel))))
+        (local.set $base (local.get $dsrc))
+        (local.set $b (i32.const 0))
+        (block $batch_done
+          (loop $pictures
+            (br_if $batch_done (i32.ge_u (local.get $b) (local.get $batch)))
+            (local.set $j (i32.const 0))
+            (block $pixel_done
+              (loop $channels
+                (br_if $pixel_done (i32.ge_u (local.get $j) (local.get $pixel)))
+                (local.set $g (f32.load (i32.add (local.get $o) (local.get $j))))
+                ;; One tap after another: two taps may be the same source pixel.
+                (local.set $at (i32.add (local.get $base) (i32.add (local.get $s0) (local.get $j))))
+                (f32.store (local.get $at) (f32.add (f32.load (local.get $at)) (f32.mul (local.get $w0) (local.get $g))))
+                (local.set $at (i32.add (local.get $base) (i32.add (local.get $s1) (local.get $j))))
+                (f32.store (local.get $at) (f32.add (f32.load (local.get $at)) (f32.mul (local.get $w1) (local.get $g))))
+                (local.set $at (i32.add (local.get $base) (i32.add (local.get $s2) (local.get $j))))
+                (f32.store (local.get $at) (f32.add (f32.load (local.get $at)) (f32.mul (local.get $w2) (local.get $g))))
+                (local.set $at (i32.add (local.get $base) (i32.add (local.get $s3) (local.get $j))))
+                (f32.store (local.get $at) (f32.add (f32.load (local.get $at)) (f32.mul (local.get $w3) (local.get $g))))
+                (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                (br $channels)))
+            (local.set $o (i32.add (local.get $o) (i32.mul (local.get $plane) (local.get $c))))
+            (local.set $base (i32.add (local.get $base) (i32.mul (local.get $p) (local.get $pixel))))
+            (local.set $b (i32.add (local.get $b) (i32.const 1)))
+            (br $pictures)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $pixels))))
 
-  (func $accumulate (param $at i32) (param $w v128) (param $g v128)
-    (v128.store (local.get $at) (f32x4.add (v128.load (local.get $at)) (f32x4.mul (local.get $w) (local.get $g)))))
-
-  ;; The byte addresses of output pixel i's four source pixels in `base`.
-  (func $taps (param $index i32) (param $i i32) (param $plane i32) (param $base i32) (param $row i32)
+  ;; Output pixel i's four source pixels as byte offsets into a picture of `pixel`-byte pixels.
+  (func $taps (param $index i32) (param $i i32) (param $plane i32) (param $pixel i32)
     (result i32 i32 i32 i32)
     (local $at i32)
     (local.set $at (i32.add (local.get $index) (i32.shl (local.get $i) (i32.const 2))))
-    (i32.add (local.get $base) (i32.mul (i32.load (local.get $at)) (local.get $row)))
-    (i32.add (local.get $base) (i32.mul (i32.load (i32.add (local.get $at) (local.get $plane))) (local.get $row)))
-    (i32.add (local.get $base) (i32.mul (i32.load (i32.add (local.get $at) (i32.shl (local.get $plane) (i32.const 1)))) (local.get $row)))
-    (i32.add (local.get $base) (i32.mul (i32.load (i32.add (local.get $at) (i32.mul (local.get $plane) (i32.const 3)))) (local.get $row)))))
+    (i32.mul (i32.load (local.get $at)) (local.get $pixel))
+    (i32.mul (i32.load (i32.add (local.get $at) (local.get $plane))) (local.get $pixel))
+    (i32.mul (i32.load (i32.add (local.get $at) (i32.shl (local.get $plane) (i32.const 1)))) (local.get $pixel))
+    (i32.mul (i32.load (i32.add (local.get $at) (i32.mul (local.get $plane) (i32.const 3)))) (local.get $pixel)))
+
+  ;; Output pixel i's five weights: the four taps' and the fill's.
+  (func $weights (param $weight i32) (param $i i32) (param $plane i32)
+    (result f32 f32 f32 f32 f32)
+    (local $at i32)
+    (local.set $at (i32.add (local.get $weight) (i32.shl (local.get $i) (i32.const 2))))
+    (f32.load (local.get $at))
+    (f32.load (i32.add (local.get $at) (local.get $plane)))
+    (f32.load (i32.add (local.get $at) (i32.shl (local.get $plane) (i32.const 1))))
+    (f32.load (i32.add (local.get $at) (i32.mul (local.get $plane) (i32.const 3))))
+    (f32.load (i32.add (local.get $at) (i32.shl (local.get $plane) (i32.const 2))))))
