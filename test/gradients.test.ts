@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/select.js';
 import { registerWasmGradients, wasmGradientKernelNames } from '../src/backend/gradients.js';
 import { conv2dFilterGradient, conv2dInputGradient, type ConvPad } from '../src/backend/conv-gradients.js';
+import { asSwap } from '../src/backend/wasm-kernels.js';
 import { mulberry32, randomArray, expectClose } from './gradients-helpers.js';
 
 /**
@@ -318,6 +319,41 @@ describe('wasm Tile matches cpu', () => {
     };
     const ref = await on('cpu', tileOn);
     const got = await on('wasm', tileOn);
+    expect(got).toEqual(ref);
+  });
+});
+
+describe('wasm Transpose matches cpu', () => {
+  test('asSwap finds the swap of two neighbouring axis runs, and only that', () => {
+    expect(asSwap([8, 112, 112, 2, 2, 3], [0, 1, 3, 2, 4, 5])).toEqual([8 * 112, 112, 2, 6]);
+    expect(asSwap([8, 3, 128, 128], [0, 2, 3, 1])).toEqual([8, 3, 128 * 128, 1]);
+    expect(asSwap([5, 7], [1, 0])).toEqual([1, 5, 7, 1]);
+    expect(asSwap([2, 1, 3], [2, 1, 0])).toEqual([1, 2, 3, 1]); // the size-1 axis drops out
+    expect(asSwap([2, 3, 4], [0, 1, 2])).toEqual([1, 1, 1, 24]);
+    expect(asSwap([2, 3, 4], [2, 1, 0])).toBeUndefined(); // a reversal: wasm's own kernel
+    expect(asSwap([2, 3, 4, 5], [1, 0, 3, 2])).toBeUndefined();
+  });
+
+  test.each([
+    [[8, 6, 5, 2, 2, 3], [0, 1, 3, 2, 4, 5], 'float32'],
+    [[4, 3, 9, 7], [0, 2, 3, 1], 'float32'],
+    [[4, 9, 7, 3], [0, 3, 1, 2], 'float32'],
+    [[5, 7], [1, 0], 'int32'],
+    [[2, 1, 3, 4], [3, 1, 0, 2], 'float32'],
+    [[3, 4, 5], [2, 1, 0], 'float32'], // handed back to wasm's kernel
+    [[2, 3], [1, 0], 'bool'],
+    [[0, 3], [1, 0], 'float32'],
+  ] as Array<[number[], number[], tf.DataType]>)('shape %j perm %j %s', async (shape, perm, dtype) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const values = Array.from({ length: size }, (_, i) => (dtype === 'bool' ? i % 2 : i * 3 - 4));
+    const transposeOn = () => {
+      const t = tf.transpose(tf.tensor(values, shape, dtype), perm);
+      const out = { shape: t.shape, data: Array.from(t.dataSync()) };
+      t.dispose();
+      return out;
+    };
+    const ref = await on('cpu', transposeOn);
+    const got = await on('wasm', transposeOn);
     expect(got).toEqual(ref);
   });
 });

@@ -10,7 +10,7 @@ import { heapOffset, simdKernels } from './simd/kernels.js';
  *    of dy through the same taps (the fill is a constant and gets no gradient).
  * The fifth weight plane is the share of an output pixel that lies outside the picture.
  * On wasm they are kernels of ours (simd/kernels.wat) that read the tensors in place, in the
- * layout the network uses: no transposes around them. wasm's GatherV2 does its index
+ * layout the network uses: no transposes around them (RGB pixels four lanes at a time). wasm's GatherV2 does its index
  * arithmetic per element and took 200 ms a step for a batch of eight 224 px pictures.
  */
 export const SAMPLE_GATHER = 'CnnvizSampleGather';
@@ -98,7 +98,9 @@ function register(name: string, gather: boolean): void {
       const { n, p, batch, c } = dims;
       if (simd) {
         const [o, d, i, w] = [out, data, a.inputs.index, a.inputs.weight].map((t) => heapOffset(b, t));
-        if (gather) simd.sample_gather(o, d, i, w, n, p, batch, c, attrs.fill ?? 0);
+        const fill = attrs.fill ?? 0;
+        // RGB gathers four lanes at a time (all but the last output pixel), where they can.
+        if (gather) simd.sample_gather(o, d, i, w, n, p, batch, c, fill, c === 3 && simd.sample_gather3(o, d, i, w, n, p, batch, fill) ? Math.max(n - 1, 0) : 0);
         else simd.sample_scatter(o, d, i, w, n, p, batch, c);
       } else {
         const view = (t: tf.TensorInfo) => b.typedArrayFromHeap(t);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { depthwiseInputGradient } from './conv-gradients.js';
+import { heapOffset, simdKernels } from './simd/kernels.js';
 
 type Kernel = (args: { inputs: Record<string, tf.Tensor>; attrs: Record<string, unknown>; backend?: unknown }) => tf.Tensor;
 
@@ -220,6 +221,53 @@ const fusedBatchNorm = () =>
   });
 
 /**
+ * A transpose of `shape` by `perm` as [a, b, c, d] -> [a, c, b, d], when it is one: size-1
+ * axes dropped and runs of axes that stay neighbours merged, it swaps two neighbouring runs
+ * (a, d the products of the axes before and after them). Else undefined.
+ */
+export function asSwap(shape: number[], perm: number[]): [number, number, number, number] | undefined {
+  const moved = perm.filter((axis) => shape[axis] !== 1);
+  const kept = [...moved].sort((a, b) => a - b);
+  const runs: number[][] = [];
+  for (const axis of moved) {
+    const last = runs[runs.length - 1];
+    if (last && kept.indexOf(last[last.length - 1]) + 1 === kept.indexOf(axis)) last.push(axis);
+    else runs.push([axis]);
+  }
+  const size = (run: number[]) => run.reduce((m, axis) => m * shape[axis], 1);
+  const byInput = [...runs].sort((r, q) => r[0] - q[0]);
+  const order = runs.map((r) => byInput.indexOf(r));
+  if (order.length <= 1) return [1, 1, 1, size(moved)];
+  const i = order.findIndex((q, j) => q !== j);
+  if (order[i] !== i + 1 || order[i + 1] !== i || order.some((q, j) => j !== i && j !== i + 1 && q !== j)) return undefined;
+  const product = (rs: number[][]) => rs.reduce((m, r) => m * size(r), 1);
+  return [product(byInput.slice(0, i)), size(byInput[i]), size(byInput[i + 1]), product(byInput.slice(i + 2))];
+}
+
+interface WasmHeap {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+/**
+ * wasm's Transpose is a general strided loop (3.3 ms for 1.2 M floats); the ones a dream step
+ * and its gradients make (phases into pixels, planes into channels) swap two neighbouring
+ * axis runs, a block copy in our kernel (simd/kernels.wat).
+ */
+const transpose = () =>
+  delegating('Transpose', ({ inputs, attrs, backend }) => {
+    const { x } = inputs;
+    const perm = attrs.perm as number[];
+    if ((x.dtype !== 'float32' && x.dtype !== 'int32') || x.size === 0) return undefined;
+    const swap = asSwap(x.shape, perm);
+    const simd = swap && simdKernels(backend);
+    if (!swap || !simd) return undefined;
+    const heap = backend as WasmHeap;
+    const out = heap.makeOutput(perm.map((axis) => x.shape[axis]), x.dtype);
+    simd.swap_middle(heapOffset(heap, out), heapOffset(heap, x), ...swap);
+    return out as unknown as tf.Tensor;
+  });
+
+/**
  * Kernels beyond the conv gradients that training or visualisation needs on wasm. Built on
  * each call: a delegating replacement captures the kernel registered at that moment.
  */
@@ -230,6 +278,7 @@ export function extraWasmKernels(): Record<string, Kernel> {
     Minimum: clampAgainstScalar('Minimum'),
     Maximum: clampAgainstScalar('Maximum'),
     FusedBatchNorm: fusedBatchNorm(),
+    Transpose: transpose(),
   };
   const present = Object.entries(delegates).filter((e): e is [string, Kernel] => e[1] !== undefined);
   return {

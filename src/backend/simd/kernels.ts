@@ -12,9 +12,13 @@ export interface SimdKernels {
   band_pass(out: number, dy: number, y: number, n: number, lo: number, hi: number): void;
   /** The redirected gradient (band-pass.ts) over `batch` examples of `per` elements. */
   redirect_pass(out: number, dy: number, y: number, batch: number, per: number, lo: number, hi: number): void;
+  /** out[ia][ic][ib][:] = x[ia][ib][ic][:] for x [a, b, c, d] of 4-byte values (a transpose). */
+  swap_middle(out: number, x: number, a: number, b: number, c: number, d: number): void;
   /** Bilinear gather and its adjoint scatter over NHWC pictures (bilinear-sample.ts). */
-  sample_gather(out: number, src: number, index: number, weight: number, n: number, p: number, batch: number, c: number, fill: number): void;
+  sample_gather(out: number, src: number, index: number, weight: number, n: number, p: number, batch: number, c: number, fill: number, first: number): void;
   sample_scatter(dsrc: number, dy: number, index: number, weight: number, n: number, p: number, batch: number, c: number): void;
+  /** The gather for c = 3 in SIMD over all but the last output pixel; 0 if it declined. */
+  sample_gather3(out: number, src: number, index: number, weight: number, n: number, p: number, batch: number, fill: number): number;
 }
 
 // The few WebAssembly JS API types used here (the project's lib has no DOM types).

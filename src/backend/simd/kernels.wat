@@ -107,21 +107,70 @@
         (local.set $e (i32.add (local.get $e) (i32.const 1)))
         (br $examples))))
 
+;; A transpose that swaps two axes with contiguous blocks of d 4-byte values on either side:
+  ;; out[ia][ic][ib][:] = x[ia][ib][ic][:], x of shape [a, b, c, d]. Every transpose whose
+  ;; permutation, once runs of adjacent axes are merged, swaps two neighbours is one of these.
+  (func (export "swap_middle")
+    (param $out i32) (param $x i32) (param $a i32) (param $b i32) (param $c i32) (param $d i32)
+    (local $ia i32) (local $ib i32) (local $ic i32) (local $row i32) (local $stride i32)
+    (local $xa i32) (local $src i32) (local $o i32) (local $j i32) (local $vend i32)
+    (local.set $row (i32.shl (local.get $d) (i32.const 2)))
+    (local.set $stride (i32.mul (local.get $c) (local.get $row)))
+    (local.set $vend (i32.and (local.get $row) (i32.const -16)))
+    (local.set $o (local.get $out))
+    (local.set $xa (local.get $x))
+    (block $a_done
+      (loop $outer
+        (br_if $a_done (i32.ge_u (local.get $ia) (local.get $a)))
+        (local.set $ic (i32.const 0))
+        (block $c_done
+          (loop $columns
+            (br_if $c_done (i32.ge_u (local.get $ic) (local.get $c)))
+            (local.set $src (i32.add (local.get $xa) (i32.mul (local.get $ic) (local.get $row))))
+            (local.set $ib (i32.const 0))
+            (block $b_done
+              (loop $rows
+                (br_if $b_done (i32.ge_u (local.get $ib) (local.get $b)))
+                (local.set $j (i32.const 0))
+                (block $v_done
+                  (loop $vectors
+                    (br_if $v_done (i32.ge_u (local.get $j) (local.get $vend)))
+                    (v128.store (i32.add (local.get $o) (local.get $j)) (v128.load (i32.add (local.get $src) (local.get $j))))
+                    (local.set $j (i32.add (local.get $j) (i32.const 16)))
+                    (br $vectors)))
+                (block $s_done
+                  (loop $scalars
+                    (br_if $s_done (i32.ge_u (local.get $j) (local.get $row)))
+                    (i32.store (i32.add (local.get $o) (local.get $j)) (i32.load (i32.add (local.get $src) (local.get $j))))
+                    (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                    (br $scalars)))
+                (local.set $o (i32.add (local.get $o) (local.get $row)))
+                (local.set $src (i32.add (local.get $src) (local.get $stride)))
+                (local.set $ib (i32.add (local.get $ib) (i32.const 1)))
+                (br $rows)))
+            (local.set $ic (i32.add (local.get $ic) (i32.const 1)))
+            (br $columns)))
+        (local.set $xa (i32.add (local.get $xa) (i32.mul (local.get $b) (local.get $stride))))
+        (local.set $ia (i32.add (local.get $ia) (i32.const 1)))
+        (br $outer))))
+
   ;; Bilinear resampling with precomputed taps (backend/bilinear-sample.ts) over a batch of
   ;; pictures of p pixels of c float32s each (NHWC, a picture after another), which all share
   ;; the taps. index is four planes of n source-pixel indices, tap t of output pixel i at
   ;; t * n + i; weight is five planes, the four taps' and the fill value's. Scalar: with c = 3
   ;; there are no four lanes to fill, and the layout saves the transposes a lane-friendly one
   ;; would need around the call.
-  ;;   sample_gather: out[b][i] = sum over t of weight[t][i] * src[b][index[t][i]] + fill * weight[4][i]
+  ;;   sample_gather: out[b][i] = sum over t of weight[t][i] * src[b][index[t][i]] + fill * weight[4][i],
+  ;;   for output pixels first..n-1.
   (func (export "sample_gather")
     (param $out i32) (param $src i32) (param $index i32) (param $weight i32)
-    (param $n i32) (param $p i32) (param $batch i32) (param $c i32) (param $fill f32)
+    (param $n i32) (param $p i32) (param $batch i32) (param $c i32) (param $fill f32) (param $first i32)
     (local $i i32) (local $b i32) (local $j i32) (local $pixel i32) (local $plane i32) (local $o i32) (local $base i32)
     (local $s0 i32) (local $s1 i32) (local $s2 i32) (local $s3 i32)
     (local $w0 f32) (local $w1 f32) (local $w2 f32) (local $w3 f32) (local $g f32)
     (local.set $pixel (i32.shl (local.get $c) (i32.const 2)))
     (local.set $plane (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $i (local.get $first))
     (block $done
       (loop $pixels
         (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
@@ -206,6 +255,58 @@
             (br $pictures)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $pixels))))
+
+;; Three channels (RGB) four lanes at a time: a pixel's three floats and the next one's
+  ;; first. Lane 3 is never kept: its store lands on the next output pixel, written after (so
+  ;; the last pixel is left to sample_gather). Loads read up to one float past the source: it
+  ;; declines (returns 0) when that would be past the end of memory. Not for scatter: its
+  ;; read-modify-writes of overlapping 16-byte spans defeat store-to-load forwarding, and ran
+  ;; at half the speed of the scalar loop.
+  (func $fits (param $end i32) (result i32)
+    (i32.le_u (i32.shr_u (i32.add (local.get $end) (i32.const 65551)) (i32.const 16)) (memory.size)))
+
+  ;;   sample_gather3: sample_gather for c = 3 over output pixels 0..n-2.
+  (func (export "sample_gather3")
+    (param $out i32) (param $src i32) (param $index i32) (param $weight i32)
+    (param $n i32) (param $p i32) (param $batch i32) (param $fill f32) (result i32)
+    (local $i i32) (local $b i32) (local $plane i32) (local $o i32) (local $base i32) (local $last i32)
+    (local $s0 i32) (local $s1 i32) (local $s2 i32) (local $s3 i32)
+    (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128) (local $g v128)
+    (if (i32.eqz (call $fits (i32.add (local.get $src) (i32.mul (i32.mul (local.get $batch) (local.get $p)) (i32.const 12)))))
+      (then (return (i32.const 0))))
+    (local.set $plane (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $last (i32.sub (local.get $n) (i32.const 1)))
+    (block $done
+      (loop $pixels
+        (br_if $done (i32.ge_s (local.get $i) (local.get $last)))
+        (call $taps (local.get $index) (local.get $i) (local.get $plane) (i32.const 12))
+        (local.set $s3) (local.set $s2) (local.set $s1) (local.set $s0)
+        (call $weights (local.get $weight) (local.get $i) (local.get $plane))
+        (local.set $g (f32x4.splat (f32.mul (local.get $fill))))
+        (local.set $w3 (f32x4.splat)) (local.set $w2 (f32x4.splat)) (local.set $w1 (f32x4.splat)) (local.set $w0 (f32x4.splat))
+        (local.set $o (i32.add (local.get $out) (i32.mul (local.get $i) (i32.const 12))))
+        (local.set $base (local.get $src))
+        (local.set $b (i32.const 0))
+        (block $batch_done
+          (loop $pictures
+            (br_if $batch_done (i32.ge_u (local.get $b) (local.get $batch)))
+            (v128.store (local.get $o)
+              (f32x4.add
+                (f32x4.add
+                  (f32x4.add
+                    (f32x4.mul (local.get $w0) (v128.load (i32.add (local.get $base) (local.get $s0))))
+                    (f32x4.mul (local.get $w1) (v128.load (i32.add (local.get $base) (local.get $s1)))))
+                  (f32x4.add
+                    (f32x4.mul (local.get $w2) (v128.load (i32.add (local.get $base) (local.get $s2))))
+                    (f32x4.mul (local.get $w3) (v128.load (i32.add (local.get $base) (local.get $s3))))))
+                (local.get $g)))
+            (local.set $o (i32.add (local.get $o) (i32.mul (local.get $plane) (i32.const 3))))
+            (local.set $base (i32.add (local.get $base) (i32.mul (local.get $p) (i32.const 12))))
+            (local.set $b (i32.add (local.get $b) (i32.const 1)))
+            (br $pictures)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $pixels)))
+    (i32.const 1))
 
   ;; Output pixel i's four source pixels as byte offsets into a picture of `pixel`-byte pixels.
   (func $taps (param $index i32) (param $i i32) (param $plane i32) (param $pixel i32)
