@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/select.js';
 import { irfft2d, rfft2dFrequencies, clearFftBases } from '../src/backend/fft.js';
+import { hasFftKernels, irfft2dAdjointKernel, irfft2dKernel } from '../src/backend/fft-kernels.js';
 import { mulberry32, randomArray, expectClose } from './gradients-helpers.js';
 
 /** numpy.fft.irfft2 written out: complex inverse DFT along H, then the Hermitian c2r along W (float64). */
@@ -147,4 +148,34 @@ test('rfft2dFrequencies follows numpy.fft.fftfreq', () => {
   const fx = [0, 0.2, 0.4];
   const ref = fy.flatMap((y) => fx.map((x) => Math.sqrt(x * x + y * y)));
   v.forEach((x, i) => expect(x).toBeCloseTo(ref[i], 6));
+});
+
+describe('irfft2d kernels of ours on wasm (power-of-two sizes)', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+
+  test('are what irfft2d uses there', () => {
+    expect(hasFftKernels(128, 128)).toBe(true);
+    expect(hasFftKernels(8, 4)).toBe(true);
+    expect(hasFftKernels(6, 8)).toBe(false);
+    expect(hasFftKernels(2, 8)).toBe(false);
+  });
+
+  test.each([[4, 4], [8, 16], [32, 8], [128, 16], [16, 128]])('match numpy irfft2 and have the exact adjoint for %ix%i, 3 planes', (h, w) => {
+    const rand = mulberry32(h * 31 + w);
+    const wf = w / 2 + 1;
+    const re = randomArray(rand, 3 * h * wf), im = randomArray(rand, 3 * h * wf);
+    const got = read(irfft2dKernel(tf.tensor(re, [3, h, wf]), tf.tensor(im, [3, h, wf]), h, w));
+    for (let p = 0; p < 3; p++) {
+      const want = numpyIrfft2(re.subarray(p * h * wf, (p + 1) * h * wf), im.subarray(p * h * wf, (p + 1) * h * wf), h, w);
+      expectClose(got.subarray(p * h * w, (p + 1) * h * w), Float32Array.from(want), 1e-5, `plane ${p}`);
+    }
+    // <L(re, im), g> = <(re, im), L^T(g)>
+    const g = randomArray(rand, 3 * h * w);
+    const [gr, gi] = irfft2dAdjointKernel(tf.tensor(g, [3, h, w]), h, w).map(read);
+    const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => Array.from(a).reduce((s, v, i) => s + v * b[i], 0);
+    const lhs = dot(got, g);
+    expect(Math.abs(lhs - (dot(re, gr) + dot(im, gi)))).toBeLessThan(1e-4 * Math.max(1, Math.abs(lhs)));
+  });
 });

@@ -1,14 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import FFT from 'fft.js';
 import { UsageError } from '../errors.js';
+import { hasFftKernels, irfft2dAdjointKernel, irfft2dKernel } from './fft-kernels.js';
 
 /**
- * A real 2-D inverse FFT (numpy.fft.irfft2) and its exact gradient, computed in JavaScript
- * on the tensors' data: wasm and cpu have no FFT kernels, and tfjs's own irfft builds the
- * full complex spectrum. The dense DFT matrix products this replaced were ~34 ms of kernel
- * time per batch-8 dream step at 128 px; this and its adjoint take ~17 ms. fft.js does the
- * power-of-two transforms; other lengths go through Bluestein's chirp-z on top of it, so
- * every size stays O(n log n).
+ * A real 2-D inverse FFT (numpy.fft.irfft2) and its exact gradient. On wasm, power-of-two
+ * sizes run as kernels of ours (fft-kernels.ts, SIMD); everything else is computed here in
+ * JavaScript on the tensors' data: wasm and cpu have no FFT kernels, and tfjs's own irfft
+ * builds the full complex spectrum. For a batch-8 dream step at 128 px the dense DFT matrix
+ * products this replaced took ~34 ms, this JavaScript and its adjoint ~17 ms, the kernels
+ * ~6 ms. Here fft.js does the power-of-two transforms; other lengths go through Bluestein's
+ * chirp-z on top of it, so every size stays O(n log n).
  */
 
 /** A complex DFT of one length on interleaved [re, im] arrays of 2n doubles. */
@@ -220,13 +222,19 @@ export function irfft2d(re: tf.Tensor, im: tf.Tensor, h: number, w: number): tf.
   }
   const lead = shape.slice(0, -2);
   const planes = lead.reduce((a, b) => a * b, 1);
-  const op = tf.customGrad((...args) => ({
-    value: tf.tensor(inversePlanes((args[0] as tf.Tensor).dataSync() as Float32Array, (args[1] as tf.Tensor).dataSync() as Float32Array, planes, h, w), [...lead, h, w]),
-    gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
+  const wasm = hasFftKernels(h, w);
+  const op = tf.customGrad((...args) => {
+    const [a, b] = args as tf.Tensor[];
+    const value = wasm
+      ? irfft2dKernel(a, b, h, w)
+      : tf.tensor(inversePlanes(a.dataSync() as Float32Array, b.dataSync() as Float32Array, planes, h, w), [...lead, h, w]);
+    const gradFunc = (dy: tf.Tensor | tf.Tensor[]) => {
+      if (wasm) return irfft2dAdjointKernel(dy as tf.Tensor, h, w);
       const g = inversePlanesAdjoint((dy as tf.Tensor).dataSync() as Float32Array, planes, h, w);
       return [tf.tensor(g.re, shape), tf.tensor(g.im, shape)];
-    },
-  }));
+    };
+    return { value, gradFunc };
+  });
   const real = (t: tf.Tensor) => (t.dtype === 'float32' ? t : tf.cast(t, 'float32'));
   return tf.tidy(() => op(real(re), real(im)));
 }

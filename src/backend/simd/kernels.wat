@@ -327,4 +327,261 @@
     (f32.load (i32.add (local.get $at) (local.get $plane)))
     (f32.load (i32.add (local.get $at) (i32.shl (local.get $plane) (i32.const 1))))
     (f32.load (i32.add (local.get $at) (i32.mul (local.get $plane) (i32.const 3))))
-    (f32.load (i32.add (local.get $at) (i32.shl (local.get $plane) (i32.const 2))))))
+    (f32.load (i32.add (local.get $at) (i32.shl (local.get $plane) (i32.const 2)))))
+
+  ;; 2-D real inverse FFT (numpy.fft.irfft2) of power-of-two sizes and its adjoint
+  ;; (backend/fft.ts), four transforms at a time, one per lane. Scratch, laid out by the caller:
+  ;;   buf  n vectors of complex values, a v128 of real parts then one of imaginary parts
+  ;;   tw   n/2 cosines then n/2 of -sin(2 pi k / n), for n = h and for n = w
+  ;;   rev  n bit-reversed indices as byte offsets into buf (k -> bitrev(k) * 32)
+  ;;   zr, zi  the half spectrum between the passes, [h][wf4] with wf4 = wf rounded up to 4
+  ;; Spectra are [planes][h][wf], wf = w/2 + 1; images [planes][h][w].
+
+  ;; In place, radix 2, on buf already in bit-reversed order: forward (sign 1) or unscaled
+  ;; inverse (sign -1) transforms of length n, one per lane.
+  (func $fft4 (param $buf i32) (param $n i32) (param $tw i32) (param $sign f32)
+    (local $half i32) (local $span i32) (local $step i32) (local $j i32) (local $at i32) (local $end i32)
+    (local $wr v128) (local $wi v128) (local $ar v128) (local $ai v128) (local $br v128) (local $bi v128)
+    (local $tr v128) (local $ti v128) (local $twim i32)
+    (local.set $twim (i32.add (local.get $tw) (i32.shl (local.get $n) (i32.const 1))))
+    (local.set $end (i32.add (local.get $buf) (i32.shl (local.get $n) (i32.const 5))))
+    (local.set $half (i32.const 1))
+    (block $stages_done
+      (loop $stages
+        (br_if $stages_done (i32.ge_u (local.get $half) (local.get $n)))
+        (local.set $span (i32.shl (local.get $half) (i32.const 6))) ;; 2 * half vectors, in bytes
+        (local.set $step (i32.shl (i32.div_u (local.get $n) (i32.shl (local.get $half) (i32.const 1))) (i32.const 2)))
+        (local.set $j (i32.const 0))
+        (block $j_done
+          (loop $twiddles
+            (br_if $j_done (i32.ge_u (local.get $j) (local.get $half)))
+            (local.set $wr (f32x4.splat (f32.load (i32.add (local.get $tw) (i32.mul (local.get $j) (local.get $step))))))
+            (local.set $wi (f32x4.splat (f32.mul (local.get $sign) (f32.load (i32.add (local.get $twim) (i32.mul (local.get $j) (local.get $step)))))))
+            (local.set $at (i32.add (local.get $buf) (i32.shl (local.get $j) (i32.const 5))))
+            (block $b_done
+              (loop $butterflies
+                (br_if $b_done (i32.ge_u (local.get $at) (local.get $end)))
+                (local.set $ar (v128.load (local.get $at)))
+                (local.set $ai (v128.load offset=16 (local.get $at)))
+                (local.set $br (v128.load (i32.add (local.get $at) (i32.shl (local.get $half) (i32.const 5)))))
+                (local.set $bi (v128.load offset=16 (i32.add (local.get $at) (i32.shl (local.get $half) (i32.const 5)))))
+                (local.set $tr (f32x4.sub (f32x4.mul (local.get $br) (local.get $wr)) (f32x4.mul (local.get $bi) (local.get $wi))))
+                (local.set $ti (f32x4.add (f32x4.mul (local.get $br) (local.get $wi)) (f32x4.mul (local.get $bi) (local.get $wr))))
+                (v128.store (local.get $at) (f32x4.add (local.get $ar) (local.get $tr)))
+                (v128.store offset=16 (local.get $at) (f32x4.add (local.get $ai) (local.get $ti)))
+                (v128.store (i32.add (local.get $at) (i32.shl (local.get $half) (i32.const 5))) (f32x4.sub (local.get $ar) (local.get $tr)))
+                (v128.store offset=16 (i32.add (local.get $at) (i32.shl (local.get $half) (i32.const 5))) (f32x4.sub (local.get $ai) (local.get $ti)))
+                (local.set $at (i32.add (local.get $at) (local.get $span)))
+                (br $butterflies)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $twiddles)))
+        (local.set $half (i32.shl (local.get $half) (i32.const 1)))
+        (br $stages))))
+
+  ;; The four lanes of v as floats at to, to + stride, to + 2 stride, to + 3 stride (bytes).
+  (func $store_lanes (param $to i32) (param $stride i32) (param $v v128)
+    (f32.store (local.get $to) (f32x4.extract_lane 0 (local.get $v)))
+    (f32.store (i32.add (local.get $to) (local.get $stride)) (f32x4.extract_lane 1 (local.get $v)))
+    (f32.store (i32.add (local.get $to) (i32.shl (local.get $stride) (i32.const 1))) (f32x4.extract_lane 2 (local.get $v)))
+    (f32.store (i32.add (local.get $to) (i32.mul (local.get $stride) (i32.const 3))) (f32x4.extract_lane 3 (local.get $v))))
+
+  (func (export "irfft2")
+    (param $out i32) (param $re i32) (param $im i32) (param $planes i32) (param $h i32) (param $w i32)
+    (param $buf i32) (param $twh i32) (param $tww i32) (param $revh i32) (param $revw i32) (param $zr i32) (param $zi i32)
+    (result i32)
+    (local $p i32) (local $m i32) (local $k i32) (local $y i32) (local $x i32)
+    (local $wf i32) (local $wf4 i32) (local $row i32) (local $src i32) (local $dst i32) (local $plane i32)
+    (local $scale f32) (local $sgn f32) (local $v v128) (local $at i32)
+    (local.set $wf (i32.add (i32.shr_u (local.get $w) (i32.const 1)) (i32.const 1)))
+    (local.set $wf4 (i32.and (i32.add (local.get $wf) (i32.const 3)) (i32.const -4)))
+    (local.set $row (i32.shl (local.get $wf4) (i32.const 2)))
+    ;; The last column group reads up to three floats past each spectrum.
+    (local.set $plane (i32.mul (i32.mul (local.get $h) (local.get $wf)) (i32.const 4)))
+    (if (i32.or
+          (i32.eqz (call $fits (i32.add (local.get $re) (i32.mul (local.get $planes) (local.get $plane)))))
+          (i32.eqz (call $fits (i32.add (local.get $im) (i32.mul (local.get $planes) (local.get $plane))))))
+      (then (return (i32.const 0))))
+    (local.set $scale (f32.div (f32.const 1) (f32.convert_i32_u (i32.mul (local.get $h) (local.get $w)))))
+    (block $planes_done
+      (loop $planes_loop
+        (br_if $planes_done (i32.ge_u (local.get $p) (local.get $planes)))
+        ;; Columns: a complex inverse along h, four columns a lane each.
+        (local.set $m (i32.const 0))
+        (block $cols_done
+          (loop $cols
+            (br_if $cols_done (i32.ge_u (local.get $m) (local.get $wf)))
+            (local.set $k (i32.const 0))
+            (block $load_done
+              (loop $load
+                (br_if $load_done (i32.ge_u (local.get $k) (local.get $h)))
+                (local.set $src (i32.add (i32.mul (local.get $p) (local.get $plane))
+                  (i32.shl (i32.add (i32.mul (local.get $k) (local.get $wf)) (local.get $m)) (i32.const 2))))
+                (local.set $dst (i32.add (local.get $buf) (i32.load (i32.add (local.get $revh) (i32.shl (local.get $k) (i32.const 2))))))
+                (v128.store (local.get $dst) (v128.load (i32.add (local.get $re) (local.get $src))))
+                (v128.store offset=16 (local.get $dst) (v128.load (i32.add (local.get $im) (local.get $src))))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $load)))
+            (call $fft4 (local.get $buf) (local.get $h) (local.get $twh) (f32.const -1))
+            (local.set $y (i32.const 0))
+            (block $save_done
+              (loop $save
+                (br_if $save_done (i32.ge_u (local.get $y) (local.get $h)))
+                (local.set $dst (i32.add (i32.mul (local.get $y) (local.get $row)) (i32.shl (local.get $m) (i32.const 2))))
+                (local.set $src (i32.add (local.get $buf) (i32.shl (local.get $y) (i32.const 5))))
+                (v128.store (i32.add (local.get $zr) (local.get $dst)) (v128.load (local.get $src)))
+                (v128.store (i32.add (local.get $zi) (local.get $dst)) (v128.load offset=16 (local.get $src)))
+                (local.set $y (i32.add (local.get $y) (i32.const 1)))
+                (br $save)))
+            (local.set $m (i32.add (local.get $m) (i32.const 4)))
+            (br $cols)))
+        ;; numpy keeps only the real part of the DC and Nyquist columns after that pass.
+        (local.set $y (i32.const 0))
+        (block $dc_done
+          (loop $dc
+            (br_if $dc_done (i32.ge_u (local.get $y) (local.get $h)))
+            (f32.store (i32.add (local.get $zi) (i32.mul (local.get $y) (local.get $row))) (f32.const 0))
+            (f32.store (i32.add (local.get $zi) (i32.add (i32.mul (local.get $y) (local.get $row)) (i32.shl (i32.sub (local.get $wf) (i32.const 1)) (i32.const 2)))) (f32.const 0))
+            (local.set $y (i32.add (local.get $y) (i32.const 1)))
+            (br $dc)))
+        ;; Rows: Hermitian-extended (bin m >= wf is the conjugate of bin w - m), a complex
+        ;; inverse along w, four rows a lane each; the real part is the image.
+        (local.set $y (i32.const 0))
+        (block $rows_done
+          (loop $rows
+            (br_if $rows_done (i32.ge_u (local.get $y) (local.get $h)))
+            (local.set $x (i32.const 0))
+            (block $ext_done
+              (loop $ext
+                (br_if $ext_done (i32.ge_u (local.get $x) (local.get $w)))
+                (local.set $k (select (local.get $x) (i32.sub (local.get $w) (local.get $x)) (i32.lt_u (local.get $x) (local.get $wf))))
+                (local.set $sgn (select (f32.const 1) (f32.const -1) (i32.lt_u (local.get $x) (local.get $wf))))
+                (local.set $src (i32.add (i32.mul (local.get $y) (local.get $row)) (i32.shl (local.get $k) (i32.const 2))))
+                (local.set $dst (i32.add (local.get $buf) (i32.load (i32.add (local.get $revw) (i32.shl (local.get $x) (i32.const 2))))))
+                (local.set $at (i32.add (local.get $zr) (local.get $src)))
+                (v128.store (local.get $dst) (f32x4.replace_lane 3
+                    (f32x4.replace_lane 2
+                      (f32x4.replace_lane 1 (f32x4.splat (f32.load (local.get $at))) (f32.load (i32.add (local.get $at) (local.get $row))))
+                      (f32.load (i32.add (local.get $at) (i32.shl (local.get $row) (i32.const 1)))))
+                    (f32.load (i32.add (local.get $at) (i32.mul (local.get $row) (i32.const 3))))))
+                (local.set $at (i32.add (local.get $zi) (local.get $src)))
+                (v128.store offset=16 (local.get $dst) (f32x4.mul (f32x4.replace_lane 3
+                    (f32x4.replace_lane 2
+                      (f32x4.replace_lane 1 (f32x4.splat (f32.load (local.get $at))) (f32.load (i32.add (local.get $at) (local.get $row))))
+                      (f32.load (i32.add (local.get $at) (i32.shl (local.get $row) (i32.const 1)))))
+                    (f32.load (i32.add (local.get $at) (i32.mul (local.get $row) (i32.const 3))))) (f32x4.splat (local.get $sgn))))
+                (local.set $x (i32.add (local.get $x) (i32.const 1)))
+                (br $ext)))
+            (call $fft4 (local.get $buf) (local.get $w) (local.get $tww) (f32.const -1))
+            (local.set $x (i32.const 0))
+            (block $out_done
+              (loop $outs
+                (br_if $out_done (i32.ge_u (local.get $x) (local.get $w)))
+                (local.set $v (f32x4.mul (v128.load (i32.add (local.get $buf) (i32.shl (local.get $x) (i32.const 5)))) (f32x4.splat (local.get $scale))))
+                (local.set $dst (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $p) (local.get $h)) (local.get $y)) (local.get $w)) (local.get $x)) (i32.const 2))))
+                (call $store_lanes (local.get $dst) (i32.shl (local.get $w) (i32.const 2)) (local.get $v))
+                (local.set $x (i32.add (local.get $x) (i32.const 1)))
+                (br $outs)))
+            (local.set $y (i32.add (local.get $y) (i32.const 4)))
+            (br $rows)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $planes_loop)))
+    (i32.const 1))
+
+  ;; The adjoint of irfft2, its gradient: rows of g through a forward transform along w (four
+  ;; rows a lane each), bins 0..wf-1 kept with weight 2/w, as each stands for itself and its
+  ;; dropped mirror (1/w and no imaginary part for DC and Nyquist); then a forward transform
+  ;; down each column, divided by h.
+  (func (export "irfft2_adjoint")
+    (param $reout i32) (param $imout i32) (param $g i32) (param $planes i32) (param $h i32) (param $w i32)
+    (param $buf i32) (param $twh i32) (param $tww i32) (param $revh i32) (param $revw i32) (param $zr i32) (param $zi i32)
+    (local $p i32) (local $m i32) (local $k i32) (local $y i32) (local $x i32) (local $wf i32) (local $wf4 i32)
+    (local $row i32) (local $src i32) (local $dst i32) (local $at i32) (local $edge i32)
+    (local $s f32) (local $vr v128) (local $vi v128) (local $inv v128)
+    (local.set $wf (i32.add (i32.shr_u (local.get $w) (i32.const 1)) (i32.const 1)))
+    (local.set $wf4 (i32.and (i32.add (local.get $wf) (i32.const 3)) (i32.const -4)))
+    (local.set $row (i32.shl (local.get $wf4) (i32.const 2)))
+    (local.set $inv (f32x4.splat (f32.div (f32.const 1) (f32.convert_i32_u (local.get $h)))))
+    (block $planes_done
+      (loop $planes_loop
+        (br_if $planes_done (i32.ge_u (local.get $p) (local.get $planes)))
+        (local.set $y (i32.const 0))
+        (block $rows_done
+          (loop $rows
+            (br_if $rows_done (i32.ge_u (local.get $y) (local.get $h)))
+            (local.set $x (i32.const 0))
+            (block $load_done
+              (loop $load
+                (br_if $load_done (i32.ge_u (local.get $x) (local.get $w)))
+                (local.set $at (i32.add (local.get $g) (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $p) (local.get $h)) (local.get $y)) (local.get $w)) (local.get $x)) (i32.const 2))))
+                (local.set $dst (i32.add (local.get $buf) (i32.load (i32.add (local.get $revw) (i32.shl (local.get $x) (i32.const 2))))))
+                (v128.store (local.get $dst) (f32x4.replace_lane 3
+                    (f32x4.replace_lane 2
+                      (f32x4.replace_lane 1 (f32x4.splat (f32.load (local.get $at))) (f32.load (i32.add (local.get $at) (i32.shl (local.get $w) (i32.const 2)))))
+                      (f32.load (i32.add (local.get $at) (i32.shl (i32.shl (local.get $w) (i32.const 2)) (i32.const 1)))))
+                    (f32.load (i32.add (local.get $at) (i32.mul (i32.shl (local.get $w) (i32.const 2)) (i32.const 3))))))
+                (v128.store offset=16 (local.get $dst) (v128.const f32x4 0 0 0 0))
+                (local.set $x (i32.add (local.get $x) (i32.const 1)))
+                (br $load)))
+            (call $fft4 (local.get $buf) (local.get $w) (local.get $tww) (f32.const 1))
+            (local.set $m (i32.const 0))
+            (block $bins_done
+              (loop $bins
+                (br_if $bins_done (i32.ge_u (local.get $m) (local.get $wf)))
+                (local.set $edge (i32.or (i32.eqz (local.get $m)) (i32.eq (local.get $m) (i32.sub (local.get $wf) (i32.const 1)))))
+                (local.set $s (f32.div (select (f32.const 1) (f32.const 2) (local.get $edge)) (f32.convert_i32_u (local.get $w))))
+                (local.set $src (i32.add (local.get $buf) (i32.shl (local.get $m) (i32.const 5))))
+                (local.set $vr (f32x4.mul (v128.load (local.get $src)) (f32x4.splat (local.get $s))))
+                (local.set $vi (f32x4.mul (v128.load offset=16 (local.get $src)) (f32x4.splat (select (f32.const 0) (local.get $s) (local.get $edge)))))
+                (local.set $dst (i32.add (i32.mul (local.get $y) (local.get $row)) (i32.shl (local.get $m) (i32.const 2))))
+                (call $store_lanes (i32.add (local.get $zr) (local.get $dst)) (local.get $row) (local.get $vr))
+                (call $store_lanes (i32.add (local.get $zi) (local.get $dst)) (local.get $row) (local.get $vi))
+                (local.set $m (i32.add (local.get $m) (i32.const 1)))
+                (br $bins)))
+            (local.set $y (i32.add (local.get $y) (i32.const 4)))
+            (br $rows)))
+        (local.set $m (i32.const 0))
+        (block $cols_done
+          (loop $cols
+            (br_if $cols_done (i32.ge_u (local.get $m) (local.get $wf)))
+            (local.set $y (i32.const 0))
+            (block $gather_done
+              (loop $gather
+                (br_if $gather_done (i32.ge_u (local.get $y) (local.get $h)))
+                (local.set $src (i32.add (i32.mul (local.get $y) (local.get $row)) (i32.shl (local.get $m) (i32.const 2))))
+                (local.set $dst (i32.add (local.get $buf) (i32.load (i32.add (local.get $revh) (i32.shl (local.get $y) (i32.const 2))))))
+                (v128.store (local.get $dst) (v128.load (i32.add (local.get $zr) (local.get $src))))
+                (v128.store offset=16 (local.get $dst) (v128.load (i32.add (local.get $zi) (local.get $src))))
+                (local.set $y (i32.add (local.get $y) (i32.const 1)))
+                (br $gather)))
+            (call $fft4 (local.get $buf) (local.get $h) (local.get $twh) (f32.const 1))
+            (local.set $k (i32.const 0))
+            (block $put_done
+              (loop $put
+                (br_if $put_done (i32.ge_u (local.get $k) (local.get $h)))
+                (local.set $src (i32.add (local.get $buf) (i32.shl (local.get $k) (i32.const 5))))
+                (local.set $vr (f32x4.mul (v128.load (local.get $src)) (local.get $inv)))
+                (local.set $vi (f32x4.mul (v128.load offset=16 (local.get $src)) (local.get $inv)))
+                (local.set $dst (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $p) (local.get $h)) (local.get $k)) (local.get $wf)) (local.get $m)) (i32.const 2)))
+                ;; The last group of columns holds fewer than four: store only those.
+                (if (i32.le_u (i32.add (local.get $m) (i32.const 4)) (local.get $wf))
+                  (then
+                    (v128.store (i32.add (local.get $reout) (local.get $dst)) (local.get $vr))
+                    (v128.store (i32.add (local.get $imout) (local.get $dst)) (local.get $vi)))
+                  (else
+                    (f32.store (i32.add (local.get $reout) (local.get $dst)) (f32x4.extract_lane 0 (local.get $vr)))
+                    (f32.store (i32.add (local.get $imout) (local.get $dst)) (f32x4.extract_lane 0 (local.get $vi)))
+                    (if (i32.lt_u (i32.add (local.get $m) (i32.const 1)) (local.get $wf))
+                      (then
+                        (f32.store offset=4 (i32.add (local.get $reout) (local.get $dst)) (f32x4.extract_lane 1 (local.get $vr)))
+                        (f32.store offset=4 (i32.add (local.get $imout) (local.get $dst)) (f32x4.extract_lane 1 (local.get $vi)))))
+                    (if (i32.lt_u (i32.add (local.get $m) (i32.const 2)) (local.get $wf))
+                      (then
+                        (f32.store offset=8 (i32.add (local.get $reout) (local.get $dst)) (f32x4.extract_lane 2 (local.get $vr)))
+                        (f32.store offset=8 (i32.add (local.get $imout) (local.get $dst)) (f32x4.extract_lane 2 (local.get $vi)))))))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $put)))
+            (local.set $m (i32.add (local.get $m) (i32.const 4)))
+            (br $cols)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $planes_loop))))
+)

@@ -1,0 +1,95 @@
+import * as tf from '@tensorflow/tfjs';
+import { heapOffset, simdKernels } from './simd/kernels.js';
+
+/**
+ * irfft2d and its adjoint for power-of-two sizes as wasm kernels of ours (simd/kernels.wat:
+ * four transforms a lane each, in float32), for fft.ts. The JavaScript transforms cost ~19 ms
+ * of a batch-8 dream step at 128 px; half of that was moving values between layouts, which
+ * the kernels do in place on wasm's heap. Other sizes and backends keep the JavaScript path.
+ */
+export const IRFFT2D = 'CnnvizIrfft2d';
+export const IRFFT2D_ADJOINT = 'CnnvizIrfft2dAdjoint';
+
+interface WasmBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+  disposeData(dataId: object): void;
+}
+
+type Args = { inputs: Record<string, tf.TensorInfo>; attrs?: tf.NamedAttrMap; backend: unknown };
+
+const isPowerOfTwo = (n: number) => n > 0 && (n & (n - 1)) === 0;
+
+/** The sizes the kernels take: powers of two, at least 4 (four rows a lane). */
+export const kernelSizes = (h: number, w: number): boolean => isPowerOfTwo(h) && isPowerOfTwo(w) && h >= 4 && w >= 4;
+
+/** Allocates the kernels' scratch (layout in kernels.wat) and writes the plans for h and w. */
+function withScratch<T>(b: WasmBackend, h: number, w: number, run: (offsets: number[]) => T): T {
+  const wf4 = Math.ceil((w / 2 + 1) / 4) * 4;
+  const sizes = [8 * Math.max(h, w), h, w, h, w, h * wf4, h * wf4]; // buf, twh, tww, revh, revw, zr, zi (4-byte words)
+  const scratch = b.makeOutput([sizes.reduce((a, s) => a + s, 0)], 'float32');
+  try {
+    const words = b.typedArrayFromHeap(scratch);
+    const ints = new Int32Array(words.buffer, words.byteOffset, words.length);
+    const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((a, s) => a + s, 0));
+    [h, w].forEach((n, i) => {
+      const tw = starts[1 + i];
+      const rev = starts[3 + i];
+      const bits = Math.log2(n);
+      for (let k = 0; k < n / 2; k++) {
+        words[tw + k] = Math.cos((2 * Math.PI * k) / n);
+        words[tw + n / 2 + k] = -Math.sin((2 * Math.PI * k) / n);
+      }
+      for (let k = 0; k < n; k++) {
+        let r = 0;
+        for (let j = 0; j < bits; j++) r |= ((k >> j) & 1) << (bits - 1 - j);
+        ints[rev + k] = r * 32;
+      }
+    });
+    const base = heapOffset(b, scratch);
+    return run(starts.map((s) => base + 4 * s));
+  } finally {
+    b.disposeData(scratch.dataId);
+  }
+}
+
+type Sizes = { h: number; w: number };
+
+function irfft2dWasm({ inputs: { re, im }, attrs, backend }: Args): tf.TensorInfo {
+  const b = backend as WasmBackend;
+  const { h, w } = attrs as unknown as Sizes;
+  const planes = tf.util.sizeFromShape(re.shape) / (h * (w / 2 + 1));
+  const out = b.makeOutput([...re.shape.slice(0, -2), h, w], 'float32');
+  const simd = simdKernels(b)!;
+  const done = withScratch(b, h, w, (s) => simd.irfft2(heapOffset(b, out), heapOffset(b, re), heapOffset(b, im), planes, h, w, ...s));
+  if (!done) throw new Error('irfft2d: the spectrum lies at the end of wasm memory');
+  return out;
+}
+
+function irfft2dAdjointWasm({ inputs: { dy }, attrs, backend }: Args): tf.TensorInfo[] {
+  const b = backend as WasmBackend;
+  const { h, w } = attrs as unknown as Sizes;
+  const planes = tf.util.sizeFromShape(dy.shape) / (h * w);
+  const shape = [...dy.shape.slice(0, -2), h, w / 2 + 1];
+  const re = b.makeOutput(shape, 'float32');
+  const im = b.makeOutput(shape, 'float32');
+  const simd = simdKernels(b)!;
+  withScratch(b, h, w, (s) => simd.irfft2_adjoint(heapOffset(b, re), heapOffset(b, im), heapOffset(b, dy), planes, h, w, ...s));
+  return [re, im];
+}
+
+for (const [kernelName, kernelFunc] of [[IRFFT2D, irfft2dWasm], [IRFFT2D_ADJOINT, irfft2dAdjointWasm]] as const) {
+  // Once per process, however many copies of this module load (dist/ beside src/ under jest).
+  if (!tf.getKernel(kernelName, 'wasm')) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+}
+
+/** Whether the kernels can run here for an h x w image (wasm with our kernels, sizes they take). */
+export function hasFftKernels(h: number, w: number): boolean {
+  return tf.getBackend() === 'wasm' && kernelSizes(h, w) && simdKernels(tf.backend()) !== null;
+}
+
+export const irfft2dKernel = (re: tf.Tensor, im: tf.Tensor, h: number, w: number): tf.Tensor =>
+  tf.engine().runKernel(IRFFT2D, { re, im }, { h, w } as unknown as tf.NamedAttrMap) as tf.Tensor;
+
+export const irfft2dAdjointKernel = (dy: tf.Tensor, h: number, w: number): [tf.Tensor, tf.Tensor] =>
+  tf.engine().runKernel(IRFFT2D_ADJOINT, { dy }, { h, w } as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor, tf.Tensor];
