@@ -300,6 +300,17 @@ describe('wasm BatchMatMul with transposes matches cpu', () => {
   });
 });
 
+/** op on a tensor of small distinct values (0/1 for bool) of shape and dtype: its shape and values on cpu, then on wasm. */
+async function onCpuAndWasm(shape: number[], dtype: tf.DataType, op: (x: tf.Tensor) => tf.Tensor) {
+  const values = Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => (dtype === 'bool' ? i % 2 : i * 3 - 4));
+  const run = () =>
+    tf.tidy(() => {
+      const t = op(tf.tensor(values, shape, dtype));
+      return { shape: t.shape, data: Array.from(t.dataSync()) };
+    });
+  return [await on('cpu', run), await on('wasm', run)];
+}
+
 describe('wasm Tile matches cpu', () => {
   test.each([
     [[1, 1, 1, 5], [2, 7, 3, 1], 'float32'],
@@ -309,16 +320,7 @@ describe('wasm Tile matches cpu', () => {
     [[2, 2, 2, 2], [2, 2, 2, 2], 'float32'], // 8 broadcast dims: handed back to wasm's kernel
     [[3, 2], [1, 1], 'bool'],
   ] as Array<[number[], number[], tf.DataType]>)('shape %j reps %j %s', async (shape, reps, dtype) => {
-    const size = shape.reduce((a, b) => a * b, 1);
-    const values = Array.from({ length: size }, (_, i) => (dtype === 'bool' ? i % 2 : i * 3 - 4));
-    const tileOn = () => {
-      const t = tf.tile(tf.tensor(values, shape, dtype), reps);
-      const out = Array.from(t.dataSync());
-      t.dispose();
-      return out;
-    };
-    const ref = await on('cpu', tileOn);
-    const got = await on('wasm', tileOn);
+    const [ref, got] = await onCpuAndWasm(shape, dtype, (x) => tf.tile(x, reps));
     expect(got).toEqual(ref);
   });
 });
@@ -344,16 +346,7 @@ describe('wasm Transpose matches cpu', () => {
     [[2, 3], [1, 0], 'bool'],
     [[0, 3], [1, 0], 'float32'],
   ] as Array<[number[], number[], tf.DataType]>)('shape %j perm %j %s', async (shape, perm, dtype) => {
-    const size = shape.reduce((a, b) => a * b, 1);
-    const values = Array.from({ length: size }, (_, i) => (dtype === 'bool' ? i % 2 : i * 3 - 4));
-    const transposeOn = () => {
-      const t = tf.transpose(tf.tensor(values, shape, dtype), perm);
-      const out = { shape: t.shape, data: Array.from(t.dataSync()) };
-      t.dispose();
-      return out;
-    };
-    const ref = await on('cpu', transposeOn);
-    const got = await on('wasm', transposeOn);
+    const [ref, got] = await onCpuAndWasm(shape, dtype, (x) => tf.transpose(x, perm));
     expect(got).toEqual(ref);
   });
 });
