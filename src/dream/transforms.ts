@@ -96,6 +96,15 @@ function bilinearTaps(H: number, W: number, placed: Placement): { index: Int32Ar
   const [PH, PW] = [H + 2, W + 2];
   const index = new Int32Array(4 * n);
   const weight = new Float32Array(5 * n);
+  // Tap t of output pixel i reads framed-source pixel (py, px), or the grey outside.
+  const tap = (i: number, t: number, py: number, px: number, w: number) => {
+    if (py >= 1 && py <= H && px >= 1 && px <= W) {
+      index[t * n + i] = (py - 1) * W + (px - 1);
+      weight[t * n + i] = w;
+    } else {
+      weight[4 * n + i] += w;
+    }
+  };
   for (let y = 0; y < oh; y++) {
     for (let x = 0; x < ow; x++) {
       const i = y * ow + x;
@@ -105,18 +114,10 @@ function bilinearTaps(H: number, W: number, placed: Placement): { index: Int32Ar
       const y0 = Math.min(Math.floor(sy), PH - 2);
       const fx = sx - x0;
       const fy = sy - y0;
-      const tap = (t: number, py: number, px: number, w: number) => {
-        if (py >= 1 && py <= H && px >= 1 && px <= W) {
-          index[t * n + i] = (py - 1) * W + (px - 1);
-          weight[t * n + i] = w;
-        } else {
-          weight[4 * n + i] += w;
-        }
-      };
-      tap(0, y0, x0, (1 - fx) * (1 - fy));
-      tap(1, y0, x0 + 1, fx * (1 - fy));
-      tap(2, y0 + 1, x0, (1 - fx) * fy);
-      tap(3, y0 + 1, x0 + 1, fx * fy);
+      tap(i, 0, y0, x0, (1 - fx) * (1 - fy));
+      tap(i, 1, y0, x0 + 1, fx * (1 - fy));
+      tap(i, 2, y0 + 1, x0, (1 - fx) * fy);
+      tap(i, 3, y0 + 1, x0 + 1, fx * fy);
     }
   }
   return { index, weight };
