@@ -385,22 +385,26 @@
     (f32.store (i32.add (local.get $to) (i32.shl (local.get $stride) (i32.const 1))) (f32x4.extract_lane 2 (local.get $v)))
     (f32.store (i32.add (local.get $to) (i32.mul (local.get $stride) (i32.const 3))) (f32x4.extract_lane 3 (local.get $v))))
 
+  ;; The first count (1 to 3) floats at a as a vector's first lanes, the rest 0.
+  (func $load_first (param $a i32) (param $count i32) (result v128)
+    (local $v v128)
+    (local.set $v (f32x4.replace_lane 0 (v128.const f32x4 0 0 0 0) (f32.load (local.get $a))))
+    (if (i32.gt_u (local.get $count) (i32.const 1))
+      (then (local.set $v (f32x4.replace_lane 1 (local.get $v) (f32.load offset=4 (local.get $a))))))
+    (if (i32.gt_u (local.get $count) (i32.const 2))
+      (then (local.set $v (f32x4.replace_lane 2 (local.get $v) (f32.load offset=8 (local.get $a))))))
+    (local.get $v))
+
   (func (export "irfft2")
     (param $out i32) (param $re i32) (param $im i32) (param $planes i32) (param $h i32) (param $w i32)
     (param $buf i32) (param $twh i32) (param $tww i32) (param $revh i32) (param $revw i32) (param $zr i32) (param $zi i32)
-    (result i32)
     (local $p i32) (local $m i32) (local $k i32) (local $y i32) (local $x i32)
     (local $wf i32) (local $wf4 i32) (local $row i32) (local $src i32) (local $dst i32) (local $plane i32)
     (local $scale f32) (local $sgn f32) (local $v v128) (local $at i32)
     (local.set $wf (i32.add (i32.shr_u (local.get $w) (i32.const 1)) (i32.const 1)))
     (local.set $wf4 (i32.and (i32.add (local.get $wf) (i32.const 3)) (i32.const -4)))
     (local.set $row (i32.shl (local.get $wf4) (i32.const 2)))
-    ;; The last column group reads up to three floats past each spectrum.
     (local.set $plane (i32.mul (i32.mul (local.get $h) (local.get $wf)) (i32.const 4)))
-    (if (i32.or
-          (i32.eqz (call $fits (i32.add (local.get $re) (i32.mul (local.get $planes) (local.get $plane)))))
-          (i32.eqz (call $fits (i32.add (local.get $im) (i32.mul (local.get $planes) (local.get $plane))))))
-      (then (return (i32.const 0))))
     (local.set $scale (f32.div (f32.const 1) (f32.convert_i32_u (i32.mul (local.get $h) (local.get $w)))))
     (block $planes_done
       (loop $planes_loop
@@ -417,8 +421,14 @@
                 (local.set $src (i32.add (i32.mul (local.get $p) (local.get $plane))
                   (i32.shl (i32.add (i32.mul (local.get $k) (local.get $wf)) (local.get $m)) (i32.const 2))))
                 (local.set $dst (i32.add (local.get $buf) (i32.load (i32.add (local.get $revh) (i32.shl (local.get $k) (i32.const 2))))))
-                (v128.store (local.get $dst) (v128.load (i32.add (local.get $re) (local.get $src))))
-                (v128.store offset=16 (local.get $dst) (v128.load (i32.add (local.get $im) (local.get $src))))
+                ;; The last group of columns holds fewer than four: read only those.
+                (if (i32.le_u (i32.add (local.get $m) (i32.const 4)) (local.get $wf))
+                  (then
+                    (v128.store (local.get $dst) (v128.load (i32.add (local.get $re) (local.get $src))))
+                    (v128.store offset=16 (local.get $dst) (v128.load (i32.add (local.get $im) (local.get $src)))))
+                  (else
+                    (v128.store (local.get $dst) (call $load_first (i32.add (local.get $re) (local.get $src)) (i32.sub (local.get $wf) (local.get $m))))
+                    (v128.store offset=16 (local.get $dst) (call $load_first (i32.add (local.get $im) (local.get $src)) (i32.sub (local.get $wf) (local.get $m))))))
                 (local.set $k (i32.add (local.get $k) (i32.const 1)))
                 (br $load)))
             (call $fft4 (local.get $buf) (local.get $h) (local.get $twh) (f32.const -1))
@@ -484,8 +494,7 @@
             (local.set $y (i32.add (local.get $y) (i32.const 4)))
             (br $rows)))
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
-        (br $planes_loop)))
-    (i32.const 1))
+        (br $planes_loop))))
 
   ;; The adjoint of irfft2, its gradient: rows of g through a forward transform along w (four
   ;; rows a lane each), bins 0..wf-1 kept with weight 2/w, as each stands for itself and its
