@@ -139,3 +139,26 @@ test('a raw convolution read while folding elsewhere is the plain convolution', 
   expectClose(tf.tidy(() => withFusedConvolutions(loaded, index('conv'), () => fn(x)).dataSync() as Float32Array), direct, 1e-5);
   x.dispose();
 });
+
+test('a conv -> relu chain without a batch norm fuses with the layer\'s own weights, and new weights leave them alive', async () => {
+  const input = tf.input({ shape: [6, 6, 2], name: 'in' });
+  const c = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', name: 'c' }).apply(input) as tf.SymbolicTensor;
+  const r = tf.layers.reLU({ name: 'c_relu' }).apply(c) as tf.SymbolicTensor;
+  const out = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(r) as tf.SymbolicTensor;
+  const m = await loadModel(await saveModelTo(tf.model({ inputs: input, outputs: out }), path.join(tempDir(), 'plain')));
+  const i = m.graph.layers.findIndex((l) => l.name === 'gap');
+  const fn = layerActivationFn(m, i);
+  const x = tf.randomUniform([1, 6, 6, 2], -1, 1, 'float32', 9) as tf.Tensor4D;
+  const both = () => [() => fn(x), () => withFusedConvolutions(m, i, () => fn(x))].map((f) => tf.tidy(() => f().dataSync() as Float32Array));
+  let [plain, fused] = both();
+  expectClose(fused, plain, 1e-5, 'first weights');
+  // New weights, as training or loading would set: the fused call must follow them, and
+  // must not have disposed the layer's weights along with its cache.
+  const layer = m.model.getLayer('c');
+  layer.setWeights(layer.getWeights().map((w) => tf.mul(w, -2)));
+  [plain, fused] = both();
+  expectClose(fused, plain, 1e-5, 'second weights');
+  withFusedConvolutions(m, i, () => fn(x)).dispose();
+  expect(layer.getWeights().every((w) => !w.isDisposed)).toBe(true);
+  x.dispose();
+});

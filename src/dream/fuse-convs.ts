@@ -91,19 +91,16 @@ function fusableChains(loaded: LoadedModel): Chain[] {
 }
 
 /** The conv's kernel and bias with the normalization multiplied in, computed once per set of weights. */
-function folded({ conv, norm, depthwise }: Chain): Folded {
+function folded({ conv, norm, depthwise }: Chain): Omit<Folded, 'ids'> {
   const convWeights = conv.getWeights();
-  const normWeights = norm?.getWeights() ?? [];
+  const [kernel, convBias] = convWeights as [tf.Tensor4D, tf.Tensor1D | undefined];
+  // Nothing to fold: the layer's own weights, which are its to dispose, not a cache's.
+  if (!norm) return { filter: kernel, bias: convBias };
+  const normWeights = norm.getWeights();
   const ids = [...convWeights, ...normWeights].map((w) => w.dataId);
   const hit = foldedOf.get(conv);
   if (hit && hit.ids.length === ids.length && hit.ids.every((id, i) => id === ids[i])) return hit;
   if (hit) tf.dispose([hit.filter, ...(hit.bias ? [hit.bias] : [])]);
-  const [kernel, convBias] = convWeights as [tf.Tensor4D, tf.Tensor1D | undefined];
-  if (!norm) {
-    const entry = { ids, filter: kernel, bias: convBias };
-    foldedOf.set(conv, entry);
-    return { ...entry };
-  }
   const ncfg = norm.getConfig() as { epsilon: number; scale: boolean; center: boolean };
   const result = tf.tidy(() => {
     // Keras orders a BatchNormalization's weights gamma, beta, moving mean, moving variance,
