@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { registerOnce, type CpuData, type KernelArgs, type WasmHeap } from './custom-kernels.js';
 import { heapOffset, simdKernels } from './simd/kernels.js';
 
 /**
@@ -51,39 +52,31 @@ const redirectPassLoop: Pass = (out, dy, y, { lo, hi }, batch) => {
   }
 };
 
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-}
-
-interface CpuBackend {
-  readSync(dataId: object): Float32Array;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
-}
-
-type Args = { inputs: { dy: tf.TensorInfo; y: tf.TensorInfo }; attrs?: tf.NamedAttrMap; backend: unknown };
+type Args = KernelArgs<{ dy: tf.TensorInfo; y: tf.TensorInfo }>;
 
 /** Examples along the first axis; a scalar or vector is one. */
 const batchOf = (shape: number[]) => (shape.length > 1 ? shape[0] : 1);
 
-function kernelsFor(name: string, loop: Pass, simd: (b: WasmBackend, out: tf.TensorInfo, a: Args) => boolean) {
+function kernelsFor(name: string, loop: Pass, simd: (b: WasmHeap, out: tf.TensorInfo, a: Args) => boolean) {
   return {
     // In place on wasm's heap. The output is allocated first: allocating can grow the heap
     // and detach views made before.
     wasm: (a: Args) => {
-      const b = a.backend as WasmBackend;
+      const b = a.backend as WasmHeap;
       const out = b.makeOutput(a.inputs.dy.shape, 'float32');
       if (!simd(b, out, a)) {
         const attrs = a.attrs as unknown as BandAttrs;
-        loop(b.typedArrayFromHeap(out), b.typedArrayFromHeap(a.inputs.dy), b.typedArrayFromHeap(a.inputs.y), attrs, batchOf(out.shape));
+        const view = (t: tf.TensorInfo) => b.typedArrayFromHeap(t) as Float32Array;
+        loop(view(out), view(a.inputs.dy), view(a.inputs.y), attrs, batchOf(out.shape));
       }
       return out;
     },
     cpu: (a: Args) => {
-      const b = a.backend as CpuBackend;
+      const b = a.backend as CpuData;
       const { dy, y } = a.inputs;
       const out = new Float32Array(tf.util.sizeFromShape(dy.shape));
-      loop(out, b.readSync(dy.dataId), b.readSync(y.dataId), a.attrs as unknown as BandAttrs, batchOf(dy.shape));
+      const read = (t: tf.TensorInfo) => b.readSync(t.dataId) as Float32Array;
+      loop(out, read(dy), read(y), a.attrs as unknown as BandAttrs, batchOf(dy.shape));
       return b.makeTensorInfo(dy.shape, 'float32', out);
     },
     name,
@@ -107,12 +100,7 @@ const KERNELS = [
   }),
 ];
 
-for (const { name, ...byBackend } of KERNELS) {
-  for (const [backendName, kernelFunc] of Object.entries(byBackend)) {
-    // Once per process, however many copies of this module load (dist/ beside src/ under jest).
-    if (!tf.getKernel(name, backendName)) tf.registerKernel({ kernelName: name, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
-  }
-}
+for (const { name, ...byBackend } of KERNELS) registerOnce(name, byBackend);
 
 /** Whether `name` can run on dy and y here; other backends (webgl, tfjs-node) use tf ops. */
 export function hasPassKernel(name: string, dy: tf.Tensor, y: tf.Tensor): boolean {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { registerOnce, type CpuData, type KernelArgs, type WasmHeap } from './custom-kernels.js';
 import { heapOffset, simdKernels } from './simd/kernels.js';
 
 /**
@@ -59,19 +60,9 @@ export function scatterLoop(dsrc: Float32Array, dy: Float32Array, index: Int32Ar
   }
 }
 
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array;
-}
-
-interface CpuBackend {
-  readSync(dataId: object): Float32Array | Int32Array;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
-}
-
 type Inputs = { src?: tf.TensorInfo; dy?: tf.TensorInfo; index: tf.TensorInfo; weight: tf.TensorInfo };
 type Attrs = { fill?: number; p?: number };
-type Args = { inputs: Inputs; attrs?: tf.NamedAttrMap; backend: unknown };
+type Args = KernelArgs<Inputs>;
 
 function dimsOf({ inputs, attrs }: Args, gather: boolean): { dims: Dims; outShape: number[]; attrs: Attrs } {
   const a = (attrs ?? {}) as unknown as Attrs;
@@ -90,7 +81,7 @@ function register(name: string, gather: boolean): void {
     // In place on wasm's heap. The output is allocated first: allocating can grow the heap
     // and detach views made before.
     wasm: (a: Args) => {
-      const b = a.backend as WasmBackend;
+      const b = a.backend as WasmHeap;
       const { dims, outShape, attrs } = dimsOf(a, gather);
       const out = b.makeOutput(outShape, 'float32');
       const data = (gather ? a.inputs.src : a.inputs.dy)!;
@@ -109,7 +100,7 @@ function register(name: string, gather: boolean): void {
       return out;
     },
     cpu: (a: Args) => {
-      const b = a.backend as CpuBackend;
+      const b = a.backend as CpuData;
       const { dims, outShape, attrs } = dimsOf(a, gather);
       const out = new Float32Array(tf.util.sizeFromShape(outShape));
       const read = (t: tf.TensorInfo) => b.readSync(t.dataId);
@@ -117,10 +108,7 @@ function register(name: string, gather: boolean): void {
       return b.makeTensorInfo(outShape, 'float32', out);
     },
   };
-  for (const [backendName, kernelFunc] of Object.entries(kernels)) {
-    // Once per process, however many copies of this module load (dist/ beside src/ under jest).
-    if (!tf.getKernel(name, backendName)) tf.registerKernel({ kernelName: name, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
-  }
+  registerOnce(name, kernels);
 }
 
 register(SAMPLE_GATHER, true);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { registerOnce, type KernelArgs, type WasmHeap } from './custom-kernels.js';
 import { heapOffset, simdKernels } from './simd/kernels.js';
 
 /**
@@ -10,13 +11,7 @@ import { heapOffset, simdKernels } from './simd/kernels.js';
 export const IRFFT2D = 'CnnvizIrfft2d';
 export const IRFFT2D_ADJOINT = 'CnnvizIrfft2dAdjoint';
 
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-  disposeData(dataId: object): void;
-}
-
-type Args = { inputs: Record<string, tf.TensorInfo>; attrs?: tf.NamedAttrMap; backend: unknown };
+type Args = KernelArgs;
 
 const isPowerOfTwo = (n: number) => n > 0 && (n & (n - 1)) === 0;
 
@@ -24,12 +19,12 @@ const isPowerOfTwo = (n: number) => n > 0 && (n & (n - 1)) === 0;
 export const kernelSizes = (h: number, w: number): boolean => isPowerOfTwo(h) && isPowerOfTwo(w) && h >= 4 && w >= 4;
 
 /** Allocates the kernels' scratch (layout in kernels.wat) and writes the plans for h and w. */
-function withScratch<T>(b: WasmBackend, h: number, w: number, run: (offsets: number[]) => T): T {
+function withScratch<T>(b: WasmHeap, h: number, w: number, run: (offsets: number[]) => T): T {
   const wf4 = Math.ceil((w / 2 + 1) / 4) * 4;
   const sizes = [8 * Math.max(h, w), h, w, h, w, h * wf4, h * wf4]; // buf, twh, tww, revh, revw, zr, zi (4-byte words)
   const scratch = b.makeOutput([sizes.reduce((a, s) => a + s, 0)], 'float32');
   try {
-    const words = b.typedArrayFromHeap(scratch);
+    const words = b.typedArrayFromHeap(scratch) as Float32Array;
     const ints = new Int32Array(words.buffer, words.byteOffset, words.length);
     const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((a, s) => a + s, 0));
     [h, w].forEach((n, i) => {
@@ -56,7 +51,7 @@ function withScratch<T>(b: WasmBackend, h: number, w: number, run: (offsets: num
 type Sizes = { h: number; w: number };
 
 function irfft2dWasm({ inputs: { re, im }, attrs, backend }: Args): tf.TensorInfo {
-  const b = backend as WasmBackend;
+  const b = backend as WasmHeap;
   const { h, w } = attrs as unknown as Sizes;
   const planes = tf.util.sizeFromShape(re.shape) / (h * (w / 2 + 1));
   const out = b.makeOutput([...re.shape.slice(0, -2), h, w], 'float32');
@@ -66,7 +61,7 @@ function irfft2dWasm({ inputs: { re, im }, attrs, backend }: Args): tf.TensorInf
 }
 
 function irfft2dAdjointWasm({ inputs: { dy }, attrs, backend }: Args): tf.TensorInfo[] {
-  const b = backend as WasmBackend;
+  const b = backend as WasmHeap;
   const { h, w } = attrs as unknown as Sizes;
   const planes = tf.util.sizeFromShape(dy.shape) / (h * w);
   const shape = [...dy.shape.slice(0, -2), h, w / 2 + 1];
@@ -77,10 +72,8 @@ function irfft2dAdjointWasm({ inputs: { dy }, attrs, backend }: Args): tf.Tensor
   return [re, im];
 }
 
-for (const [kernelName, kernelFunc] of [[IRFFT2D, irfft2dWasm], [IRFFT2D_ADJOINT, irfft2dAdjointWasm]] as const) {
-  // Once per process, however many copies of this module load (dist/ beside src/ under jest).
-  if (!tf.getKernel(kernelName, 'wasm')) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
-}
+registerOnce(IRFFT2D, { wasm: irfft2dWasm });
+registerOnce(IRFFT2D_ADJOINT, { wasm: irfft2dAdjointWasm });
 
 /** Whether the kernels can run here for an h x w image (wasm with our kernels, sizes they take). */
 export function hasFftKernels(h: number, w: number): boolean {

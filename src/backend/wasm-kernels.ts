@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { depthwiseInputGradient } from './conv-gradients.js';
+import { type WasmHeap } from './custom-kernels.js';
 import { heapOffset, simdKernels } from './simd/kernels.js';
 
 type Kernel = (args: { inputs: Record<string, tf.Tensor>; attrs: Record<string, unknown>; backend?: unknown }) => tf.Tensor;
@@ -242,10 +243,6 @@ export function asSwap(shape: number[], perm: number[]): [number, number, number
   if (order[i] !== i + 1 || order[i + 1] !== i || order.some((q, j) => j !== i && j !== i + 1 && q !== j)) return undefined;
   const product = (rs: number[][]) => rs.reduce((m, r) => m * size(r), 1);
   return [product(byInput.slice(0, i)), size(byInput[i]), size(byInput[i + 1]), product(byInput.slice(i + 2))];
-}
-
-interface WasmHeap {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
 /**
