@@ -18,28 +18,42 @@ const isPowerOfTwo = (n: number) => n > 0 && (n & (n - 1)) === 0;
 /** The sizes the kernels take: powers of two, at least 4 (four rows a lane). */
 export const kernelSizes = (h: number, w: number): boolean => isPowerOfTwo(h) && isPowerOfTwo(w) && h >= 4 && w >= 4;
 
-/** Allocates the kernels' scratch (layout in kernels.wat) and writes the plans for h and w. */
+/** Twiddles (n/2 cosines, n/2 of -sine) and bit-reversed byte offsets for length n, as the kernels read them. */
+function planOf(n: number): { twiddles: Float32Array; reversed: Int32Array } {
+  let plan = plans.get(n);
+  if (!plan) {
+    const twiddles = new Float32Array(n);
+    const reversed = new Int32Array(n);
+    const bits = Math.log2(n);
+    for (let k = 0; k < n / 2; k++) {
+      twiddles[k] = Math.cos((2 * Math.PI * k) / n);
+      twiddles[n / 2 + k] = -Math.sin((2 * Math.PI * k) / n);
+    }
+    for (let k = 0; k < n; k++) {
+      let r = 0;
+      for (let j = 0; j < bits; j++) r |= ((k >> j) & 1) << (bits - 1 - j);
+      reversed[k] = r * 32; // a buf entry is two v128s
+    }
+    plan = { twiddles, reversed };
+    plans.set(n, plan);
+  }
+  return plan;
+}
+const plans = new Map<number, { twiddles: Float32Array; reversed: Int32Array }>();
+
+/** Allocates the kernels' scratch (layout in kernels.wat), with the plans for h and w copied in. */
 function withScratch<T>(b: WasmHeap, h: number, w: number, run: (offsets: number[]) => T): T {
   const wf4 = Math.ceil((w / 2 + 1) / 4) * 4;
   const sizes = [8 * Math.max(h, w), h, w, h, w, h * wf4, h * wf4]; // buf, twh, tww, revh, revw, zr, zi (4-byte words)
+  const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((a, s) => a + s, 0));
   const scratch = b.makeOutput([sizes.reduce((a, s) => a + s, 0)], 'float32');
   try {
     const words = b.typedArrayFromHeap(scratch) as Float32Array;
     const ints = new Int32Array(words.buffer, words.byteOffset, words.length);
-    const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((a, s) => a + s, 0));
     [h, w].forEach((n, i) => {
-      const tw = starts[1 + i];
-      const rev = starts[3 + i];
-      const bits = Math.log2(n);
-      for (let k = 0; k < n / 2; k++) {
-        words[tw + k] = Math.cos((2 * Math.PI * k) / n);
-        words[tw + n / 2 + k] = -Math.sin((2 * Math.PI * k) / n);
-      }
-      for (let k = 0; k < n; k++) {
-        let r = 0;
-        for (let j = 0; j < bits; j++) r |= ((k >> j) & 1) << (bits - 1 - j);
-        ints[rev + k] = r * 32;
-      }
+      const { twiddles, reversed } = planOf(n);
+      words.set(twiddles, starts[1 + i]);
+      ints.set(reversed, starts[3 + i]);
     });
     const base = heapOffset(b, scratch);
     return run(starts.map((s) => base + 4 * s));
