@@ -17,11 +17,11 @@ export interface SimdKernels {
   /** Bilinear gather and its adjoint scatter over NHWC pictures (bilinear-sample.ts). */
   sample_gather(out: number, src: number, index: number, weight: number, n: number, p: number, batch: number, c: number, fill: number, first: number): void;
   sample_scatter(dsrc: number, dy: number, index: number, weight: number, n: number, p: number, batch: number, c: number): void;
+  /** The gather for c = 3 in SIMD over all but the last output pixel; 0 if it declined. */
+  sample_gather3(out: number, src: number, index: number, weight: number, n: number, p: number, batch: number, fill: number): number;
   /** irfft2 of power-of-two sizes and its adjoint (fft-kernels.ts); the last seven are scratch offsets. */
   irfft2(out: number, re: number, im: number, planes: number, h: number, w: number, ...scratch: number[]): void;
   irfft2_adjoint(re: number, im: number, dy: number, planes: number, h: number, w: number, ...scratch: number[]): void;
-  /** The gather for c = 3 in SIMD over all but the last output pixel; 0 if it declined. */
-  sample_gather3(out: number, src: number, index: number, weight: number, n: number, p: number, batch: number, fill: number): number;
 }
 
 // The few WebAssembly JS API types used here (the project's lib has no DOM types).

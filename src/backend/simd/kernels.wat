@@ -256,7 +256,7 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $pixels))))
 
-;; Three channels (RGB) four lanes at a time: a pixel's three floats and the next one's
+  ;; Three channels (RGB) four lanes at a time: a pixel's three floats and the next one's
   ;; first. Lane 3 is never kept: its store lands on the next output pixel, written after (so
   ;; the last pixel is left to sample_gather). Loads read up to one float past the source: it
   ;; declines (returns 0) when that would be past the end of memory. Not for scatter: its
@@ -330,7 +330,7 @@
     (f32.load (i32.add (local.get $at) (i32.shl (local.get $plane) (i32.const 2)))))
 
   ;; 2-D real inverse FFT (numpy.fft.irfft2) of power-of-two sizes and its adjoint
-  ;; (backend/fft.ts), four transforms at a time, one per lane. Scratch, laid out by the caller:
+  ;; (backend/fft-kernels.ts), four transforms at a time, one per lane. Scratch, laid out by the caller:
   ;;   buf  n vectors of complex values, a v128 of real parts then one of imaginary parts
   ;;   tw   n/2 cosines then n/2 of -sin(2 pi k / n), for n = h and for n = w
   ;;   rev  n bit-reversed indices as byte offsets into buf (k -> bitrev(k) * 32)
