@@ -74,9 +74,12 @@ function dimsOf({ inputs, attrs }: Args, gather: boolean): { dims: Dims; outShap
 
 type Views = { out: Float32Array; data: Float32Array; index: Int32Array; weight: Float32Array };
 
+/** The gather or the scatter as a JavaScript loop, wherever the data can be read as arrays. */
+const runLoop = (gather: boolean, v: Views, dims: Dims, fill: number) =>
+  gather ? gatherLoop(v.out, v.data, v.index, v.weight, dims, fill) : scatterLoop(v.out, v.data, v.index, v.weight, dims);
+
 function register(name: string, gather: boolean): void {
-  const loop = (v: Views, dims: Dims, attrs: Attrs) =>
-    gather ? gatherLoop(v.out, v.data, v.index, v.weight, dims, attrs.fill ?? 0) : scatterLoop(v.out, v.data, v.index, v.weight, dims);
+  const loop = (v: Views, dims: Dims, attrs: Attrs) => runLoop(gather, v, dims, attrs.fill ?? 0);
   const kernels = {
     // In place on wasm's heap. The output is allocated first: allocating can grow the heap
     // and detach views made before.
@@ -126,9 +129,7 @@ const hasKernels = (): boolean => tf.getKernel(SAMPLE_GATHER, tf.getBackend()) !
 function onReadBack(gather: boolean, data: tf.Tensor3D, taps: Taps, dims: Dims, fill: number): tf.Tensor3D {
   const { n, p, batch, c } = dims;
   const out = new Float32Array(batch * (gather ? n : p) * c);
-  const [d, index, weight] = [data.dataSync() as Float32Array, taps.index.dataSync() as Int32Array, taps.weight.dataSync() as Float32Array];
-  if (gather) gatherLoop(out, d, index, weight, dims, fill);
-  else scatterLoop(out, d, index, weight, dims);
+  runLoop(gather, { out, data: data.dataSync() as Float32Array, index: taps.index.dataSync() as Int32Array, weight: taps.weight.dataSync() as Float32Array }, dims, fill);
   return tf.tensor3d(out, [batch, gather ? n : p, c]);
 }
 
