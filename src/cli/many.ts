@@ -37,9 +37,10 @@ export class InputsFailed extends Error {
  */
 export function failureReason(error: unknown, input: string): string {
   const message = String((error as Error)?.message ?? error).split('\n')[0];
-  const at = input === '-' ? -1 : message.indexOf(input);
-  if (at < 0) return message;
-  return `${message.slice(0, at).replace(/:?\s*$/, '')}${message.slice(at + input.length)}`.trim();
+  if (input === '-') return message;
+  // The name as a word of its own: 'a' in "image not found: a", never the 'a' of "image".
+  const named = new RegExp(`(^|:?\\s)${input.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=$|[:\\s)])`);
+  return message.replace(named, '').trim() || message;
 }
 
 /** Print each settled input as the rule says; resolves to the exit code (0, or 1 if any failed). */
