@@ -44,6 +44,8 @@ function labelsFromJson(text: string, file: string): string[] {
     }
     labels[i] = asLabel(v, `key '${key}'`);
   }
+  const missing = Array.from(labels, (l, i) => (l === undefined ? i : -1)).find((i) => i >= 0);
+  if (missing !== undefined) throw new UsageError(`labels file ${file} has no label for class ${missing}: the keys must run 0-${entries.length - 1} without gaps`);
   return labels;
 }
 
