@@ -19,12 +19,19 @@ if (!existsSync(valDir)) {
   process.exit(2);
 }
 
+/**
+ * One object per file, JSON Lines: {image, predictions} or {image, error}. Exit 1 means some
+ * files could not be read (each said why on stderr); they count as wrong, they don't end the eval.
+ */
 function predict(files) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/cnnviz.js'), 'predict', '--json', '--top', '1', '--model', model, ...files], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`cnnviz predict exited with ${code}`))));
+    child.on('close', (code) => {
+      if (code !== 0 && code !== 1) return reject(new Error(`cnnviz predict exited with ${code}`));
+      resolve(out.split('\n').filter(Boolean).map((line) => JSON.parse(line)));
+    });
   });
 }
 
@@ -35,8 +42,9 @@ const t0 = Date.now();
 for (const cls of classes) {
   const files = readdirSync(path.join(valDir, cls)).filter((f) => IMAGE.test(f)).sort().map((f) => path.join(valDir, cls, f));
   const results = await predict(files);
-  const ok = results.filter((r) => r.predictions[0].label === cls).length;
-  console.log(`${cls}: ${ok}/${files.length} = ${((100 * ok) / files.length).toFixed(1)}%`);
+  const ok = results.filter((r) => r.predictions?.[0].label === cls).length;
+  const unreadable = results.filter((r) => r.error).length;
+  console.log(`${cls}: ${ok}/${files.length} = ${((100 * ok) / files.length).toFixed(1)}%${unreadable ? ` (${unreadable} unreadable, counted wrong)` : ''}`);
   right += ok;
   total += files.length;
 }

@@ -111,7 +111,7 @@ describe('cnnviz activations', () => {
     expect([...litColumns].sort((a, b) => a - b)).toEqual([7, 8]);
   });
 
-  test('--json gives per-channel statistics, and the classifier top-5 goes to stderr', async () => {
+  test('--json gives per-channel statistics, and the classifier top-2 goes to stderr', async () => {
     const dir = cleanDir();
     const r = await runCli(['activations', edgePng, '-m', model, '--layer', '0,1', '-o', 'maps/', '--json'], { cwd: dir });
     expect(r.code).toBe(0);
@@ -129,7 +129,7 @@ describe('cnnviz activations', () => {
     const r = await runCli(['activations', edgePng, '-m', model, '--layer', '1'], { cwd: dir });
     expect(r.code).toBe(0);
     expect(readdirSync(dir)).toEqual(['edge.pool.png']);
-    expect(r.stderr).toMatch(/top-5: (left|right)/);
+    expect(r.stderr).toMatch(/top-2: (left|right)/);
   });
 
   test('-o - writes PNG bytes, and only them, to stdout; - reads the image from stdin', async () => {

@@ -7,10 +7,10 @@ import { COLORMAPS } from '../image/colormap.js';
 import { channelStats, renderFeatureGrid, topChannels, type ScaleMode } from '../image/feature-grid.js';
 import { resolveIndexList, resolveLayers } from '../model/address.js';
 import { layerActivations, loadModelInput, topPredictions } from '../model/probe.js';
-import { addModelOptions, choiceOption, examples, intOption, openModel, type CommonOptions } from './options.js';
+import { addLabelsOption, addModelOptions, choiceOption, examples, IMAGE_FORMATS, intOption, openModelWithLabels, warnIfSizeIgnored, type CommonOptions, type LabelsOptions } from './options.js';
 import { ui } from './ui.js';
 
-interface ActivationsOptions extends CommonOptions {
+interface ActivationsOptions extends CommonOptions, LabelsOptions {
   layer?: string;
   output?: string;
   fit: Fit;
@@ -42,11 +42,11 @@ function outputPaths(output: string | undefined, image: string, names: { index: 
 export function activationsCommand(): Command {
   const cmd = new Command('activations')
     .description("show a layer's feature maps for an image, one tile per channel, as a PNG grid")
-    .argument('<image>', "image file (JPEG, PNG, WebP, GIF, TIFF, AVIF), or '-' for stdin")
+    .argument('<image>', `image file (${IMAGE_FORMATS}), or '-' for stdin`)
     .option('-l, --layer <spec>', "layer index (-1 = last), name, list '1,5,conv2', range '3-7', or 'all' (default: the first convolution)")
     .option('-o, --output <path>', "PNG file, folder ending in '/' (one file per layer), or '-' for stdout (default: <image>.<layer>.png)")
     .addOption(new Option('--fit <mode>', `how the image meets the model's input size: ${FITS.join('|')}`).default('cover').argParser(choiceOption('--fit', FITS)))
-    .option('--size <px>', 'input side for models that take any size (default: the image size, at most 512)', intOption('--size', 8, 4096))
+    .option('--size <px>', 'input side for models that take any size; a fixed-size model warns and uses its own (default: the image size, at most 512)', intOption('--size', 8, 4096))
     .option('--tile-size <px>', 'enlarge small maps (nearest neighbour) to at least this many pixels', intOption('--tile-size', 1, 1024), 64)
     .addOption(new Option('--scale <mode>', 'layer: one colour range for all tiles; channel: each tile stretched').default('layer').argParser(choiceOption('--scale', ['layer', 'channel'] as const)))
     .addOption(new Option('--cmap <name>', `colormap: ${COLORMAPS.join('|')}`).default('viridis').argParser(choiceOption('--cmap', COLORMAPS)))
@@ -55,7 +55,8 @@ export function activationsCommand(): Command {
     .option('--json', 'print per-layer shape, per-channel min/max/mean and output path as JSON on stdout', false)
     .action(async (image: string, opts: ActivationsOptions) => {
       if (opts.channels && opts.top) throw new UsageError('--channels and --top both choose tiles: give one of them');
-      const loaded = await openModel(opts);
+      const loaded = await openModelWithLabels(opts);
+      warnIfSizeIgnored(loaded, opts.size);
       const layers = loaded.graph.layers;
       const firstConv = layers.find((l) => l.isConv)?.index ?? layers.length - 1;
       const indices = resolveLayers(opts.layer ?? firstConv, layers);
@@ -84,7 +85,7 @@ export function activationsCommand(): Command {
       const predictions = final ? topPredictions(final, loaded.meta.labels, 5) : undefined;
       final?.dispose();
       if (predictions && !opts.json) {
-        ui.info(`top-5: ${predictions.map((p) => `${p.label} ${(100 * p.probability).toFixed(1)}%`).join(', ')}`);
+        ui.info(`top-${predictions.length}: ${predictions.map((p) => `${p.label} ${(100 * p.probability).toFixed(1)}%`).join(', ')}`);
       }
       if (opts.json) {
         ui.json({
@@ -104,6 +105,7 @@ export function activationsCommand(): Command {
         for (const r of results) ui.info(`wrote ${r.path}  (${r.act.name}, [${r.act.shape.join(', ')}])`);
       }
     });
+  addLabelsOption(cmd);
   addModelOptions(cmd);
   return examples(cmd, [
     'cnnviz activations examples/cat.jpg --layer 25',

@@ -14,7 +14,7 @@ interface ChannelsOptions extends FigureOptions {
 export function channelsCommand(): Command {
   const cmd = new Command('channels')
     .description('an image as numbers: the original beside its red, green and blue planes, optionally at fewer pixels')
-    .argument('<image>', "image file (JPEG, PNG, WebP, GIF, TIFF, AVIF), or '-' for stdin")
+    .argument('<image>', "image file (JPEG, PNG, WebP, GIF (first frame only), TIFF, AVIF), or '-' for stdin")
     .option('--gray', 'draw each plane in gray instead of tinted with its colour', false)
     .option('--resolution <list>', 'also show the image with only this many pixels along its longer side, e.g. 8,16,32,64 (default: none)', intListOption('--resolution', 1, 8192));
   addMaxSideOption(cmd);

@@ -12,11 +12,11 @@ import { DEFAULTS, KERAS_BASELINE, OPTIMIZER_KINDS, checkSettings, type DreamSet
 import { dreamSheet, dreamUnits } from '../dream/sheet.js';
 import { dreamSize, dreamTarget, modelInput, resolveClass } from '../dream/setup.js';
 import { TRANSFORM_SETS, type TransformSet } from '../dream/transforms.js';
-import { addModelOptions, choiceOption, examples, floatOption, intOption, openModel, type CommonOptions } from './options.js';
+import { addLabelsOption, addModelOptions, choiceOption, examples, floatOption, intOption, openModelWithLabels, type CommonOptions, type LabelsOptions } from './options.js';
 import { safeName } from './activations.js';
 import { progressBar, ui } from './ui.js';
 
-interface DreamOptions extends CommonOptions {
+interface DreamOptions extends CommonOptions, LabelsOptions {
   layer?: string;
   filter?: string;
   filters?: string;
@@ -97,7 +97,7 @@ export function dreamCommand(): Command {
       };
       checkSettings(settings);
 
-      const loaded = await openModel(opts);
+      const loaded = await openModelWithLabels(opts);
       const backend = activeBackend();
       const layers = loaded.graph.layers;
       const firstConv = layers.find((l) => l.isConv)?.index ?? layers.length - 1;
@@ -172,6 +172,7 @@ export function dreamCommand(): Command {
         if (animation) ui.info(`wrote ${animation}`);
       }
     });
+  addLabelsOption(cmd);
   addModelOptions(cmd);
   return examples(cmd, [
     'cnnviz dream --layer 1 --filter 3',

@@ -9,6 +9,7 @@ import { channelsCommand } from './channels.js';
 import { convolveCommand } from './convolve.js';
 import { poolCommand } from './pool.js';
 import { kernelsCommand } from './kernels.js';
+import { InputsFailed } from './many.js';
 import { plotCommand } from './plot.js';
 import { ui } from './ui.js';
 
@@ -53,6 +54,7 @@ export async function run(argv: string[]): Promise<number> {
       // Help and --version "fail" with exit code 0; everything else commander rejects is usage.
       return err.exitCode === 0 ? 0 : 2;
     }
+    if (err instanceof InputsFailed) return err.exitCode; // each failed input already said why
     const message = (err as Error)?.message ?? String(err);
     ui.error(message.split('\n')[0]);
     if (verbose && (err as Error)?.stack) process.stderr.write(`${(err as Error).stack}\n`);

@@ -3,6 +3,7 @@ import { UsageError } from '../errors.js';
 import { initBackend, BACKEND_CHOICES, type BackendName } from '../backend/select.js';
 import { loadModel, type LoadedModel } from '../model/load.js';
 import { parseInputRange } from '../model/meta.js';
+import { readLabelsFile, withLabels } from '../model/labels.js';
 import { ui } from './ui.js';
 
 /** Parsers that turn a bad flag value into a one-line usage error naming it. */
@@ -77,4 +78,32 @@ export async function openModel(opts: CommonOptions): Promise<LoadedModel> {
 /** Help text lines shown under "Examples:" for a subcommand. */
 export function examples(cmd: Command, lines: string[]): Command {
   return cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`);
+}
+
+/** The image formats an `<image>` argument takes, for its help text. */
+export const IMAGE_FORMATS = 'JPEG, PNG, WebP, GIF (first frame only), TIFF, AVIF';
+
+export interface LabelsOptions {
+  labels?: string;
+}
+
+/** --labels for every command that prints or takes class names. */
+export function addLabelsOption(cmd: Command): Command {
+  return cmd.option(
+    '--labels <file>',
+    "class names, one per line, or a JSON array or {index: label} object; replaces the model's own (default: the model's cnnviz.json, metadata.json, labels.txt or class_names.txt)",
+  );
+}
+
+/** openModel, with --labels (read first, so a bad file fails before the model loads) in place of the model's labels. */
+export async function openModelWithLabels(opts: CommonOptions & LabelsOptions): Promise<LoadedModel> {
+  const labels = opts.labels !== undefined ? await readLabelsFile(opts.labels) : undefined;
+  const loaded = await openModel(opts);
+  return labels ? withLabels(loaded, labels, opts.labels!) : loaded;
+}
+
+/** --size only sizes models that take any size; on a fixed-size model say so instead of ignoring it silently. */
+export function warnIfSizeIgnored(loaded: LoadedModel, size: number | undefined): void {
+  const [h, w] = loaded.inputShape;
+  if (size !== undefined && h != null && w != null && (size !== h || size !== w)) ui.warn(`--size ${size} ignored: this model takes fixed ${w}x${h} input`);
 }

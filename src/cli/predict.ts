@@ -1,10 +1,13 @@
 import { Command, Option } from 'commander';
+import { UsageError } from '../errors.js';
 import { FITS, type Fit } from '../image/io.js';
-import { classifyImages } from '../train/classify.js';
-import { addModelOptions, choiceOption, examples, intOption, openModel, type CommonOptions } from './options.js';
-import { ui } from './ui.js';
+import { refuseTerminalStdin } from '../image/stdin.js';
+import { type Prediction } from '../model/probe.js';
+import { classifyEach } from '../train/classify.js';
+import { exitOnFailures, reportEach } from './many.js';
+import { addLabelsOption, addModelOptions, choiceOption, examples, IMAGE_FORMATS, intOption, openModelWithLabels, type CommonOptions, type LabelsOptions } from './options.js';
 
-interface PredictOptions extends CommonOptions {
+interface PredictOptions extends CommonOptions, LabelsOptions {
   top: number;
   fit: Fit;
 }
@@ -12,23 +15,30 @@ interface PredictOptions extends CommonOptions {
 export function predictCommand(): Command {
   const cmd = new Command('predict')
     .description('classify images: the top classes with their probabilities, one line per image')
-    .argument('<image...>', "image files (JPEG, PNG, WebP, GIF, TIFF, AVIF), or '-' for one image on stdin")
-    .option('-k, --top <n>', 'how many classes to show per image (at most the number of classes)', intOption('--top', 1), 5)
+    .argument('<image...>', `image files (${IMAGE_FORMATS}), or '-' for one image on stdin`)
+    .option('-k, --top <n>', 'how many classes to show per image; a model with fewer classes shows them all (--top 5 on a 2-class model shows 2)', intOption('--top', 1), 5)
     .addOption(new Option('--fit <mode>', `how the image meets the model's input size: ${FITS.join('|')}`).default('cover').argParser(choiceOption('--fit', FITS)))
-    .option('--json', 'print [{image, predictions: [{label, index, probability}]}] on stdout instead of lines', false)
+    .option('--json', 'print JSON Lines on stdout, one object per image: {image, predictions: [{label, index, probability}]}, or {image, error} for one that could not be read', false)
     .action(async (images: string[], opts: PredictOptions) => {
-      const loaded = await openModel(opts);
-      const line = (r: { image: string; predictions: { label: string; probability: number }[] }) =>
-        `${r.image}: ${r.predictions.map((p) => `${p.label} ${(100 * p.probability).toFixed(1)}%`).join(', ')}\n`;
-      const results = await classifyImages(loaded, images, { top: opts.top, fit: opts.fit }, (batch) => {
-        if (!opts.json) process.stdout.write(batch.map(line).join(''));
-      });
-      if (opts.json) ui.json(results);
+      if (images.filter((i) => i === '-').length > 1) throw new UsageError("'-' given more than once: standard input holds one image");
+      if (images.includes('-')) refuseTerminalStdin();
+      const loaded = await openModelWithLabels(opts);
+      const percentages = (predictions: Prediction[]) => predictions.map((p) => `${p.label} ${(100 * p.probability).toFixed(1)}%`).join(', ');
+      await exitOnFailures(
+        reportEach(classifyEach(loaded, images, { top: opts.top, fit: opts.fit }), {
+          key: 'image',
+          asJson: !!opts.json,
+          line: (predictions, image) => `${image}: ${percentages(predictions)}`,
+          json: (predictions) => ({ predictions }),
+        }),
+      );
     });
+  addLabelsOption(cmd);
   addModelOptions(cmd);
   return examples(cmd, [
     'cnnviz predict examples/cat.jpg examples/coffee.jpg',
     'cnnviz predict photos/*.jpg --top 1',
     'cnnviz predict photo.jpg -m my-model/ --json',
+    "cnnviz predict examples/cat.jpg --labels <(printf 'Katze\\nHund\\n')",
   ]);
 }

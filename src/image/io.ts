@@ -3,15 +3,17 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { RuntimeError, UsageError } from '../errors.js';
 import { type Raster } from './raster.js';
+import { refuseTerminalStdin, type StdinLike } from './stdin.js';
 
 export type Fit = 'cover' | 'contain' | 'fill';
 export const FITS: readonly Fit[] = ['cover', 'contain', 'fill'];
 
 /** Read image bytes from a path, or from standard input when the path is `-`. */
-export async function readImageBytes(source: string): Promise<Buffer> {
+export async function readImageBytes(source: string, stdin: NodeJS.ReadableStream & StdinLike = process.stdin): Promise<Buffer> {
   if (source === '-') {
+    refuseTerminalStdin(stdin);
     const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    for await (const chunk of stdin) chunks.push(chunk as Buffer);
     const buf = Buffer.concat(chunks);
     if (buf.length === 0) throw new UsageError("no image data on standard input (the image was given as '-')");
     return buf;

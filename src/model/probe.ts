@@ -29,12 +29,18 @@ export function modelInputSize(loaded: LoadedModel, opts: InputOptions = {}): [n
   return loaded.meta.inputSize;
 }
 
-/** Decode, convert, resize and scale an image exactly as the model expects it. */
-export async function loadModelInput(loaded: LoadedModel, source: string, opts: InputOptions = {}): Promise<{ raster: Raster; tensor: tf.Tensor4D }> {
+/** The channel count images are converted to; a model that takes neither 1 nor 3 is refused. */
+export function checkImageChannels(loaded: LoadedModel): 1 | 3 {
   const channels = loaded.inputShape[2];
   if (channels !== 1 && channels !== 3) {
     throw new UsageError(`model takes ${channels}-channel input: cnnviz feeds images only to 1- or 3-channel models`);
   }
+  return channels;
+}
+
+/** Decode, convert, resize and scale an image exactly as the model expects it. */
+export async function loadModelInput(loaded: LoadedModel, source: string, opts: InputOptions = {}): Promise<{ raster: Raster; tensor: tf.Tensor4D }> {
+  const channels = checkImageChannels(loaded);
   const raster = await readImage(source, { channels, size: modelInputSize(loaded, opts), fit: opts.fit, maxSide: 512 });
   return { raster, tensor: rasterToTensor(raster, loaded.meta.inputRange) };
 }
