@@ -6,7 +6,8 @@ import { VERTICAL_EDGE } from './models.js';
  * A tiny TF.js graph model written the way tensorflowjs_converter writes one (model.json
  * with a GraphDef + one weight shard): a gray 8×8 input, Conv2D (3×3, SAME) with filter 0 a
  * vertical-edge detector and filter 1 its horizontal twin, BiasAdd, Relu, MaxPool 2×2, a
- * spatial Mean and a Softmax over the two channels.
+ * spatial Mean and a Softmax over the two channels. With `head: 'none'` the graph ends at the
+ * MaxPool (a feature extractor: no class scores at all).
  */
 export const GRAPH_BIAS = [0.25, -0.5];
 
@@ -30,13 +31,12 @@ function constNode(name: string, shape: number[], dtype = 'DT_FLOAT') {
   return { name, op: 'Const', attr: { value: { tensor: { dtype, tensorShape: dims(shape) } }, dtype: { type: dtype } } };
 }
 
-export function writeGraphModel(dir: string, opts: { withFormat?: boolean; anySize?: boolean } = {}): string {
+export function writeGraphModel(dir: string, opts: { withFormat?: boolean; anySize?: boolean; head?: 'softmax' | 'none' } = {}): string {
   mkdirSync(dir, { recursive: true });
   const nodes = [
     { name: 'image', op: 'Placeholder', attr: { dtype: float, shape: { shape: dims(opts.anySize ? [-1, -1, -1, 1] : [-1, 8, 8, 1]) } } },
     constNode('edges/kernel', [3, 3, 1, 2]),
     constNode('edges/bias', [2]),
-    constNode('head/axes', [2], 'DT_INT32'),
     {
       name: 'edges/Conv2D',
       op: 'Conv2D',
@@ -46,10 +46,16 @@ export function writeGraphModel(dir: string, opts: { withFormat?: boolean; anySi
     { name: 'edges/BiasAdd', op: 'BiasAdd', input: ['edges/Conv2D', 'edges/bias'], attr: { T: float, data_format: { s: b64('NHWC') } } },
     { name: 'edges/Relu', op: 'Relu', input: ['edges/BiasAdd'], attr: { T: float } },
     { name: 'pool/MaxPool', op: 'MaxPool', input: ['edges/Relu'], attr: { T: float, ksize: ints([1, 2, 2, 1]), strides: ints([1, 2, 2, 1]), padding: { s: b64('VALID') }, data_format: { s: b64('NHWC') } } },
-    { name: 'head/Mean', op: 'Mean', input: ['pool/MaxPool', 'head/axes'], attr: { T: float, Tidx: { type: 'DT_INT32' }, keep_dims: { b: false } } },
-    { name: 'probs', op: 'Softmax', input: ['head/Mean'], attr: { T: float } },
   ];
-  const weights = Buffer.concat([Buffer.from(graphKernel().buffer), Buffer.from(Float32Array.from(GRAPH_BIAS).buffer), Buffer.from(Int32Array.of(1, 2).buffer)]);
+  const withHead = opts.head !== 'none';
+  if (withHead) {
+    nodes.push(
+      constNode('head/axes', [2], 'DT_INT32') as (typeof nodes)[number],
+      { name: 'head/Mean', op: 'Mean', input: ['pool/MaxPool', 'head/axes'], attr: { T: float, Tidx: { type: 'DT_INT32' }, keep_dims: { b: false } } } as (typeof nodes)[number],
+      { name: 'probs', op: 'Softmax', input: ['head/Mean'], attr: { T: float } } as (typeof nodes)[number],
+    );
+  }
+  const weights = Buffer.concat([Buffer.from(graphKernel().buffer), Buffer.from(Float32Array.from(GRAPH_BIAS).buffer), ...(withHead ? [Buffer.from(Int32Array.of(1, 2).buffer)] : [])]);
   writeFileSync(path.join(dir, 'group1-shard1of1.bin'), weights);
   const json: Record<string, unknown> = {
     generatedBy: '2.15.0',
@@ -61,7 +67,7 @@ export function writeGraphModel(dir: string, opts: { withFormat?: boolean; anySi
         weights: [
           { name: 'edges/kernel', shape: [3, 3, 1, 2], dtype: 'float32' },
           { name: 'edges/bias', shape: [2], dtype: 'float32' },
-          { name: 'head/axes', shape: [2], dtype: 'int32' },
+          ...(withHead ? [{ name: 'head/axes', shape: [2], dtype: 'int32' }] : []),
         ],
       },
     ],
