@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
@@ -61,6 +61,37 @@ describe('cnnviz dream', () => {
     expect(logit.stderr).toMatch(/wrote .*logit\.png .*logits of head, 6 steps/);
     expect(keras.stderr).toMatch(/wrote .*keras\.png .*edges, 30 steps/);
     expect([logit.code, keras.code]).toEqual([0, 0]);
+  });
+
+  test('the bundled one-sigmoid-unit model offers both its classes to --class, by index and by label', async () => {
+    const [byIndex, byLabel] = await Promise.all([
+      runCli(['dream', '--objective', 'logit', '--class', '1', '--steps', '2', '--seed', '1', '--json', '-o', path.join(dir, 'dog-by-index.png')]),
+      runCli(['dream', '--objective', 'logit', '--class', 'cat', '--steps', '2', '--seed', '1', '--json', '-o', path.join(dir, 'cat-by-label.png')]),
+    ]);
+    expect([byIndex.code, byLabel.code]).toEqual([0, 0]);
+    expect(JSON.parse(byIndex.stdout.toString()).filters.map((f: { filter: number }) => f.filter)).toEqual([1]);
+    expect(JSON.parse(byLabel.stdout.toString()).filters.map((f: { filter: number }) => f.filter)).toEqual([0]);
+  });
+
+  test('default names: channel, neuron and --minimize dreams of one filter, and a list, go to different files', async () => {
+    const cwd = tempDir('cnnviz-dream-names-');
+    const runs = await Promise.all(
+      [[], ['--objective', 'neuron'], ['--objective', 'neuron', '--at', '2,3'], ['--minimize'], ['--filters', '1,0'], ['--filters', '0-1', '--out-dir', 'each', '--minimize']].map((extra) =>
+        runCli(['dream', '-m', model, '--layer', 'edges', ...(extra.includes('--filters') ? [] : ['--filter', '1']), ...extra, ...FAST], { cwd }),
+      ),
+    );
+    expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 0, 0, 0]);
+    const written = ['dream.edges.1.png', 'dream.edges.1.neuron-x8y8.png', 'dream.edges.1.neuron-x2y3.png', 'dream.edges.1.neg.png', 'dream.edges.1_0.png', 'dream.edges.0-1.neg.png', 'each/dream.edges.0.neg.png', 'each/dream.edges.1.neg.png'];
+    for (const f of written) expect(existsSync(path.join(cwd, f))).toBe(true);
+    expect(readdirSync(cwd).filter((f) => f.endsWith('.png'))).toHaveLength(6);
+  });
+
+  test('--size above the model\'s fixed input paints that size and says in one line what the network sees', async () => {
+    const r = await runCli(['dream', '-m', model, '--layer', 'edges', '--size', '40', ...FAST, '-o', '-']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^warning: --size 40: the model takes 16x16 only, .*no detail finer than 16 px/m);
+    expect(r.stderr.split('\n').filter((l) => /--size/.test(l))).toHaveLength(1);
+    expect((await sharp(r.stdout).metadata()).width).toBe(40);
   });
 
   test.each([

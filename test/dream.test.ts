@@ -11,7 +11,7 @@ import { createRng } from '../src/dream/random.js';
 import { setReluRedirect } from '../src/dream/relu-redirect.js';
 import { DEFAULTS, KERAS_BASELINE, dreamBatch, type DreamSettings } from '../src/dream/render.js';
 import { dreamSheet, dreamUnits, splitBatches } from '../src/dream/sheet.js';
-import { dreamSize, dreamTarget, modelInput, resolveClass } from '../src/dream/setup.js';
+import { dreamFileName, dreamSize, dreamSizeWarning, dreamTarget, modelInput, neuronPosition, resolveClass } from '../src/dream/setup.js';
 import { logitTarget } from '../src/dream/target.js';
 import { pad, placeChain, sampleAffine, standardTransforms } from '../src/dream/transforms.js';
 import { type Raster } from '../src/image/raster.js';
@@ -303,5 +303,93 @@ describe('ReLU gradient redirection', () => {
     const r = dreamBatch(target, modelInput(loaded), [0], quick({ steps: 16, transforms: 'none', param: 'pixel' }));
     const spread = Math.max(...r.images[0].data) - Math.min(...r.images[0].data);
     expect(spread).toBeGreaterThan(60);
+  });
+});
+
+/**
+ * The bundled model's head in miniature: one sigmoid unit, P(second class), with z the mean
+ * brightness minus 0.5, times 8: brighter pictures are class 1, darker ones class 0.
+ */
+function oneUnitSigmoid(separateActivation: boolean): LoadedModel {
+  const input = tf.input({ shape: [8, 8, 1] });
+  const flat = tf.layers.flatten({ name: 'flat' }).apply(input) as tf.SymbolicTensor;
+  const dense = tf.layers.dense({ units: 1, activation: separateActivation ? 'linear' : 'sigmoid', name: 'head' });
+  let out = dense.apply(flat) as tf.SymbolicTensor;
+  if (separateActivation) out = tf.layers.activation({ activation: 'sigmoid', name: 'p' }).apply(out) as tf.SymbolicTensor;
+  dense.setWeights([tf.fill([64, 1], 8 / 64), tf.tensor1d([-4])]);
+  return fromLayersModel(tf.model({ inputs: input, outputs: out }), 'one-unit', { ...meta(), labels: ['dark', 'bright'] });
+}
+
+describe('logit dreams on a one-unit sigmoid head', () => {
+  test.each([false, true])('the head reads as two scores [-z, z], one per class (separate sigmoid layer: %s)', (separate) => {
+    const loaded = oneUnitSigmoid(separate);
+    const { target, units } = dreamTarget(loaded, loaded.graph.layers.length - 1, 'logit');
+    expect(units).toBe(2);
+    expect(target.shape).toEqual([2]);
+    const x = tf.tidy(() => tf.linspace(0, 1, 2 * 64).reshape([2, 8, 8, 1]) as tf.Tensor4D);
+    const scores = target.apply(x);
+    const p = loaded.model.predict(x) as tf.Tensor;
+    const z = tf.tidy(() => x.mean([1, 2, 3]).sub(0.5).mul(8));
+    expect(tf.tidy(() => scores.sub(tf.stack([z.neg(), z], 1)).abs().max()).dataSync()[0]).toBeLessThan(1e-5);
+    // The model's own probability of each class is the sigmoid of that class's score.
+    const pOfClass = tf.tidy(() => tf.stack([tf.scalar(1).sub(p.reshape([2])), p.reshape([2])], 1));
+    expect(tf.tidy(() => tf.sigmoid(scores).sub(pOfClass).abs().max()).dataSync()[0]).toBeLessThan(1e-5);
+    tf.dispose([x, scores, p, z, pOfClass]);
+  });
+
+  test('class 0 is painted dark and class 1 bright: each dream is its own class for the model', () => {
+    const loaded = oneUnitSigmoid(false);
+    const input = modelInput(loaded);
+    const { target, units } = dreamTarget(loaded, loaded.graph.layers.length - 1, 'logit');
+    const settings = quick({ objective: 'logit', steps: 32, size: dreamSize(input), transforms: 'none', lr: 0.2 });
+    const pBright = (cls: number) => {
+      const img = dreamBatch(target, input, [cls], settings).images[0];
+      return tf.tidy(() => (loaded.model.predict(tf.tensor4d(Float32Array.from(img.data), [1, 8, 8, 1]).div(255)) as tf.Tensor).dataSync()[0]);
+    };
+    expect(resolveClass('dark', loaded.meta.labels, units)).toBe(0);
+    expect(resolveClass('bright', loaded.meta.labels, units)).toBe(1);
+    expect(resolveClass('1', loaded.meta.labels, units)).toBe(1);
+    const [p0, p1] = [pBright(0), pBright(1)];
+    expect(p0).toBeLessThan(0.1);
+    expect(p1).toBeGreaterThan(0.9);
+  });
+
+  test('a label past the scores the model has is refused, naming both counts', () => {
+    expect(() => resolveClass('blue', ['red', 'green', 'blue'], 2)).toThrow(/class 'blue' is label 2, but the model scores 2 classes \(0-1\)/);
+  });
+});
+
+describe('default file names and --size on a fixed-size model', () => {
+  const name = (over: Partial<Parameters<typeof dreamFileName>[0]>) => dreamFileName({ layer: 'conv', units: [3], objective: 'channel', minimize: false, ...over });
+
+  test('a channel dream keeps its short name; lists, ranges, neurons and --minimize each get their own', () => {
+    expect(name({})).toBe('dream.conv.3.png');
+    expect(name({ units: [0, 1, 2, 3] })).toBe('dream.conv.0-3.png');
+    expect(name({ units: [1, 3] })).toBe('dream.conv.1_3.png');
+    expect(name({ units: [9, 1, 2, 3, 4, 5, 6, 7, 8] })).toBe('dream.conv.9_8.9-filters.png');
+    expect(name({ objective: 'neuron', at: [7, 5] })).toBe('dream.conv.3.neuron-x7y5.png');
+    expect(name({ objective: 'neuron', at: 'centre' })).toBe('dream.conv.3.neuron-centre.png');
+    expect(name({ objective: 'neuron' })).toBe('dream.conv.3.neuron.png');
+    expect(name({ minimize: true })).toBe('dream.conv.3.neg.png');
+    expect(name({ layer: 'logit', objective: 'logit', units: [1], minimize: true })).toBe('dream.logit.1.neg.png');
+    const all = [name({}), name({ units: [1, 3] }), name({ units: [1, 2, 3] }), name({ objective: 'neuron', at: [7, 5] }), name({ minimize: true }), name({ objective: 'neuron', at: [7, 5], minimize: true })];
+    expect(new Set(all).size).toBe(all.length);
+  });
+
+  test("the neuron's position in a name is the one the objective reads: --at, else the grid's centre", () => {
+    const shape = (s: number[]) => ({ name: 't', shape: s, apply: (x: tf.Tensor4D) => x });
+    expect(neuronPosition(shape([14, 10, 8]))).toEqual([5, 7]);
+    expect(neuronPosition(shape([14, 10, 8]), [1, 2])).toEqual([1, 2]);
+    expect(neuronPosition(shape([-1, -1, 8]))).toBe('centre');
+    expect(neuronPosition(shape([10]))).toBeUndefined();
+  });
+
+  test('--size above a fixed input is warned about (the network sees it shrunk); at or below it, or any-size models, are not', () => {
+    const fixed = { channels: 3, range: [0, 1] as [number, number], fixedSize: [96, 96] as [number, number] };
+    expect(dreamSizeWarning(fixed, 200)).toMatch(/--size 200: the model takes 96x96 only.*no detail finer than 96 px/);
+    expect(dreamSizeWarning(fixed, 96)).toBeUndefined();
+    expect(dreamSizeWarning(fixed, undefined)).toBeUndefined();
+    expect(dreamSizeWarning({ ...fixed, fixedSize: undefined }, 200)).toBeUndefined();
+    expect(dreamSize(fixed, 200)).toBe(200);
   });
 });

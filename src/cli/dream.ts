@@ -10,7 +10,7 @@ import { PARAM_KINDS, type ParamKind } from '../dream/param.js';
 import { randomSeed } from '../dream/random.js';
 import { DEFAULTS, KERAS_BASELINE, OPTIMIZER_KINDS, checkSettings, type DreamSettings, type OptimizerKind } from '../dream/render.js';
 import { dreamSheet, dreamUnits } from '../dream/sheet.js';
-import { dreamSize, dreamTarget, modelInput, resolveClass } from '../dream/setup.js';
+import { dreamFileName, dreamSize, dreamSizeWarning, dreamTarget, modelInput, neuronPosition, resolveClass } from '../dream/setup.js';
 import { TRANSFORM_SETS, type TransformSet } from '../dream/transforms.js';
 import { addLabelsOption, addModelOptions, choiceOption, examples, floatOption, intOption, openModelWithLabels, type CommonOptions, type LabelsOptions } from './options.js';
 import { safeName } from './activations.js';
@@ -116,17 +116,26 @@ export function dreamCommand(): Command {
       settings.size = dreamSize(input, opts.size);
       const start = opts.from ? await readImage(opts.from, { channels: input.channels as 1 | 3, size: [settings.size, settings.size], fit: 'cover' }) : undefined;
 
-      const what = settings.objective === 'logit' ? `logit.${units[0]}` : `${safeName(layers[layerIndex].name)}.${opts.filters ? `${units[0]}-${units[units.length - 1]}` : units[0]}`;
-      const output = opts.output ?? `dream.${what}.png`;
+      const sizeWarning = dreamSizeWarning(input, opts.size);
+      if (sizeWarning) ui.warn(sizeWarning);
+
+      const nameParts = {
+        layer: settings.objective === 'logit' ? 'logit' : safeName(layers[layerIndex].name),
+        objective: settings.objective,
+        at: settings.objective === 'neuron' ? neuronPosition(target, settings.at) : undefined,
+        minimize: settings.minimize,
+      };
+      const output = opts.output ?? dreamFileName({ ...nameParts, units });
       const animation = settings.frameEvery ? opts.animation ?? `${output.replace(/\.png$/i, '')}.webp` : undefined;
       if (opts.seed === undefined && !opts.json) ui.info(`seed ${settings.seed} (repeat with --seed ${settings.seed})`);
 
       const t0 = Date.now();
-      const bar = progressBar(units.length <= opts.batch ? settings.steps : Math.ceil(units.length / opts.batch) * settings.steps, '{bar} step {value}/{total} | objective {objective} | ETA {eta_formatted}', { objective: '-' });
+      const batches = Math.ceil(units.length / opts.batch);
+      const bar = progressBar(settings.steps, '{bar} step {value}/{total}{batches} | objective {objective} | ETA {eta_formatted}', { objective: '-', batches: batches > 1 ? ` (${batches} batches)` : '' });
       let run;
       try {
-        run = await dreamUnits(loaded, { layerIndex, units, settings, start }, { batchSize: opts.batch, workers: opts.workers, inputRange: opts.inputRange }, (p) =>
-          bar.update(p.done, { objective: p.objective.toFixed(3) }),
+        run = await dreamUnits(loaded, { layerIndex, units, settings, start }, { batchSize: opts.batch, workers: opts.workers }, (p) =>
+          bar.update(Math.floor(p.done), { objective: p.objective.toFixed(3) }),
         );
       } finally {
         bar.stop();
@@ -138,7 +147,7 @@ export function dreamCommand(): Command {
       const files: string[] = [];
       if (opts.outDir) {
         for (let i = 0; i < run.units.length; i++) {
-          const file = path.join(opts.outDir, `dream.${settings.objective === 'logit' ? 'logit' : safeName(layers[layerIndex].name)}.${run.units[i]}.png`);
+          const file = path.join(opts.outDir, dreamFileName({ ...nameParts, units: [run.units[i]] }));
           await writePng(file, run.images[i]);
           files.push(file);
         }

@@ -9,7 +9,8 @@ export { standardTransforms, transformsFor, transformImage, sampleAffine, placeC
 export type { Affine, Placement, Transform, TransformSet } from './transforms.js';
 export { layerTarget, logitTarget } from './target.js';
 export type { Target } from './target.js';
-export { modelInput, dreamSize, dreamTarget, resolveClass } from './setup.js';
+export { modelInput, dreamSize, dreamSizeWarning, dreamTarget, dreamFileName, neuronPosition, resolveClass } from './setup.js';
+export type { DreamNameParts } from './setup.js';
 export { dreamUnits, dreamSheet, renderBatch, splitBatches } from './sheet.js';
 export type { DreamRun, BatchSpec, DreamProgress } from './sheet.js';
 export { setReluRedirect } from './relu-redirect.js';

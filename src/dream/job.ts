@@ -1,7 +1,5 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type ReportProgress } from '../backend/pool.js';
+import { RuntimeError, UsageError } from '../errors.js';
 import { loadModel, type LoadedModel } from '../model/load.js';
 import { type InputRange } from '../model/meta.js';
 import { renderBatch, type BatchSpec, type DreamRun } from './sheet.js';
@@ -18,25 +16,31 @@ export interface DreamJobProgress {
   objective: number;
 }
 
+/**
+ * A usage or runtime error, as data: an Error crossing the thread boundary arrives as a
+ * plain Error, and its class (so the exit code) would be lost.
+ */
+export interface DreamJobError {
+  kind: 'usage' | 'runtime';
+  message: string;
+}
+
+export type DreamJobResult = { run: DreamRun } | { error: DreamJobError };
+
 // One model per worker, loaded on its first job and kept for the next ones.
 const models = new Map<string, Promise<LoadedModel>>();
 
 /** Pool job: load (once) and render one batch, reporting every step. */
-export async function dreamBatchJob(args: DreamJobArgs, report: ReportProgress): Promise<DreamRun> {
+export async function dreamBatchJob(args: DreamJobArgs, report: ReportProgress): Promise<DreamJobResult> {
   const key = `${args.model}|${args.inputRange.join(',')}`;
-  let loading = models.get(key);
-  if (!loading) models.set(key, (loading = loadModel(args.model, { inputRange: args.inputRange })));
-  const loaded = await loading;
-  return renderBatch(loaded, args.spec, (step, values) => report({ step, objective: values.reduce((a, v) => a + v, 0) / values.length } satisfies DreamJobProgress));
-}
-
-/** This module compiled (workers import JS; under ts-jest this file is the .ts source). */
-export function dreamJobModule(): string {
-  const here = fileURLToPath(import.meta.url);
-  const js = here.replace(/\.ts$/, '.js');
-  if (existsSync(js) && js.endsWith('.js')) return js;
-  const parts = path.dirname(here).split(path.sep);
-  const src = parts.lastIndexOf('src');
-  if (src >= 0) parts[src] = 'dist';
-  return path.join(parts.join(path.sep), 'job.js');
+  try {
+    let loading = models.get(key);
+    if (!loading) models.set(key, (loading = loadModel(args.model, { inputRange: args.inputRange })));
+    const loaded = await loading;
+    return { run: renderBatch(loaded, args.spec, (step, values) => report({ step, objective: values.reduce((a, v) => a + v, 0) / values.length } satisfies DreamJobProgress)) };
+  } catch (err) {
+    if (err instanceof UsageError) return { error: { kind: 'usage', message: err.message } };
+    if (err instanceof RuntimeError) return { error: { kind: 'runtime', message: err.message } };
+    throw err;
+  }
 }

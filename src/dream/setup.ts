@@ -25,6 +25,18 @@ export function dreamSize(input: ModelInput, requested?: number): number {
   return Math.min(128, fixed);
 }
 
+/**
+ * Why a --size can't be had as asked, or undefined when it can. A fixed-size model sees the
+ * picture resized to its input at every step, so a larger picture gets no detail finer
+ * than that input: it is an enlargement, not more resolution.
+ */
+export function dreamSizeWarning(input: ModelInput, requested?: number): string | undefined {
+  if (!requested || !input.fixedSize) return undefined;
+  const [h, w] = input.fixedSize;
+  if (requested <= Math.min(h, w)) return undefined;
+  return `--size ${requested}: the model takes ${w}x${h} only, so the network sees the picture resized to that and it has no detail finer than ${Math.min(h, w)} px (use --size ${Math.min(h, w)} or less for full detail)`;
+}
+
 /** The tensor the objective reads, and how many units (channels, classes) it offers. */
 export function dreamTarget(loaded: LoadedModel, layerIndex: number, kind: ObjectiveKind, at?: [number, number]): { target: Target; units: number } {
   const target = kind === 'logit' ? logitTarget(loaded) : layerTarget(loaded, layerIndex);
@@ -50,9 +62,48 @@ export function resolveClass(spec: string, labels: string[] | undefined, count: 
   const names = labels ?? [];
   let i = names.findIndex((l) => l.toLowerCase() === want);
   if (i < 0) i = names.findIndex((l) => l.toLowerCase().split(',').some((s) => s.trim() === want));
+  if (i >= count) throw new UsageError(`class '${spec}' is label ${i}, but the model scores ${count} classes (0-${count - 1}): its labels don't match its output`);
   if (i < 0) {
     const hint = names.length ? `labels include ${names.slice(0, 3).map((l) => `'${l}'`).join(', ')}…` : 'the model has no labels, so give an index';
     throw new UsageError(`unknown class '${spec}': give an index 0-${count - 1} or a label (${hint})`);
   }
   return i;
+}
+
+/** What a dream's default file name says: the unit list, and the objective when it isn't a plain channel. */
+export interface DreamNameParts {
+  /** The layer's file-safe name, or 'logit'. */
+  layer: string;
+  units: number[];
+  objective: ObjectiveKind;
+  /** The neuron's position (see neuronPosition); none for a target without a grid. */
+  at?: [number, number] | 'centre';
+  minimize: boolean;
+}
+
+/**
+ * Default output name: `dream.<layer>.<units>[.neuron-x<X>y<Y>][.neg].png`. Units are one
+ * index, `a-b` for a contiguous run (as in --filters a-b), or indices joined by `_`
+ * (`1_3`: the filters 1 and 3, not a range); a long scattered list gives its ends and size
+ * (`2_90.12-filters`). A plain channel dream keeps the short name; the others say their
+ * objective, so a neuron or --minimize dream never overwrites the channel dream.
+ */
+export function dreamFileName(parts: DreamNameParts): string {
+  const { units } = parts;
+  const contiguous = units.length > 1 && units.every((u, i) => i === 0 || u === units[i - 1] + 1);
+  const list = units.length === 1 ? `${units[0]}` : contiguous ? `${units[0]}-${units[units.length - 1]}` : units.length <= 8 ? units.join('_') : `${units[0]}_${units[units.length - 1]}.${units.length}-filters`;
+  const neuron = parts.objective === 'neuron' ? (Array.isArray(parts.at) ? `.neuron-x${parts.at[0]}y${parts.at[1]}` : parts.at ? '.neuron-centre' : '.neuron') : '';
+  return `dream.${parts.layer}.${list}${neuron}${parts.minimize ? '.neg' : ''}.png`;
+}
+
+/**
+ * Where a neuron objective reads, for names: --at, else the centre of the target's grid (as
+ * the objective picks it), or 'centre' when the grid's size depends on the picture's;
+ * undefined for a target without a grid (one value per unit).
+ */
+export function neuronPosition(target: Target, at?: [number, number]): [number, number] | 'centre' | undefined {
+  if (target.shape.length !== 3) return undefined;
+  if (at) return at;
+  const [h, w] = target.shape;
+  return h > 0 && w > 0 ? [Math.floor(w / 2), Math.floor(h / 2)] : 'centre';
 }

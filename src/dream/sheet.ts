@@ -1,10 +1,11 @@
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { createWorkerPool } from '../backend/pool.js';
 import { type BackendRequest } from '../backend/select.js';
-import { RuntimeError } from '../errors.js';
+import { RuntimeError, UsageError } from '../errors.js';
 import { tileGrid } from '../image/grid.js';
-import { dreamJobModule, type DreamJobArgs, type DreamJobProgress } from './job.js';
+import type { DreamJobArgs, DreamJobError, DreamJobProgress, DreamJobResult } from './job.js';
 import { type Raster } from '../image/raster.js';
 import { type LoadedModel } from '../model/load.js';
 import { dreamBatch, type DreamSettings } from './render.js';
@@ -60,9 +61,16 @@ export function mergeRuns(runs: DreamRun[]): DreamRun {
 }
 
 export interface DreamProgress {
-  /** Steps done, summed over batches. */
+  /**
+   * Steps done, averaged over the batches (fractional while they are at different steps):
+   * it runs from 0 to `total` once, however many batches there are and however many workers
+   * run them, so "step 33/512" means what --steps 512 says.
+   */
   done: number;
+  /** The optimization steps asked for (settings.steps). */
   total: number;
+  /** How many batches the units were split into. */
+  batches: number;
   /** Mean objective of the batch that just stepped. */
   objective: number;
 }
@@ -71,46 +79,59 @@ export interface RunOptions {
   batchSize: number;
   /** Worker threads (default: one per core); 1 runs in this thread. */
   workers?: number;
-  /** The --input-range flag, passed on so workers load the model the same way. */
-  inputRange?: string;
+  /**
+   * The compiled job module workers import (they run JS): default job.js beside this file.
+   * Code running from TypeScript source (the test runner) passes the built one.
+   */
+  jobModule?: string;
 }
 
 /** Render every unit in batches of `batchSize`, spread over a worker pool when there are several. */
 export async function dreamUnits(loaded: LoadedModel, spec: BatchSpec, run: RunOptions, onProgress?: (p: DreamProgress) => void): Promise<DreamRun> {
   const batches = splitBatches(spec.units, run.batchSize);
-  const steps = spec.settings.steps;
-  const total = batches.length * steps;
+  const total = spec.settings.steps;
+  const progress = (stepsPerBatch: number[], objective: number) =>
+    onProgress?.({ done: stepsPerBatch.reduce((a, v) => a + v, 0) / batches.length, total, batches: batches.length, objective });
+  const done = batches.map(() => 0);
   const workers = Math.min(run.workers ?? os.availableParallelism(), batches.length);
   if (workers <= 1) {
     const runs = batches.map((units, b) =>
-      renderBatch(loaded, { ...spec, units }, (step, values) => onProgress?.({ done: b * steps + step, total, objective: mean(values) })),
+      renderBatch(loaded, { ...spec, units }, (step, values) => {
+        done[b] = step;
+        progress(done, mean(values));
+      }),
     );
     return { ...mergeRuns(runs), workers: 1 };
   }
-  const done = batches.map(() => 0);
   const pool = createWorkerPool({
     size: workers,
     backend: tf.getBackend() as BackendRequest,
     onProgress: (job, info) => {
       const p = info as DreamJobProgress;
       done[job] = p.step;
-      onProgress?.({ done: done.reduce((a, v) => a + v, 0), total, objective: p.objective });
+      progress(done, p.objective);
     },
   });
   try {
-    const jobs = batches.map((units) => ({
-      module: dreamJobModule(),
-      fn: 'dreamBatchJob',
-      args: { model: loaded.source, inputRange: loaded.meta.inputRange, spec: { ...spec, units } } satisfies DreamJobArgs,
-    }));
-    return { ...mergeRuns(await pool.runAll<DreamRun>(jobs)), workers };
-  } catch (err) {
-    // Errors cross the thread boundary as plain Errors: keep the one-line message and exit code.
-    const message = String((err as Error)?.message ?? err).split('\n')[0];
-    throw /objective became/.test(message) ? new RuntimeError(message) : err;
+    const module = run.jobModule ?? fileURLToPath(new URL('./job.js', import.meta.url));
+    const runs = batches.map((units, b) =>
+      pool
+        .run<DreamJobResult>({ module, fn: 'dreamBatchJob', args: { model: loaded.source, inputRange: loaded.meta.inputRange, spec: { ...spec, units } } satisfies DreamJobArgs }, { jobId: b })
+        .then((r) => {
+          // Fail on the first error, as a throw would, instead of after every other batch.
+          if ('error' in r) throw jobError(r.error);
+          return r.run;
+        }),
+    );
+    return { ...mergeRuns(await Promise.all(runs)), workers };
   } finally {
     await pool.close();
   }
+}
+
+/** The error a job reported, as the class it was thrown as (so with its exit code). */
+function jobError(error: DreamJobError): UsageError | RuntimeError {
+  return error.kind === 'usage' ? new UsageError(error.message) : new RuntimeError(error.message);
 }
 
 const mean = (values: number[]) => values.reduce((a, v) => a + v, 0) / values.length;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../errors.js';
+import { executeNodes } from '../model/graph.js';
 import { layerActivationFn } from '../model/layer-fn.js';
 import { type LoadedModel } from '../model/load.js';
 import { withFusedConvolutions } from './fuse-convs.js';
@@ -29,17 +30,36 @@ const SQUASHING = /^(softmax|sigmoid)$/i;
 const PASS_THROUGH = /^(Reshape|Flatten|Dropout|SpatialDropout\dD|GaussianNoise|GaussianDropout)$/;
 
 /**
+ * A one-unit head (sigmoid, P(second class)) has a single logit z for two classes: z is the
+ * log-odds of class 1 and -z those of class 0 (logit(1 - p) = -z). So it reads as the two
+ * scores [-z, z], and each class is maximized by its own sign of z.
+ */
+function twoClassIfOneUnit(target: Target): Target {
+  if (target.shape.length !== 1 || target.shape[0] !== 1) return target;
+  return {
+    ...target,
+    shape: [2],
+    apply: (x) =>
+      tf.tidy(() => {
+        const z = target.apply(x).reshape([x.shape[0], 1]);
+        return tf.concat([z.neg(), z], 1);
+      }),
+  };
+}
+
+/**
  * The classifier's pre-activation scores [B, classes]. A softmax probability saturates and
  * can rise by suppressing the other classes; the logit can only rise by looking more like
  * the class. Walks back from the output over reshapes, dropout and a separate softmax
  * Activation; a Dense or 1x1 conv head with a built-in softmax is re-applied without it.
+ * A one-unit sigmoid head gives two scores, one per class (see twoClassIfOneUnit).
  */
 export function logitTarget(loaded: LoadedModel): Target {
+  return twoClassIfOneUnit(loaded.graphModel ? graphLogitTarget(loaded, loaded.graphModel) : layersLogitTarget(loaded));
+}
+
+function layersLogitTarget(loaded: LoadedModel): Target {
   const layers = loaded.graph.layers;
-  if (loaded.graphModel) {
-    // A graph model's nodes carry no layer config to walk back through: read its last node.
-    throw new UsageError('--objective logit needs a layers model (graph models have no pre-softmax layer to find): use --objective channel or neuron');
-  }
   const byOutput = new Map(layers.map((l) => [l.output.id, l]));
   // The layer feeding `l` (nested models are flattened, so fall back to list order).
   const feeding = (l: (typeof layers)[number]) => {
@@ -80,4 +100,38 @@ export function logitTarget(loaded: LoadedModel): Target {
   const base = layerOutput(loaded, info.index, `logits of ${info.name}`);
   const n = base.shape.reduce((a, b) => a * b, 1);
   return { name: base.name, shape: [n], apply: (x) => tf.tidy(() => base.apply(x).reshape([x.shape[0], n])) };
+}
+
+/** Graph ops a class score passes through unchanged on its way to the output. */
+const GRAPH_PASS_THROUGH = new Set(['Reshape', 'Squeeze', 'Identity', 'Softmax', 'Sigmoid']);
+
+/**
+ * A graph model's pre-softmax node: walk back from the output node over Softmax/Sigmoid and
+ * reshapes to the first node that computes something. It is the logits when its output is
+ * a vector of scores ([B, n], or [B, 1, 1, n] from a 1x1-conv head) and no activation is
+ * fused into it; otherwise there is no such node to read.
+ */
+function graphLogitTarget(loaded: LoadedModel, graphModel: tf.GraphModel): Target {
+  const refuse = (why: string) =>
+    new UsageError(`--objective logit: ${why}, so this graph model has no pre-softmax scores to maximize: use --layer -1 --filter N (a channel of the last listed layer) instead`);
+  const nodeName = (ref: string) => ref.replace(/^\^/, '').replace(/:\d+$/, '');
+  const byName = new Map((loaded.graphNodes ?? []).map((n) => [n.name, n]));
+  const output = nodeName(graphModel.outputNodes[0]);
+  let node = byName.get(output);
+  while (node && GRAPH_PASS_THROUGH.has(node.op)) {
+    const input = (node.input ?? []).find((i) => !i.startsWith('^'));
+    node = input ? byName.get(nodeName(input)) : undefined;
+  }
+  if (!node || node.op === 'Placeholder' || node.op === 'Const') throw refuse(`the output node '${output}' reads no computed node`);
+  const fused = (node.attr?.fused_ops as { list?: { s?: string[] } } | undefined)?.list?.s?.map((s) => Buffer.from(s, 'base64').toString()) ?? [];
+  const squash = fused.find((op) => SQUASHING.test(op));
+  if (squash) throw refuse(`node '${node.name}' (${node.op}) has its ${squash} fused in`);
+  const name = node.name;
+  const [h, w, c] = loaded.inputShape;
+  const probeSide = loaded.meta.inputSize ?? [224, 224];
+  const shape = tf.tidy(() => executeNodes(graphModel, tf.zeros([1, h ?? probeSide[0], w ?? probeSide[1], c]), [name])[0].shape.slice(1));
+  const vector = shape.length === 1 || (shape.length === 3 && shape[0] === 1 && shape[1] === 1);
+  if (!vector) throw refuse(`node '${name}' (${node.op}) outputs [${shape.join(', ')}], not a vector of class scores`);
+  const n = shape[shape.length - 1];
+  return { name: `logits of ${name}`, shape: [n], apply: (x) => tf.tidy(() => executeNodes(graphModel, x, [name])[0].reshape([x.shape[0], n])) };
 }

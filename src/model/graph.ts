@@ -115,7 +115,8 @@ export async function loadGraphModelFile(file: string, opts: LoadOptions = {}): 
   const finalOutput = nodeLayer(outputNode, nodes.length).apply(input) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: finalOutput, name: meta.name });
   const graph: FlatGraph = { inputs: [input], outputs: [finalOutput], layers };
-  return { kind: 'graph', model, graphModel, graph, meta, source: file, inputShape };
+  const graphNodes = (json.modelTopology as { node?: GraphDefNode[] }).node ?? [];
+  return { kind: 'graph', model, graphModel, graphNodes, graph, meta, source: file, inputShape };
 }
 
 /** Run the graph once on zeros and record every requested node's output shape. */

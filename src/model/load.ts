@@ -18,6 +18,8 @@ export interface LoadedModel {
   model: tf.LayersModel;
   /** The TF.js graph model itself, when kind is 'graph'. */
   graphModel?: tf.GraphModel;
+  /** The GraphDef's nodes, when kind is 'graph': the wiring `graph` leaves out (dream walks it back from the output). */
+  graphNodes?: { name: string; op: string; input?: string[]; attr?: Record<string, unknown> }[];
   graph: FlatGraph;
   meta: ModelMeta;
   /** The model file that was read. */

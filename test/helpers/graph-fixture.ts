@@ -6,7 +6,7 @@ import { VERTICAL_EDGE } from './models.js';
  * A tiny TF.js graph model written the way tensorflowjs_converter writes one (model.json
  * with a GraphDef + one weight shard): a gray 8×8 input, Conv2D (3×3, SAME) with filter 0 a
  * vertical-edge detector and filter 1 its horizontal twin, BiasAdd, Relu, MaxPool 2×2, a
- * spatial Mean and a Softmax over the two channels.
+ * spatial Mean and a Softmax over the two channels (other heads: see GraphHead).
  */
 export const GRAPH_BIAS = [0.25, -0.5];
 
@@ -30,13 +30,30 @@ function constNode(name: string, shape: number[], dtype = 'DT_FLOAT') {
   return { name, op: 'Const', attr: { value: { tensor: { dtype, tensorShape: dims(shape) } }, dtype: { type: dtype } } };
 }
 
-export function writeGraphModel(dir: string, opts: { withFormat?: boolean; anySize?: boolean } = {}): string {
+/**
+ * Heads for the graph (after the MaxPool), as converted models end:
+ * - 'softmax' (default): Mean (the logits, [B, 2]) -> Softmax 'probs';
+ * - 'reshape': Mean with keep_dims ([B, 1, 1, 2], as a 1x1-conv head) -> Softmax -> Reshape -> Identity;
+ * - 'sigmoid': Mean -> MatMul by [1, -1] (one logit z = vertical - horizontal) -> Sigmoid;
+ * - 'fused-sigmoid': the same with the sigmoid fused into a _FusedMatMul (no pre-sigmoid node);
+ * - 'none': ends at the MaxPool (a feature extractor: no class scores at all).
+ */
+export type GraphHead = 'softmax' | 'reshape' | 'sigmoid' | 'fused-sigmoid' | 'none';
+
+interface GraphDefNode {
+  name: string;
+  op: string;
+  input?: string[];
+  attr: Record<string, unknown>;
+}
+
+export function writeGraphModel(dir: string, opts: { withFormat?: boolean; anySize?: boolean; head?: GraphHead } = {}): string {
   mkdirSync(dir, { recursive: true });
-  const nodes = [
+  const head = opts.head ?? 'softmax';
+  const nodes: GraphDefNode[] = [
     { name: 'image', op: 'Placeholder', attr: { dtype: float, shape: { shape: dims(opts.anySize ? [-1, -1, -1, 1] : [-1, 8, 8, 1]) } } },
     constNode('edges/kernel', [3, 3, 1, 2]),
     constNode('edges/bias', [2]),
-    constNode('head/axes', [2], 'DT_INT32'),
     {
       name: 'edges/Conv2D',
       op: 'Conv2D',
@@ -46,25 +63,54 @@ export function writeGraphModel(dir: string, opts: { withFormat?: boolean; anySi
     { name: 'edges/BiasAdd', op: 'BiasAdd', input: ['edges/Conv2D', 'edges/bias'], attr: { T: float, data_format: { s: b64('NHWC') } } },
     { name: 'edges/Relu', op: 'Relu', input: ['edges/BiasAdd'], attr: { T: float } },
     { name: 'pool/MaxPool', op: 'MaxPool', input: ['edges/Relu'], attr: { T: float, ksize: ints([1, 2, 2, 1]), strides: ints([1, 2, 2, 1]), padding: { s: b64('VALID') }, data_format: { s: b64('NHWC') } } },
-    { name: 'head/Mean', op: 'Mean', input: ['pool/MaxPool', 'head/axes'], attr: { T: float, Tidx: { type: 'DT_INT32' }, keep_dims: { b: false } } },
-    { name: 'probs', op: 'Softmax', input: ['head/Mean'], attr: { T: float } },
   ];
-  const weights = Buffer.concat([Buffer.from(graphKernel().buffer), Buffer.from(Float32Array.from(GRAPH_BIAS).buffer), Buffer.from(Int32Array.of(1, 2).buffer)]);
-  writeFileSync(path.join(dir, 'group1-shard1of1.bin'), weights);
+  const manifest: { name: string; shape: number[]; dtype: string }[] = [
+    { name: 'edges/kernel', shape: [3, 3, 1, 2], dtype: 'float32' },
+    { name: 'edges/bias', shape: [2], dtype: 'float32' },
+  ];
+  const data: Buffer[] = [Buffer.from(graphKernel().buffer), Buffer.from(Float32Array.from(GRAPH_BIAS).buffer)];
+  const addConst = (name: string, values: Float32Array | Int32Array) => {
+    const int = values instanceof Int32Array;
+    nodes.push(constNode(name, [values.length], int ? 'DT_INT32' : 'DT_FLOAT'));
+    manifest.push({ name, shape: [values.length], dtype: int ? 'int32' : 'float32' });
+    data.push(Buffer.from(values.buffer));
+  };
+  const mean = (keepDims: boolean) => ({ name: 'head/Mean', op: 'Mean', input: ['pool/MaxPool', 'head/axes'], attr: { T: float, Tidx: { type: 'DT_INT32' }, keep_dims: { b: keepDims } } });
+  if (head !== 'none') addConst('head/axes', Int32Array.of(1, 2));
+  if (head === 'softmax') nodes.push(mean(false), { name: 'probs', op: 'Softmax', input: ['head/Mean'], attr: { T: float } });
+  if (head === 'reshape') {
+    addConst('head/shape', Int32Array.of(-1, 2));
+    nodes.push(
+      mean(true),
+      { name: 'head/Softmax', op: 'Softmax', input: ['head/Mean'], attr: { T: float } },
+      { name: 'head/Reshape', op: 'Reshape', input: ['head/Softmax', 'head/shape'], attr: { T: float, Tshape: { type: 'DT_INT32' } } },
+      { name: 'Identity', op: 'Identity', input: ['head/Reshape'], attr: { T: float } },
+    );
+  }
+  if (head === 'sigmoid' || head === 'fused-sigmoid') {
+    nodes.push(mean(false));
+    nodes.push(constNode('unit/kernel', [2, 1]));
+    manifest.push({ name: 'unit/kernel', shape: [2, 1], dtype: 'float32' });
+    data.push(Buffer.from(Float32Array.of(1, -1).buffer));
+    const matmul = { transpose_a: { b: false }, transpose_b: { b: false }, T: float };
+    if (head === 'sigmoid') {
+      nodes.push({ name: 'unit/MatMul', op: 'MatMul', input: ['head/Mean', 'unit/kernel'], attr: matmul }, { name: 'p', op: 'Sigmoid', input: ['unit/MatMul'], attr: { T: float } });
+    } else {
+      addConst('unit/bias', Float32Array.of(0));
+      nodes.push({
+        name: 'p',
+        op: '_FusedMatMul',
+        input: ['head/Mean', 'unit/kernel', 'unit/bias'],
+        attr: { ...matmul, num_args: { i: '1' }, epsilon: { f: 0 }, fused_ops: { list: { s: [b64('BiasAdd'), b64('Sigmoid')] } } },
+      });
+    }
+  }
+  writeFileSync(path.join(dir, 'group1-shard1of1.bin'), Buffer.concat(data));
   const json: Record<string, unknown> = {
     generatedBy: '2.15.0',
     convertedBy: 'TensorFlow.js Converter v4.22.0',
     modelTopology: { node: nodes, library: {}, versions: { producer: 1395 } },
-    weightsManifest: [
-      {
-        paths: ['group1-shard1of1.bin'],
-        weights: [
-          { name: 'edges/kernel', shape: [3, 3, 1, 2], dtype: 'float32' },
-          { name: 'edges/bias', shape: [2], dtype: 'float32' },
-          { name: 'head/axes', shape: [2], dtype: 'int32' },
-        ],
-      },
-    ],
+    weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: manifest }],
   };
   if (opts.withFormat !== false) json.format = 'graph-model';
   writeFileSync(path.join(dir, 'model.json'), JSON.stringify(json));
