@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 
 /**
  * Weights derived from a filter (flipped, transposed) are rebuilt for every gradient step

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 import { createWorkerPool } from '../backend/pool.js';
 import { type BackendRequest } from '../backend/select.js';
 import { RuntimeError } from '../errors.js';

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
+import sharp = require('sharp');
 import { RuntimeError, UsageError } from '../errors.js';
 import { type Raster } from './raster.js';
 

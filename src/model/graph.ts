@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 import { RuntimeError, UsageError } from '../errors.js';
 import { readModelJson, readWeights, type ModelJson } from './fs-io.js';
 import { type FlatGraph, type LayerInfo } from './layers.js';

@@ -1,7 +1,7 @@
 import { promises as fs, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 import { RuntimeError, UsageError } from '../errors.js';
 import { fileSystemHandler, readModelJson } from './fs-io.js';
 import { layersModelMeta } from './input-range.js';
