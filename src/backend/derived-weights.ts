@@ -71,12 +71,3 @@ export function derivedWeight(source: tf.Tensor, recipe: string, make: (source: 
   prune(key);
   return value;
 }
-
-/** Dispose every cached derived weight (tests use it to check for leaks). */
-export function clearDerivedWeights(): void {
-  for (const [key, entry] of entries) drop(key, entry);
-}
-
-export function derivedWeightCount(): number {
-  return entries.size;
-}

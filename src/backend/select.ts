@@ -64,12 +64,6 @@ async function trySet(name: BackendName): Promise<boolean> {
   }
 }
 
-/** Hooks run once each time a backend becomes active (gradient kernels register here). */
-const onActivate: Array<(name: BackendName) => void> = [];
-export function onBackendActivated(hook: (name: BackendName) => void): void {
-  onActivate.push(hook);
-}
-
 /** The backend tfjs is running on now (after initBackend), for reports and --json. */
 export function activeBackend(): string {
   return tf.getBackend();
@@ -104,6 +98,5 @@ export async function initBackend(request?: BackendRequest | string): Promise<Ba
     throw new UsageError(`backend '${wanted}' could not be started: try --backend cpu`);
   }
   if (chosen === 'wasm') registerWasmGradients();
-  for (const hook of onActivate) hook(chosen);
   return chosen;
 }

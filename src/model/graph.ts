@@ -69,11 +69,6 @@ function graphHandler(file: string, json: ModelJson): tf.io.IOHandler {
   };
 }
 
-/** Is this model.json a graph model (with or without the `format` field)? */
-export function isGraphModelJson(json: ModelJson): boolean {
-  return json.format === 'graph-model' || Array.isArray((json.modelTopology as { node?: unknown } | undefined)?.node);
-}
-
 export async function loadGraphModelFile(file: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const json = await readModelJson(file);
   const graphModel = await buildQuietly(`cannot build graph model from ${file}`, () => tf.loadGraphModel(graphHandler(file, json)));
