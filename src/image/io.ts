@@ -89,11 +89,12 @@ function forceChannels(src: Raster, channels: 1 | 3): Raster {
   return { data: out, width: src.width, height: src.height, channels };
 }
 
-export async function encodePng(img: Raster): Promise<Buffer> {
+/** zlib's level: 6 is the usual balance; lower levels trade file size for encoding time. */
+export async function encodePng(img: Raster, compressionLevel = 6): Promise<Buffer> {
   return sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length), {
     raw: { width: img.width, height: img.height, channels: img.channels },
   })
-    .png({ compressionLevel: 6 })
+    .png({ compressionLevel })
     .toBuffer();
 }
 
