@@ -74,6 +74,19 @@ describe('start-up: the root program loads no command', () => {
   });
 });
 
+describe('start-up: how the heavy packages are loaded', () => {
+  // Node's ES-module import of a CommonJS package scans its source for export names first:
+  // for tfjs (and every bundle it re-exports) that scan alone is about 0.4 s of each run.
+  test('no source file imports tfjs, its wasm backend or sharp as an ES module', () => {
+    const files = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? files(path.join(dir, d.name)) : d.name.endsWith('.ts') ? [path.join(dir, d.name)] : []));
+    const offenders = files(path.join(ROOT, 'src')).flatMap((f) =>
+      [...readFileSync(f, 'utf8').matchAll(/^import (?!type )[^;]*from '(@tensorflow\/tfjs(?:-backend-wasm)?|sharp)';$/gm)].map((m) => `${path.relative(ROOT, f)}: ${m[0]}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+});
+
 describe('unknown commands', () => {
   test.each([[['index', '--help']], [['index', '-h']], [['help', 'index']]])('cnnviz %j is the same usage error as cnnviz index', async (args) => {
     const plain = await runCli(['index']);
