@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI lives in dist/ (built by `npm install` via the prepare script).
-import { run } from '../dist/cli/main.js';
+import module from 'node:module';
+
+// Node 22.1+ keeps compiled code between runs (tfjs is megabytes of JavaScript); older Nodes lack it.
+module.enableCompileCache?.();
+const { run } = await import('../dist/cli/main.js');
 
 // stdout is data (PNG bytes, JSON). A reader that stops early (`| head`) is not a failure:
 // leave quietly. Any other write error (a full disk) is one line and exit 1, never a stack.

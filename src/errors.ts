@@ -20,6 +20,15 @@ export class RuntimeError extends Error {
   }
 }
 
+/** Some inputs of a many-input command failed; each already said why on its own line (exit 1). */
+export class InputsFailed extends Error {
+  readonly exitCode = 1;
+  constructor() {
+    super('some inputs failed (each said why on its own line)');
+    this.name = 'InputsFailed';
+  }
+}
+
 export function exitCodeOf(err: unknown): number {
   if (err instanceof UsageError || err instanceof RuntimeError) return err.exitCode;
   // Commander reports its own usage problems with an exitCode already set.

@@ -12,7 +12,7 @@ export * from './backend/gradients.js';
 export * from './backend/conv-gradients.js';
 export * from './tutorial/index.js';
 export * from './model/layer-fn.js';
-export { loadGraphModelFile, isGraphModelJson } from './model/graph.js';
+export { loadGraphModelFile } from './model/graph.js';
 export { loadKerasFile, loadKerasH5, loadKerasZip } from './model/keras/load.js';
 export * from './backend/fft.js';
 export * from './dream/index.js';

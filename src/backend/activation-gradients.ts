@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 
 /**
  * Gradients of the clamping activations (Relu, Relu6, ClipByValue, Minimum, Maximum) built

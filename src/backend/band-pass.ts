@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 import { registerOnce, type CpuData, type KernelArgs, type WasmHeap } from './custom-kernels.js';
 import { heapOffset, simdKernels } from './simd/kernels.js';
 

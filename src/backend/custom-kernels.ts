@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 
 /**
  * The plumbing of cnnviz's own tfjs kernels (band-pass.ts, bilinear-sample.ts,

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 
 /**
  * Weights derived from a filter (flipped, transposed) are rebuilt for every gradient step
@@ -70,13 +70,4 @@ export function derivedWeight(source: tf.Tensor, recipe: string, make: (source: 
   totalBytes += entry.bytes;
   prune(key);
   return value;
-}
-
-/** Dispose every cached derived weight (tests use it to check for leaks). */
-export function clearDerivedWeights(): void {
-  for (const [key, entry] of entries) drop(key, entry);
-}
-
-export function derivedWeightCount(): number {
-  return entries.size;
 }

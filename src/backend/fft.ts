@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 import FFT from 'fft.js';
 import { UsageError } from '../errors.js';
 import { hasFftKernels, irfft2dAdjointKernel, irfft2dKernel } from './fft-kernels.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 import {
   conv2dFilterGradient,
   conv2dInputGradient,

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 import { threadId } from 'node:worker_threads';
 import type { ReportProgress } from './pool.js';
 

@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import tf = require('@tensorflow/tfjs');
 import { UsageError } from '../errors.js';
 import { registerWasmGradients } from './gradients.js';
 
@@ -21,10 +22,14 @@ async function quietly<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+// Loaded with require, like tfjs itself: node's ES-module import of a CommonJS package first
+// scans its whole source for export names, which costs start-up time for nothing.
+const require = createRequire(import.meta.url);
+
 let wasmRegistered = false;
-async function registerWasm(): Promise<void> {
+function registerWasm(): void {
   if (wasmRegistered) return;
-  await import('@tensorflow/tfjs-backend-wasm');
+  require('@tensorflow/tfjs-backend-wasm');
   wasmRegistered = true;
 }
 
@@ -46,7 +51,7 @@ async function registerTensorflow(): Promise<boolean> {
 
 async function trySet(name: BackendName): Promise<boolean> {
   try {
-    if (name === 'wasm') await registerWasm();
+    if (name === 'wasm') registerWasm();
     if (name === 'tensorflow' && !(await registerTensorflow())) return false;
     if (!(await tf.setBackend(name))) return false;
     await tf.ready();
@@ -57,12 +62,6 @@ async function trySet(name: BackendName): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** Hooks run once each time a backend becomes active (gradient kernels register here). */
-const onActivate: Array<(name: BackendName) => void> = [];
-export function onBackendActivated(hook: (name: BackendName) => void): void {
-  onActivate.push(hook);
 }
 
 /** The backend tfjs is running on now (after initBackend), for reports and --json. */
@@ -99,6 +98,5 @@ export async function initBackend(request?: BackendRequest | string): Promise<Ba
     throw new UsageError(`backend '${wanted}' could not be started: try --backend cpu`);
   }
   if (chosen === 'wasm') registerWasmGradients();
-  for (const hook of onActivate) hook(chosen);
   return chosen;
 }

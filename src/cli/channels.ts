@@ -2,8 +2,8 @@ import { Command } from 'commander';
 import { readImage } from '../image/io.js';
 import { channelsFigure } from '../tutorial/channels.js';
 import { inputStem } from '../tutorial/input.js';
-import { addFigureOptions, addMaxSideOption, checkStdout, emitFigure, intListOption, type FigureOptions } from './figure.js';
-import { examples } from './options.js';
+import { addFigureOptions, addMaxSideOption, emitFigure, intListOption, type FigureOptions } from './figure.js';
+import { checkStdout, examples } from './options.js';
 
 interface ChannelsOptions extends FigureOptions {
   gray: boolean;

@@ -8,8 +8,8 @@ import { KERNEL_NAMES, KERNEL_SETS, parseKernel, parseKernelList } from '../tuto
 import { describeGeometry, geometryJson, parsePadding, type PaddingSpec } from '../tutorial/geometry.js';
 import { loadTutorialInput } from '../tutorial/input.js';
 import { formatMatrix, planeFromMatrix, planeRows, planeStats } from '../tutorial/plane.js';
-import { addFigureOptions, addMaxSideOption, checkStdout, emitFigure, type FigureOptions } from './figure.js';
-import { addBackendOptions, choiceOption, examples, intOption, startBackend, type CommonOptions } from './options.js';
+import { addFigureOptions, addMaxSideOption, emitFigure, type FigureOptions } from './figure.js';
+import { addBackendOptions, checkStdout, choiceOption, examples, intOption, startBackend, type CommonOptions } from './options.js';
 
 interface ConvolveOptions extends FigureOptions, CommonOptions {
   kernel?: string;

@@ -12,8 +12,7 @@ import { DEFAULTS, KERAS_BASELINE, OPTIMIZER_KINDS, checkSettings, type DreamSet
 import { dreamSheet, dreamUnits } from '../dream/sheet.js';
 import { dreamFileName, dreamSize, dreamSizeWarning, dreamTarget, modelInput, neuronPosition, resolveClass } from '../dream/setup.js';
 import { TRANSFORM_SETS, type TransformSet } from '../dream/transforms.js';
-import { addLabelsOption, addModelOptions, choiceOption, examples, floatOption, intOption, openModelWithLabels, type CommonOptions, type LabelsOptions } from './options.js';
-import { safeName } from './activations.js';
+import { addLabelsOption, addModelOptions, checkStdout, choiceOption, defaultLayer, examples, floatOption, intOption, openModelWithLabels, safeName, type CommonOptions, type LabelsOptions } from './options.js';
 import { progressBar, ui } from './ui.js';
 
 interface DreamOptions extends CommonOptions, LabelsOptions {
@@ -76,7 +75,7 @@ export function dreamCommand(): Command {
     .action(async (opts: DreamOptions, command: Command) => {
       const explicit = (name: string) => command.getOptionValueSource(name) === 'cli';
       const baseline = opts.optimizer === 'sgd-l2';
-      if (opts.output === '-' && opts.json) throw new UsageError('-o - and --json both want stdout: write the PNG to a file with -o');
+      checkStdout(opts);
       if (opts.frames && opts.output === '-' && !opts.animation) throw new UsageError('--frames with -o - needs --animation <file.webp|file.gif>');
       if (opts.animation && !/\.(webp|gif)$/i.test(opts.animation)) throw new UsageError(`bad --animation '${opts.animation}': the name must end in .webp or .gif`);
       if (explicit('filter') && opts.filters) throw new UsageError('--filter and --filters both choose filters: give one of them');
@@ -100,8 +99,7 @@ export function dreamCommand(): Command {
       const loaded = await openModelWithLabels(opts);
       const backend = activeBackend();
       const layers = loaded.graph.layers;
-      const firstConv = layers.find((l) => l.isConv)?.index ?? layers.length - 1;
-      const layerIndex = settings.objective === 'logit' ? layers.length - 1 : resolveLayer(opts.layer ?? firstConv, layers);
+      const layerIndex = settings.objective === 'logit' ? layers.length - 1 : resolveLayer(opts.layer ?? defaultLayer(layers), layers);
       const { target, units: count } = dreamTarget(loaded, layerIndex, settings.objective, settings.at);
       const owner = `layer ${target.name}`;
       let units: number[];
@@ -187,7 +185,7 @@ export function dreamCommand(): Command {
     'cnnviz dream --layer 1 --filter 3',
     'cnnviz dream -m mobilenet/ --layer conv_pw_7_relu --filters 0-15 -o sheet.png',
     'cnnviz dream --objective logit --class cat --steps 256',
-    'cnnviz dream --layer 5 --filter 2 --from photo.jpg --steps 64 --frames 4',
+    'cnnviz dream --layer 5 --filter 2 --from examples/cat.jpg --steps 64 --frames 4',
     'cnnviz dream --layer 1 --filter 3 --param pixel --no-decorrelate --transforms none --optimizer sgd-l2   # the Keras baseline',
   ]);
 }

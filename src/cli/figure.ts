@@ -22,11 +22,6 @@ export function addMaxSideOption(cmd: Command): Command {
   return cmd.option('--max-side <px>', "shrink the image so its longer side is at most this (0 = keep its size)", intOption('--max-side', 0, 8192), 256);
 }
 
-/** Checked before any work, so a conflict costs nothing. */
-export function checkStdout(opts: FigureOptions): void {
-  if (opts.output === '-' && opts.json) throw new UsageError('-o - and --json both want stdout: write the PNG to a file with -o');
-}
-
 /**
  * Write the picture (atomically, or to stdout), then report: the text lines on stderr, or
  * the same numbers as JSON on stdout with the output path added.

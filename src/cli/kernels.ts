@@ -2,9 +2,8 @@ import { Command, Option } from 'commander';
 import { COLORMAPS } from '../image/colormap.js';
 import { resolveIndexList, resolveLayer } from '../model/address.js';
 import { filterStats, kernelsFigure, learnedKernels } from '../tutorial/learned.js';
-import { safeName } from './activations.js';
-import { addFigureOptions, checkStdout, emitFigure, type FigureOptions } from './figure.js';
-import { addModelOptions, choiceOption, examples, intOption, openModel, type CommonOptions } from './options.js';
+import { addFigureOptions, emitFigure, type FigureOptions } from './figure.js';
+import { addModelOptions, checkStdout, choiceOption, defaultLayer, examples, intOption, openModel, safeName, type CommonOptions } from './options.js';
 
 interface KernelsOptions extends FigureOptions, CommonOptions {
   layer?: string;
@@ -29,7 +28,7 @@ export function kernelsCommand(): Command {
     checkStdout(opts);
     const loaded = await openModel(opts);
     const layers = loaded.graph.layers;
-    const info = layers[resolveLayer(opts.layer ?? layers.find((l) => l.isConv)?.index ?? 0, layers)];
+    const info = layers[resolveLayer(opts.layer ?? defaultLayer(layers), layers)];
     const k = learnedKernels(info, layers);
     const filters = opts.filters ? resolveIndexList(opts.filters, k.filters, 'filter', `layer ${info.name}`) : undefined;
     const { raster, mode } = kernelsFigure(k, { filters, reduce: opts.reduce, scale: opts.scale, tileSize: opts.tileSize, cmap: opts.cmap });
@@ -51,6 +50,6 @@ export function kernelsCommand(): Command {
   return examples(cmd, [
     'cnnviz kernels --layer 1 -m ../shared/data/models/mobilenet-v1-0.25-224',
     'cnnviz kernels                                   # first conv of the bundled model',
-    'cnnviz kernels --layer conv2d_1 --reduce mean --filters 0-31',
+    'cnnviz kernels --layer block2_conv --reduce mean --filters 0-31',
   ]);
 }

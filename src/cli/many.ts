@@ -1,5 +1,8 @@
+import { InputsFailed } from '../errors.js';
 import { settleEach, type Settled } from '../settle.js';
 import { ui } from './ui.js';
+
+export { InputsFailed };
 
 /**
  * The many-inputs rule (docs/ARCHITECTURE.md, "Many inputs"), written once for every command
@@ -23,13 +26,6 @@ export interface EachInputReport<T> {
 }
 
 /** A failure already printed, one line per input: the process only has to exit with its code. */
-export class InputsFailed extends Error {
-  readonly exitCode = 1;
-  constructor() {
-    super('some inputs failed (each said why on its own line)');
-    this.name = 'InputsFailed';
-  }
-}
 
 /**
  * The error's message without the input's own name, which the line already starts with:

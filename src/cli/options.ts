@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
 import { initBackend, BACKEND_CHOICES, type BackendName } from '../backend/select.js';
 import { loadModel, type LoadedModel } from '../model/load.js';
+import { type LayerInfo } from '../model/layers.js';
 import { parseInputRange } from '../model/meta.js';
 import { readLabelsFile, withLabels } from '../model/labels.js';
 import { ui } from './ui.js';
@@ -73,6 +74,24 @@ export async function openModel(opts: CommonOptions): Promise<LoadedModel> {
   const loaded = await loadModel(opts.model, { inputRange: opts.inputRange ? parseInputRange(opts.inputRange) : undefined });
   ui.debug(`model: ${loaded.source} (${loaded.graph.layers.length} layers, loaded in ${Date.now() - t0} ms)`);
   return loaded;
+}
+
+/**
+ * The layer a command shows when --layer is not given: the first convolution (the layer a
+ * newcomer expects to see: edges and colours), or the last layer of a model without one.
+ */
+export function defaultLayer(layers: readonly LayerInfo[]): number {
+  return layers.find((l) => l.isConv)?.index ?? layers.length - 1;
+}
+
+/** Layer names become file names: nested `outer/inner` must not become folders. */
+export function safeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]+/g, '_');
+}
+
+/** `-o -` and `--json` both write to stdout; checked before any work, so the clash costs nothing. */
+export function checkStdout(opts: { output?: string; json?: boolean }): void {
+  if (opts.output === '-' && opts.json) throw new UsageError('-o - and --json both want stdout: write the PNG to a file with -o');
 }
 
 /** Help text lines shown under "Examples:" for a subcommand. */

@@ -1,8 +1,8 @@
 import { Command, Option } from 'commander';
 import { ACTIVATION_NAMES } from '../tutorial/activation.js';
 import { plotActivations, TEXT_MODES, type TextMode } from '../tutorial/plot.js';
-import { addFigureOptions, checkStdout, emitFigure, rangeOption, type FigureOptions } from './figure.js';
-import { choiceOption, examples, intOption } from './options.js';
+import { addFigureOptions, emitFigure, rangeOption, type FigureOptions } from './figure.js';
+import { checkStdout, choiceOption, examples, intOption } from './options.js';
 
 interface PlotOptions extends FigureOptions {
   xRange: [number, number];

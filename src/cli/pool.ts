@@ -5,8 +5,8 @@ import { describeGeometry, geometryJson } from '../tutorial/geometry.js';
 import { loadTutorialInput } from '../tutorial/input.js';
 import { formatMatrix, planeRows } from '../tutorial/plane.js';
 import { pool, POOL_MODES, type PoolMode } from '../tutorial/pool.js';
-import { addFigureOptions, addMaxSideOption, checkStdout, emitFigure, type FigureOptions } from './figure.js';
-import { addBackendOptions, choiceOption, examples, intOption, startBackend, type CommonOptions } from './options.js';
+import { addFigureOptions, addMaxSideOption, emitFigure, type FigureOptions } from './figure.js';
+import { addBackendOptions, checkStdout, choiceOption, examples, intOption, startBackend, type CommonOptions } from './options.js';
 
 interface PoolOptions extends FigureOptions, CommonOptions {
   size: number;

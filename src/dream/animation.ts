@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp = require('sharp');
 import { toRgb, type Raster } from '../image/raster.js';
 
 export type AnimationFormat = 'webp' | 'gif';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 import { bandPass } from '../backend/band-pass.js';
 import { isRedirecting, redirectedFromOutput } from './relu-redirect.js';
 

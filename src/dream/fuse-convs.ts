@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 import { type LoadedModel } from '../model/load.js';
 import { type LayerInfo } from '../model/layers.js';
 import { convActivation, type ClampActivation } from './conv-activation.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 import { decorrelationMatrix } from './color.js';
 import { irfft2d, rfft2dFrequencies } from '../backend/fft.js';
 import { createRng } from './random.js';

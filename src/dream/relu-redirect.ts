@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 import { installActivationGradients, replaceGradient } from '../backend/activation-gradients.js';
 import { hasPassKernel, REDIRECT_PASS, runPass } from '../backend/band-pass.js';
 

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 import { RuntimeError, UsageError } from '../errors.js';
 import { type Raster } from '../image/raster.js';
 import { type InputRange } from '../model/meta.js';

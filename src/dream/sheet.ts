@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 import { createWorkerPool } from '../backend/pool.js';
 import { type BackendRequest } from '../backend/select.js';
 import { RuntimeError, UsageError } from '../errors.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 import { UsageError } from '../errors.js';
 import { executeNodes } from '../model/graph.js';
 import { layerActivationFn } from '../model/layer-fn.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 import { sampleGather, sampleScatter } from '../backend/bilinear-sample.js';
 import { type Rng } from './random.js';
 

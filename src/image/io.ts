@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
+import sharp = require('sharp');
 import { RuntimeError, UsageError } from '../errors.js';
 import { type Raster } from './raster.js';
 import { refuseTerminalStdin, type StdinLike } from './stdin.js';
@@ -91,11 +91,12 @@ function forceChannels(src: Raster, channels: 1 | 3): Raster {
   return { data: out, width: src.width, height: src.height, channels };
 }
 
-export async function encodePng(img: Raster): Promise<Buffer> {
+/** zlib's level: 6 is the usual balance; lower levels trade file size for encoding time. */
+export async function encodePng(img: Raster, compressionLevel = 6): Promise<Buffer> {
   return sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length), {
     raw: { width: img.width, height: img.height, channels: img.channels },
   })
-    .png({ compressionLevel: 6 })
+    .png({ compressionLevel })
     .toBuffer();
 }
 

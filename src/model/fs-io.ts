@@ -77,8 +77,17 @@ export async function readWeights(jsonPath: string, manifest: tf.io.WeightsManif
     buffers.push(...parts);
     specs.push(...group.weights);
   }
-  const all = Buffer.concat(buffers);
-  return { specs, data: all.buffer.slice(all.byteOffset, all.byteOffset + all.length) as ArrayBuffer };
+  // A single shard read whole already owns its memory: hand it over. Otherwise copy once. (A
+  // concat and then a slice of it copied every weight twice, and fresh memory is slow to map.)
+  const [only] = buffers;
+  if (buffers.length === 1 && only.byteOffset === 0 && only.buffer.byteLength === only.length) return { specs, data: only.buffer as ArrayBuffer };
+  const data = new Uint8Array(buffers.reduce((n, b) => n + b.length, 0));
+  let at = 0;
+  for (const b of buffers) {
+    data.set(b, at);
+    at += b.length;
+  }
+  return { specs, data: data.buffer };
 }
 
 /** A tfjs IOHandler over local files: what tf.io.fileSystem is in tfjs-node, without needing tfjs-node. */

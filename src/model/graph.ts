@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 import { RuntimeError, UsageError } from '../errors.js';
 import { readModelJson, readWeights, type ModelJson } from './fs-io.js';
 import { type FlatGraph, type LayerInfo } from './layers.js';
@@ -67,11 +67,6 @@ function graphHandler(file: string, json: ModelJson): tf.io.IOHandler {
       };
     },
   };
-}
-
-/** Is this model.json a graph model (with or without the `format` field)? */
-export function isGraphModelJson(json: ModelJson): boolean {
-  return json.format === 'graph-model' || Array.isArray((json.modelTopology as { node?: unknown } | undefined)?.node);
 }
 
 export async function loadGraphModelFile(file: string, opts: LoadOptions = {}): Promise<LoadedModel> {

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 
 type Layer = tf.layers.Layer;
 type Sym = tf.SymbolicTensor;

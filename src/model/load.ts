@@ -1,9 +1,9 @@
 import { promises as fs, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 import { RuntimeError, UsageError } from '../errors.js';
-import { fileSystemHandler, readModelJson } from './fs-io.js';
+import { fileSystemHandler, readModelJson, type ModelJson } from './fs-io.js';
 import { layersModelMeta } from './input-range.js';
 import { flattenModel, type FlatGraph } from './layers.js';
 import { type InputRange, type ModelMeta } from './meta.js';
@@ -78,15 +78,18 @@ export async function loadModel(given?: string, opts: LoadOptions = {}): Promise
   const byExt = formatLoaders.get(ext);
   if (byExt) return byExt(file, opts);
   const json = await readModelJson(file);
-  // Graph models written by older converters carry no `format`, only a GraphDef (`node`).
-  const graphDef = Array.isArray((json.modelTopology as { node?: unknown } | undefined)?.node);
-  const format = typeof json.format === 'string' ? json.format : graphDef ? 'graph-model' : undefined;
+  const format = typeof json.format === 'string' ? json.format : isGraphModelJson(json) ? 'graph-model' : undefined;
   if (format && formatLoaders.has(format)) return formatLoaders.get(format)!(file, opts);
   if (!json.modelTopology || (format && format !== 'layers-model')) {
     const why = format ? `format '${format}'` : 'no modelTopology';
     throw new UsageError(`cannot open ${file}: not a TF.js layers model (${why}) nor a graph model; cnnviz reads TF.js layers/graph model.json files and Keras .h5/.keras files`);
   }
   return loadLayersModelFile(file, json, opts);
+}
+
+/** Is this model.json a graph model? Older converters wrote no `format`, only a GraphDef (`node`). */
+export function isGraphModelJson(json: ModelJson): boolean {
+  return json.format === 'graph-model' || Array.isArray((json.modelTopology as { node?: unknown } | undefined)?.node);
 }
 
 /** Load a TF.js layers-model JSON (both the `format: layers-model` and the older `model_config` style). */

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 import { writeFileAtomic } from '../image/io.js';
 import { type CnnvizJson } from './meta.js';
 

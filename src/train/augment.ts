@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 import { type InputRange } from '../model/meta.js';
 import { type ImageSet } from './dataset.js';
 import { type Rng, uniform } from './random.js';

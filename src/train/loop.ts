@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 import { RuntimeError } from '../errors.js';
 import { type InputRange } from '../model/meta.js';
 import { augmentBatch, imagesToTensor, labelsToTensor, type AugmentOptions } from './augment.js';

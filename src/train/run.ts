@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 import { UsageError } from '../errors.js';
 import { type CnnvizJson, type InputRange } from '../model/meta.js';
 import { saveModel } from '../model/save.js';

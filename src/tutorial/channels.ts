@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp = require('sharp');
 import { UsageError } from '../errors.js';
 import { tileGrid } from '../image/grid.js';
 import { createRaster, type Raster } from '../image/raster.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 import { applyActivation } from './activation.js';
 import { type Kernel } from './filters.js';
 import { windowGeometry, type Geometry, type PaddingSpec } from './geometry.js';

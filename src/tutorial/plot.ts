@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import sharp = require('sharp');
 import { UsageError } from '../errors.js';
 import { drawText, textWidth, GLYPH_HEIGHT } from '../image/font.js';
 import { type Raster } from '../image/raster.js';

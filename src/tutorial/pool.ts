@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 import { windowGeometry, type Geometry } from './geometry.js';
 import { type Plane } from './plane.js';
 

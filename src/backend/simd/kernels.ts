@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
 
 /**

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 
 /**
  * Keras pieces tfjs-layers lacks, registered with tfjs's serialization map so a translated

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 import { unzipSync } from 'fflate';
 import { RuntimeError, UsageError } from '../../errors.js';
 import { buildQuietly, fromLayersModel, type LoadedModel, type LoadOptions } from '../load.js';

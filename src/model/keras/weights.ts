@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import tf = require('@tensorflow/tfjs');
 import { RuntimeError } from '../../errors.js';
 import { type StoredWeight } from './h5.js';
 
