@@ -168,7 +168,8 @@ async function helpExamples(): Promise<Example[]> {
       const line = m[1].split(/\s+#\s/)[0].trim();
       const all_ = words(line);
       const start = all_.indexOf('cnnviz');
-      const end = all_.findIndex((w, i) => i > start && /^[|<>]$/.test(w));
+      // A pipe, a redirection or a process substitution (`<(printf …)`) needs a shell.
+      const end = all_.findIndex((w, i) => i > start && /^[|<>]$|^[<$]\(/.test(w));
       const args = all_.slice(start + 1, end < 0 ? undefined : end);
       const shell = start !== 0 || end >= 0;
       const otherModel = args.includes('-m') || args.includes('--model');
