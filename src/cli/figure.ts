@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { encodePng, writeOutput } from '../image/io.js';
+import { checkOutputWritable, encodePng, writeOutput } from '../image/io.js';
 import { type Raster } from '../image/raster.js';
 import { intOption } from './options.js';
 import { ui } from './ui.js';
@@ -22,9 +22,11 @@ export function addMaxSideOption(cmd: Command): Command {
   return cmd.option('--max-side <px>', "shrink the image so its longer side is at most this (0 = keep its size)", intOption('--max-side', 0, 8192), 256);
 }
 
-/** Checked before any work, so a conflict costs nothing. */
+/** Checked before any work, so a conflict or an unwritable path costs nothing. */
 export function checkStdout(opts: FigureOptions): void {
   if (opts.output === '-' && opts.json) throw new UsageError('-o - and --json both want stdout: write the PNG to a file with -o');
+  // Without -o the picture goes into the current folder, under a name known only later.
+  checkOutputWritable(opts.output ?? '.', opts.output === undefined ? 'folder' : 'file');
 }
 
 /**
