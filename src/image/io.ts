@@ -211,15 +211,13 @@ function fileInPath(file: string): string {
 
 /** Create and remove a file in `dir`: the only check that tells what a write will meet. */
 function tryCreating(dir: string, shown: string): void {
+  // Synchronous from creation to removal: no signal handler could run in between, so none is armed.
   const probe = path.join(dir, `.cnnviz-write-check.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  const done = trackTempFile(probe);
   try {
     closeSync(openSync(probe, 'wx'));
     rmSync(probe, { force: true });
   } catch (err) {
     throw new UsageError(`cannot write ${shown}: ${dir === '.' ? 'the current folder' : `folder ${dir}`} does not accept new files: ${describeErrno(err)}`);
-  } finally {
-    done();
   }
 }
 
