@@ -17,6 +17,8 @@ const ENV = { ...process.env, NO_COLOR: '1', CNNVIZ_BACKEND: 'wasm' };
 const HAS_SCRIPT = spawnSync('script', ['--version']).status === 0;
 if (!HAS_SCRIPT) console.warn('skipping the pseudo-terminal tests: util-linux `script` is not installed');
 const withPty = HAS_SCRIPT ? test : test.skip;
+/** These start real processes on a shared machine: generous, since nothing here is a timing assertion. */
+const SLOW = 120_000;
 
 /** The exit status as a shell reports it: the code, or 128 + the number of the signal that ended the process. */
 function shellStatus(code: number | null, signal: NodeJS.Signals | null): number {
@@ -107,7 +109,7 @@ describe('a temp file being written when a signal comes', () => {
     expect(end.status).toBe(status);
     expect(existsSync(made)).toBe(false);
     expect(readdirSync(root)).toEqual(['write.mjs']);
-  });
+  }, SLOW);
 });
 
 describe('dream stopped by a signal', () => {
@@ -119,7 +121,7 @@ describe('dream stopped by a signal', () => {
     run.child.kill('SIGTERM');
     expect((await run.ended).status).toBe(143);
     expect(readdirSync(out)).toEqual([]);
-  });
+  }, SLOW);
 
   test('SIGINT in the middle of the optimization: exit 130 without waiting for it, nothing written', async () => {
     const out = tempDir();
@@ -129,7 +131,7 @@ describe('dream stopped by a signal', () => {
     run.child.kill('SIGINT');
     expect((await run.ended).status).toBe(130);
     expect(readdirSync(out)).toEqual([]);
-  });
+  }, SLOW);
 
   test.each(['SIGINT', 'SIGTERM'] as const)('%s while the PNGs are being written: only whole PNGs, no temp files', async (signal) => {
     const out = tempDir();
@@ -142,7 +144,7 @@ describe('dream stopped by a signal', () => {
     const files = await expectWholePngs(each);
     if (end.status === 0) expect(files).toHaveLength(16);
     else expect(end.status).toBe(signal === 'SIGINT' ? 130 : 143);
-  });
+  }, SLOW);
 
   withPty('Ctrl-C under a progress bar leaves the cursor and line wrapping as they were; exit 130', async () => {
     const out = tempDir();
@@ -156,7 +158,7 @@ describe('dream stopped by a signal', () => {
     expect(o.lastIndexOf('\x1b[?25h')).toBeGreaterThanOrEqual(o.lastIndexOf('\x1b[?25l'));
     expect(o.lastIndexOf('\x1b[?7h')).toBeGreaterThanOrEqual(o.lastIndexOf('\x1b[?7l'));
     expect(readdirSync(out)).toEqual([]);
-  });
+  }, SLOW);
 });
 
 describe('activations --layer all stopped by a signal', () => {
@@ -169,7 +171,7 @@ describe('activations --layer all stopped by a signal', () => {
     run.child.kill('SIGTERM');
     expect((await run.ended).status).toBe(143);
     expect(readdirSync(out)).toEqual([]);
-  });
+  }, SLOW);
 
   test.each(['SIGINT', 'SIGTERM'] as const)('%s once the first PNGs are on disk: only whole PNGs, no temp files', async (signal) => {
     const out = tempDir();
@@ -181,7 +183,7 @@ describe('activations --layer all stopped by a signal', () => {
     const files = await expectWholePngs(maps);
     expect(files.length).toBeGreaterThan(0);
     if (end.status !== 0) expect(end.status).toBe(signal === 'SIGINT' ? 130 : 143);
-  });
+  }, SLOW);
 });
 
 describe('train stopped by a signal', () => {
@@ -200,7 +202,7 @@ describe('train stopped by a signal', () => {
     run.child.kill('SIGTERM');
     expect((await run.ended).status).toBe(143);
     expect(existsSync(out)).toBe(false);
-  });
+  }, SLOW);
 
   test('SIGTERM after a checkpoint: exit 143, the checkpoint is whole and nothing else is there', async () => {
     const root = tempDir();
@@ -214,7 +216,7 @@ describe('train stopped by a signal', () => {
     const floats = manifest.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0);
     expect(statSync(path.join(out, 'weights.bin')).size).toBe(4 * floats);
     expect(sidecar(out).stoppedBy).toBe('still training (checkpoint)');
-  });
+  }, SLOW);
 
   withPty('the first Ctrl-C stops after the current batch, on its own line under the bar, saves the best model and exits 130', async () => {
     const root = tempDir();
@@ -233,7 +235,7 @@ describe('train stopped by a signal', () => {
     expect(s.stoppedBy).toBe('interrupted');
     expect(s.epochs).toBe(1);
     expect(tempFilesIn(out)).toEqual([]);
-  });
+  }, SLOW);
 
   withPty('a second Ctrl-C quits without saving: exit 130, the last checkpoint untouched', async () => {
     const root = tempDir();
@@ -249,7 +251,7 @@ describe('train stopped by a signal', () => {
     expect(end.output).not.toMatch(/saved the best model so far/);
     expect(readdirSync(out).sort()).toEqual(['cnnviz.json', 'model.json', 'weights.bin']);
     expect(sidecar(out)).toMatchObject({ stoppedBy: 'still training (checkpoint)', epochs: 1 });
-  });
+  }, SLOW);
 });
 
 // Keep the folder helpers honest: a leftover temp file is seen.
