@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI lives in dist/ (built by `npm install` via the prepare script).
 import module from 'node:module';
+import { enableSignalCleanup } from '../dist/signal-cleanup.js';
 
 // Node 22.1+ keeps compiled code between runs (tfjs is megabytes of JavaScript); older Nodes lack it.
 module.enableCompileCache?.();
 const { run } = await import('../dist/cli/main.js');
+
+// Ctrl-C or SIGTERM at any moment leaves no temp file or half-made output folder behind.
+enableSignalCleanup();
 
 // stdout is data (PNG bytes, JSON). A reader that stops early (`| head`) is not a failure:
 // leave quietly. Any other write error (a full disk) is one line and exit 1, never a stack.

@@ -3,7 +3,6 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/select.js';
-import { encodePng } from '../src/image/io.js';
 import { loadModel } from '../src/model/load.js';
 import { buildModel, ARCHS } from '../src/train/arch.js';
 import { DEFAULT_AUGMENT } from '../src/train/augment.js';
@@ -11,6 +10,7 @@ import { scanDataset } from '../src/train/dataset.js';
 import { trainFromFolder, type TrainRunOptions } from '../src/train/run.js';
 import { ROOT, runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/models.js';
+import { stripes, stripesDataset } from './helpers/datasets.js';
 
 /** wasm once its filter-gradient kernel is registered (issue 3); the cpu backend until then. */
 async function trainingBackend(): Promise<string> {
@@ -18,34 +18,6 @@ async function trainingBackend(): Promise<string> {
   if (tf.getKernel('Conv2DBackpropFilter', 'wasm')) return 'wasm';
   await initBackend('cpu');
   return 'cpu';
-}
-
-/** A 24 px picture of stripes, horizontal or vertical, with a random period, phase and colours. */
-async function stripes(file: string, vertical: boolean, rnd: () => number): Promise<void> {
-  const size = 24;
-  const period = 3 + Math.floor(rnd() * 4);
-  const phase = Math.floor(rnd() * period);
-  const on = [150 + rnd() * 100, 150 + rnd() * 100, 150 + rnd() * 100];
-  const off = [rnd() * 80, rnd() * 80, rnd() * 80];
-  const data = new Uint8Array(size * size * 3);
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      const lit = ((vertical ? x : y) + phase) % period < period / 2;
-      data.set((lit ? on : off).map(Math.round), (y * size + x) * 3);
-    }
-  }
-  writeFileSync(file, await encodePng({ data, width: size, height: size, channels: 3 }));
-}
-
-/** horizontal/ and vertical/ folders of stripe PNGs: a two-class problem a tiny CNN learns in seconds. */
-async function stripesDataset(dir: string, perClass = 60, seed = 7): Promise<string> {
-  let s = seed;
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
-  for (const cls of ['horizontal', 'vertical']) {
-    mkdirSync(path.join(dir, cls), { recursive: true });
-    for (let i = 0; i < perClass; i++) await stripes(path.join(dir, cls, `${i}.png`), cls === 'vertical', rnd);
-  }
-  return dir;
 }
 
 const FAST = { arch: 'tiny', inputSize: 16, inputRange: [0, 1] as [number, number], epochs: 2, batchSize: 8, lr: 0.01, patience: 5, valSplit: 0.2, timeLimitMinutes: 0, augment: DEFAULT_AUGMENT, force: false };

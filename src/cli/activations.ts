@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
-import { FITS, encodePng, writeOutput, type Fit } from '../image/io.js';
+import { FITS, checkOutputWritable, encodePng, writeOutput, type Fit } from '../image/io.js';
 import { COLORMAPS } from '../image/colormap.js';
 import { channelStats, renderFeatureGrid, topChannels, type ScaleMode } from '../image/feature-grid.js';
 import { resolveIndexList, resolveLayers } from '../model/address.js';
@@ -22,15 +22,22 @@ interface ActivationsOptions extends CommonOptions, LabelsOptions {
   top?: number;
 }
 
-/** Where each layer's PNG goes: a file, stdout, a folder, or the default beside the cwd. */
+/** Where each layer's PNG goes: a file, stdout, a folder, or the default in the current folder; checked writable. */
 function outputPaths(output: string | undefined, image: string, names: { index: number; name: string }[]): string[] {
   const isDir = output !== undefined && output !== '-' && (output.endsWith('/') || output.endsWith(path.sep) || (existsSync(output) && statSync(output).isDirectory()));
-  if (isDir) return names.map((l) => path.join(output, `${String(l.index).padStart(3, '0')}_${safeName(l.name)}.png`));
+  if (isDir) {
+    checkOutputWritable(output, 'folder');
+    return names.map((l) => path.join(output, `${String(l.index).padStart(3, '0')}_${safeName(l.name)}.png`));
+  }
   if (names.length > 1 && output !== undefined) {
     throw new UsageError(`${names.length} layers requested but -o '${output}' is one file: give a folder ending in '/' (e.g. -o out/)`);
   }
-  if (output !== undefined) return [output];
+  if (output !== undefined) {
+    checkOutputWritable(output);
+    return [output];
+  }
   const stem = image === '-' ? 'stdin' : path.parse(image).name;
+  checkOutputWritable('.', 'folder');
   return names.map((l) => `${stem}.${safeName(l.name)}.png`);
 }
 

@@ -2,8 +2,8 @@ import { Command } from 'commander';
 import { readImage } from '../image/io.js';
 import { channelsFigure } from '../tutorial/channels.js';
 import { inputStem } from '../tutorial/input.js';
-import { addFigureOptions, addMaxSideOption, emitFigure, intListOption, type FigureOptions } from './figure.js';
-import { checkStdout, examples } from './options.js';
+import { addFigureOptions, checkFigureOutput, addMaxSideOption, emitFigure, intListOption, type FigureOptions } from './figure.js';
+import { examples } from './options.js';
 
 interface ChannelsOptions extends FigureOptions {
   gray: boolean;
@@ -19,7 +19,7 @@ export function channelsCommand(): Command {
     .option('--resolution <list>', 'also show the image with only this many pixels along its longer side, e.g. 8,16,32,64 (default: none)', intListOption('--resolution', 1, 8192));
   addMaxSideOption(cmd);
   addFigureOptions(cmd, '<image>.channels.png').action(async (image: string, opts: ChannelsOptions) => {
-    checkStdout(opts);
+    checkFigureOutput(opts);
     const img = await readImage(image, { channels: 3, maxSide: opts.maxSide || undefined });
     const fig = await channelsFigure(img, { gray: opts.gray, resolutions: opts.resolution });
     const n = img.width * img.height;

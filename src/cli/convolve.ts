@@ -8,8 +8,8 @@ import { KERNEL_NAMES, KERNEL_SETS, parseKernel, parseKernelList } from '../tuto
 import { describeGeometry, geometryJson, parsePadding, type PaddingSpec } from '../tutorial/geometry.js';
 import { loadTutorialInput } from '../tutorial/input.js';
 import { formatMatrix, planeFromMatrix, planeRows, planeStats } from '../tutorial/plane.js';
-import { addFigureOptions, addMaxSideOption, emitFigure, type FigureOptions } from './figure.js';
-import { addBackendOptions, checkStdout, choiceOption, examples, intOption, startBackend, type CommonOptions } from './options.js';
+import { addFigureOptions, checkFigureOutput, addMaxSideOption, emitFigure, type FigureOptions } from './figure.js';
+import { addBackendOptions, choiceOption, examples, intOption, startBackend, type CommonOptions } from './options.js';
 
 interface ConvolveOptions extends FigureOptions, CommonOptions {
   kernel?: string;
@@ -45,7 +45,7 @@ export function convolveCommand(): Command {
   addMaxSideOption(cmd);
   addFigureOptions(cmd, '<image>.<kernel>.png');
   addBackendOptions(cmd).action(async (image: string | undefined, opts: ConvolveOptions) => {
-    checkStdout(opts);
+    checkFigureOutput(opts);
     if (opts.kernel && opts.kernels) throw new UsageError('--kernel and --kernels both choose kernels: give one of them');
     if ((image === undefined) === (opts.matrix === undefined)) throw new UsageError('give an image or --matrix (exactly one of them)');
     const kernels = opts.kernels ? parseKernelList(opts.kernels) : [parseKernel(opts.kernel ?? 'sobel-x')];

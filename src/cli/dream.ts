@@ -2,7 +2,7 @@ import path from 'node:path';
 import { activeBackend } from '../backend/select.js';
 import { Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
-import { encodePng, readImage, writeOutput, writePng } from '../image/io.js';
+import { checkOutputWritable, encodePng, readImage, writeOutput, writePng } from '../image/io.js';
 import { resolveIndexList, resolveLayer } from '../model/address.js';
 import { encodeAnimation } from '../dream/animation.js';
 import { OBJECTIVE_KINDS, type ObjectiveKind } from '../dream/objectives.js';
@@ -125,6 +125,10 @@ export function dreamCommand(): Command {
       };
       const output = opts.output ?? dreamFileName({ ...nameParts, units });
       const animation = settings.frameEvery ? opts.animation ?? `${output.replace(/\.png$/i, '')}.webp` : undefined;
+      // Before the slow part: a path that cannot be written fails now, not after the dream.
+      checkOutputWritable(output);
+      if (opts.outDir) checkOutputWritable(opts.outDir, 'folder');
+      if (animation) checkOutputWritable(animation);
       if (opts.seed === undefined && !opts.json) ui.info(`seed ${settings.seed} (repeat with --seed ${settings.seed})`);
 
       const t0 = Date.now();

@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { encodePng, writeOutput } from '../image/io.js';
+import { checkOutputWritable, encodePng, writeOutput } from '../image/io.js';
 import { type Raster } from '../image/raster.js';
-import { intOption } from './options.js';
+import { checkStdout, intOption } from './options.js';
 import { ui } from './ui.js';
 
 /** Options every tutorial command shares: where the picture goes and whether to print JSON. */
@@ -20,6 +20,13 @@ export function addFigureOptions(cmd: Command, defaultName: string): Command {
 /** --max-side for commands that read an image: tutorial pictures stay small and fast. */
 export function addMaxSideOption(cmd: Command): Command {
   return cmd.option('--max-side <px>', "shrink the image so its longer side is at most this (0 = keep its size)", intOption('--max-side', 0, 8192), 256);
+}
+
+/** Checked before any work, so a conflict or an unwritable path costs nothing. */
+export function checkFigureOutput(opts: FigureOptions): void {
+  checkStdout(opts);
+  // Without -o the picture goes into the current folder, under a name known only later.
+  checkOutputWritable(opts.output ?? '.', opts.output === undefined ? 'folder' : 'file');
 }
 
 /**

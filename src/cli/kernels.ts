@@ -2,8 +2,8 @@ import { Command, Option } from 'commander';
 import { COLORMAPS } from '../image/colormap.js';
 import { resolveIndexList, resolveLayer } from '../model/address.js';
 import { filterStats, kernelsFigure, learnedKernels } from '../tutorial/learned.js';
-import { addFigureOptions, emitFigure, type FigureOptions } from './figure.js';
-import { addModelOptions, checkStdout, choiceOption, defaultLayer, examples, intOption, openModel, safeName, type CommonOptions } from './options.js';
+import { addFigureOptions, checkFigureOutput, emitFigure, type FigureOptions } from './figure.js';
+import { addModelOptions, choiceOption, defaultLayer, examples, intOption, openModel, safeName, type CommonOptions } from './options.js';
 
 interface KernelsOptions extends FigureOptions, CommonOptions {
   layer?: string;
@@ -25,7 +25,7 @@ export function kernelsCommand(): Command {
     .addOption(new Option('--cmap <name>', `colours for non-RGB tiles: ${COLORMAPS.join('|')}`).default('rdbu').argParser(choiceOption('--cmap', COLORMAPS)));
   addFigureOptions(cmd, 'kernels.<layer>.png');
   addModelOptions(cmd).action(async (opts: KernelsOptions) => {
-    checkStdout(opts);
+    checkFigureOutput(opts);
     const loaded = await openModel(opts);
     const layers = loaded.graph.layers;
     const info = layers[resolveLayer(opts.layer ?? defaultLayer(layers), layers)];

@@ -1,8 +1,8 @@
 import { Command, Option } from 'commander';
 import { ACTIVATION_NAMES } from '../tutorial/activation.js';
 import { plotActivations, TEXT_MODES, type TextMode } from '../tutorial/plot.js';
-import { addFigureOptions, emitFigure, rangeOption, type FigureOptions } from './figure.js';
-import { checkStdout, choiceOption, examples, intOption } from './options.js';
+import { addFigureOptions, checkFigureOutput, emitFigure, rangeOption, type FigureOptions } from './figure.js';
+import { choiceOption, examples, intOption } from './options.js';
 
 interface PlotOptions extends FigureOptions {
   xRange: [number, number];
@@ -20,7 +20,7 @@ export function plotCommand(): Command {
     .option('--height <px>', 'chart height', intOption('--height', 100, 4096), 320)
     .addOption(new Option('--text <mode>', "labels: svg (system fonts via sharp), bitmap (cnnviz's own font), auto (svg if a font exists)").default('auto').argParser(choiceOption('--text', TEXT_MODES)));
   addFigureOptions(cmd, 'plot-<functions>.png').action(async (names: string[], opts: PlotOptions) => {
-    checkStdout(opts);
+    checkFigureOutput(opts);
     const plot = await plotActivations(names, { xRange: opts.xRange, width: opts.width, height: opts.height, text: opts.text });
     const lines = plot.functions.map((f) => `${f.name}(x) = ${f.formula}:  ${f.samples.map((s) => `f(${s.x})=${+s.y.toFixed(3)}`).join('  ')}`);
     await emitFigure(plot.raster, opts, `plot-${plot.functions.map((f) => f.name).join('-')}.png`, lines, {

@@ -5,8 +5,8 @@ import { describeGeometry, geometryJson } from '../tutorial/geometry.js';
 import { loadTutorialInput } from '../tutorial/input.js';
 import { formatMatrix, planeRows } from '../tutorial/plane.js';
 import { pool, POOL_MODES, type PoolMode } from '../tutorial/pool.js';
-import { addFigureOptions, addMaxSideOption, emitFigure, type FigureOptions } from './figure.js';
-import { addBackendOptions, checkStdout, choiceOption, examples, intOption, startBackend, type CommonOptions } from './options.js';
+import { addFigureOptions, checkFigureOutput, addMaxSideOption, emitFigure, type FigureOptions } from './figure.js';
+import { addBackendOptions, choiceOption, examples, intOption, startBackend, type CommonOptions } from './options.js';
 
 interface PoolOptions extends FigureOptions, CommonOptions {
   size: number;
@@ -35,7 +35,7 @@ export function poolCommand(): Command {
   addMaxSideOption(cmd);
   addFigureOptions(cmd, '<image>.pool-<mode><size>.png');
   addBackendOptions(cmd).action(async (image: string | undefined, opts: PoolOptions) => {
-    checkStdout(opts);
+    checkFigureOutput(opts);
     if ((image === undefined) === (opts.matrix === undefined)) throw new UsageError('give an image or --matrix (exactly one of them)');
     const input = await loadTutorialInput(image, { matrix: opts.matrix, gray: opts.gray, maxSide: opts.maxSide });
     await startBackend(opts);

@@ -4,7 +4,8 @@ import { parseInputRange } from '../model/meta.js';
 import { ARCH_NAMES } from '../train/arch.js';
 import { DEFAULT_AUGMENT } from '../train/augment.js';
 import { type BatchInfo, type EpochRecord } from '../train/loop.js';
-import { trainFromFolder } from '../train/run.js';
+import { checkOutputDir, trainFromFolder } from '../train/run.js';
+import { interceptInterrupt } from '../signal-cleanup.js';
 import { addBackendOptions, choiceOption, examples, floatOption, intOption, startBackend, type CommonOptions } from './options.js';
 import { progressBar, ui, type Progress } from './ui.js';
 
@@ -65,15 +66,18 @@ export function trainCommand(): Command {
     .action(async (dataset: string, opts: TrainOptions, self: Command) => {
       const inputRange = parseInputRange(opts.inputRange ?? '0,1');
       const output = opts.output ?? `${path.basename(path.resolve(dataset))}-model`;
+      checkOutputDir(output, opts.force);
       const backend = await startBackend(opts);
       let stop = false;
-      const onSigint = () => {
-        if (stop) process.exit(130);
-        stop = true;
-        process.stderr.write('\n');
-        ui.warn('interrupted: finishing this batch, then saving the best model so far (Ctrl-C again to quit without saving)');
-      };
-      process.on('SIGINT', onSigint);
+      // Once a batch has trained there is a model to keep: from then on the first Ctrl-C ends
+      // training after the current batch and saves; a second one ends the process at once.
+      // Before that (reading the dataset) Ctrl-C simply ends it.
+      let giveBackCtrlC = () => {};
+      const catchCtrlC = () =>
+        interceptInterrupt(() => {
+          stop = true;
+          ui.warn('interrupted: finishing this batch, then saving the best model so far (Ctrl-C again to quit without saving)');
+        });
       let bar: Progress | undefined;
       let decodeBar: Progress | undefined;
       try {
@@ -87,6 +91,7 @@ export function trainCommand(): Command {
               if (done === total) decodeBar?.stop();
             },
             onBatch: (b: BatchInfo) => {
+              if (b.epoch === 1 && b.batch === 1) giveBackCtrlC = catchCtrlC();
               if (b.batch === 1) bar = progressBar(b.batches, `epoch ${b.epoch}/${opts.epochs} {bar} {value}/{total} | loss {loss} acc {acc} | {ips} img/s`, { loss: '-', acc: '-', ips: '-' });
               bar?.update(b.batch, { loss: b.loss.toFixed(3), acc: pct(b.accuracy), ips: b.imagesPerSecond.toFixed(1) });
             },
@@ -97,6 +102,7 @@ export function trainCommand(): Command {
             shouldStop: () => stop,
           },
         );
+        bar?.stop();
         const { loop, sidecar, modelFile } = result;
         if (result.skipped.length) ui.warn(`skipped ${result.skipped.length} unreadable image(s), e.g. ${result.skipped[0].file}: ${result.skipped[0].reason}`);
         ui.info(
@@ -106,7 +112,7 @@ export function trainCommand(): Command {
         if (opts.json) ui.json({ model: modelFile, ...sidecar });
         if (loop.stoppedBy === 'interrupted') throw new Interrupted(`interrupted: saved the best model so far (epoch ${loop.best.epoch}) to ${modelFile}`);
       } finally {
-        process.off('SIGINT', onSigint);
+        giveBackCtrlC();
         bar?.stop();
       }
     });

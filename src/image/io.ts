@@ -1,7 +1,8 @@
-import { promises as fs } from 'node:fs';
+import { closeSync, openSync, promises as fs, rmSync, statSync, accessSync, constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import sharp = require('sharp');
 import { RuntimeError, UsageError } from '../errors.js';
+import { trackCreatedFolder, trackTempFile } from '../signal-cleanup.js';
 import { type Raster } from './raster.js';
 import { refuseTerminalStdin, type StdinLike } from './stdin.js';
 
@@ -115,11 +116,12 @@ export async function writeOutput(dest: string, bytes: Buffer | Uint8Array): Pro
 export async function writeFileAtomic(dest: string, bytes: Buffer | Uint8Array | string): Promise<void> {
   const dir = path.dirname(path.resolve(dest));
   try {
-    await fs.mkdir(dir, { recursive: true });
+    const made = await fs.mkdir(dir, { recursive: true });
+    if (made) trackCreatedFolder(dir, made);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file stands where a folder is needed' : code ?? firstLine(err);
-    throw new UsageError(`cannot create output folder ${dir}: ${why}`);
+    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'a file stands where a folder is needed' : describeErrno(err);
+    throw new UsageError(`cannot create output folder ${path.dirname(dest)}: ${why}`);
   }
   // A device or pipe (-o /dev/null, a FIFO) is written through: renaming over it would replace it.
   const existing = await fs.stat(dest).catch(() => undefined);
@@ -128,20 +130,126 @@ export async function writeFileAtomic(dest: string, bytes: Buffer | Uint8Array |
   }
   if (existing && !existing.isFile()) {
     await fs.writeFile(dest, bytes).catch((err) => {
-      throw new RuntimeError(`cannot write ${dest}: ${firstLine(err)}`);
+      throw writeError(dest, err);
     });
     return;
   }
   const tmp = path.join(dir, `.${path.basename(dest)}.${process.pid}.${Date.now()}.tmp`);
+  const done = trackTempFile(tmp);
   try {
     await fs.writeFile(tmp, bytes);
     await fs.rename(tmp, dest);
   } catch (err) {
     await fs.rm(tmp, { force: true });
-    throw new RuntimeError(`cannot write ${dest}: ${firstLine(err)}`);
+    // The message names the file the user asked for, never our temp file.
+    throw writeError(dest, err);
+  } finally {
+    done();
   }
 }
 
 export async function writePng(dest: string, img: Raster): Promise<void> {
   await writeOutput(dest, await encodePng(img));
+}
+
+/**
+ * Refuse an output path that cannot be written, before any slow work starts (`-o -` always
+ * passes). The rule, one for every command: the folder an output goes into must exist; cnnviz
+ * creates only a folder that you name as the output (`-o out/`, `--out-dir`, `train -o`), never
+ * the folders above it. Writability is tried by creating (and removing) a file, so a read-only
+ * mount or a full permission check fails here even for root. Messages name the path as given.
+ */
+export function checkOutputWritable(dest: string, kind: 'file' | 'folder' = 'file'): void {
+  if (dest === '-') return;
+  const shown = kind === 'folder' ? `output folder ${dest}` : dest;
+  const existing = statOrUndefined(dest, shown);
+  if (existing) {
+    if (kind === 'folder') {
+      if (!existing.isDirectory()) throw new UsageError(`${shown} is a file, not a folder: give a folder (or a new name) to write into`);
+      return tryCreating(dest, shown);
+    }
+    if (existing.isDirectory()) throw new UsageError(`output ${dest} is a folder: give a file name inside it, e.g. ${path.join(dest, 'out.png')}`);
+    if (!existing.isFile()) {
+      // A device or pipe is written through, not replaced.
+      try {
+        accessSync(dest, fsConstants.W_OK);
+      } catch (err) {
+        throw new UsageError(`cannot write ${dest}: ${describeErrno(err)}`);
+      }
+      return;
+    }
+    return tryCreating(path.dirname(dest), shown);
+  }
+  const parent = path.dirname(dest);
+  const parentStat = statOrUndefined(parent, shown);
+  if (!parentStat) {
+    throw new UsageError(`cannot write ${shown}: folder ${parent} does not exist (create it first: cnnviz makes only the output folder itself, never its parents)`);
+  }
+  if (!parentStat.isDirectory()) throw new UsageError(`cannot write ${shown}: ${parent} is a file, not a folder`);
+  tryCreating(parent, shown);
+}
+
+function statOrUndefined(file: string, shown: string): ReturnType<typeof statSync> | undefined {
+  try {
+    return statSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    // ENOTDIR: a file stands where a folder of the path should be (file.txt/x.png).
+    throw new UsageError(`cannot write ${shown}: ${code === 'ENOTDIR' ? `${fileInPath(file)} is a file, not a folder` : describeErrno(err)}`);
+  }
+}
+
+/** The part of a path that is a file where a folder should be (file.txt in file.txt/x.png). */
+function fileInPath(file: string): string {
+  for (let dir = path.dirname(file); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    try {
+      if (statSync(dir).isFile()) return dir;
+    } catch {
+      // not this one: its own parent is the file
+    }
+  }
+  return 'a part of the path';
+}
+
+/** Create and remove a file in `dir`: the only check that tells what a write will meet. */
+function tryCreating(dir: string, shown: string): void {
+  // Synchronous from creation to removal: no signal handler could run in between, so none is armed.
+  const probe = path.join(dir, `.cnnviz-write-check.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  try {
+    closeSync(openSync(probe, 'wx'));
+    rmSync(probe, { force: true });
+  } catch (err) {
+    throw new UsageError(`cannot write ${shown}: ${dir === '.' ? 'the current folder' : `folder ${dir}`} does not accept new files: ${describeErrno(err)}`);
+  }
+}
+
+/** A write that failed: the path the user gave is at fault (exit 2) unless the disk or device is. */
+function writeError(dest: string, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  const message = `cannot write ${dest}: ${describeErrno(err)}`;
+  return code && PATH_ERRORS.has(code) ? new UsageError(message) : new RuntimeError(message);
+}
+
+const PATH_ERRORS = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ENOTDIR', 'EISDIR', 'ENAMETOOLONG', 'ELOOP']);
+
+const ERRNO_TEXT: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  ENOENT: 'no such file or folder',
+  ENOTDIR: 'a file stands where a folder is needed',
+  EISDIR: 'it is a folder',
+  ENAMETOOLONG: 'name too long',
+  ELOOP: 'too many symbolic links',
+  EIO: 'input/output error',
+};
+
+/** An fs error as words, without the paths Node puts in its message (they may be our temp file's). */
+function describeErrno(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code) return ERRNO_TEXT[code] ? `${ERRNO_TEXT[code]} (${code})` : code;
+  return firstLine(err);
 }

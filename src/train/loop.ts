@@ -61,11 +61,16 @@ export interface Evaluation {
   accuracy: number;
 }
 
-/** Mean loss and accuracy of the model over a whole set, in inference mode. */
-export function evaluate(model: tf.LayersModel, set: ImageSet, classes: number, range: InputRange, batchSize = 64): Evaluation {
+/**
+ * Mean loss and accuracy of the model over a whole set, in inference mode. Undefined when
+ * `shouldStop` said to stop part way (Ctrl-C during a long validation).
+ */
+export async function evaluate(model: tf.LayersModel, set: ImageSet, classes: number, range: InputRange, batchSize = 64, shouldStop?: () => boolean): Promise<Evaluation | undefined> {
   let loss = 0;
   let correct = 0;
   for (let start = 0; start < set.count; start += batchSize) {
+    await yieldToEventLoop();
+    if (shouldStop?.()) return undefined;
     const idx = Array.from({ length: Math.min(batchSize, set.count - start) }, (_, j) => start + j);
     const [l, c] = tf.tidy(() => {
       const x = imagesToTensor(set, idx, range);
@@ -124,13 +129,20 @@ export async function trainLoop(model: tf.LayersModel, train: ImageSet, val: Ima
       rightSum += acc * idx.length;
       const info = { epoch, batch: b + 1, batches, loss: lossSum / seen, accuracy: rightSum / seen, imagesPerSecond: seen / ((Date.now() - e0) / 1000) };
       events.onBatch?.(info);
+      // Batches are synchronous tensor work: without this, Ctrl-C would wait for the whole epoch.
+      await yieldToEventLoop();
       if (events.shouldStop?.()) {
         stoppedBy = 'interrupted';
         break;
       }
     }
     if (stoppedBy === 'interrupted' && best) break;
-    const v = evaluate(model, val, classes, opts.inputRange);
+    // Once there is a best model to save, Ctrl-C need not wait for this validation either.
+    const v = await evaluate(model, val, classes, opts.inputRange, 64, best ? events.shouldStop : undefined);
+    if (!v) {
+      stoppedBy = 'interrupted';
+      break;
+    }
     const seconds = (Date.now() - e0) / 1000;
     const record: EpochRecord = { epoch, loss: lossSum / seen, accuracy: rightSum / seen, valLoss: v.loss, valAccuracy: v.accuracy, lr, seconds, imagesPerSecond: seen / seconds };
     history.push(record);
@@ -166,4 +178,9 @@ export async function trainLoop(model: tf.LayersModel, train: ImageSet, val: Ima
 function setLearningRate(optimizer: tf.AdamOptimizer, lr: number): number {
   (optimizer as unknown as { learningRate: number }).learningRate = lr;
   return lr;
+}
+
+/** Let signal handlers and timers (the progress bar's redraw) run between synchronous steps. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

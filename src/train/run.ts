@@ -2,6 +2,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import tf = require('@tensorflow/tfjs');
 import { UsageError } from '../errors.js';
+import { checkOutputWritable } from '../image/io.js';
 import { type CnnvizJson, type InputRange } from '../model/meta.js';
 import { saveModel } from '../model/save.js';
 import { archSpec, buildModel, checkInputSize } from './arch.js';
@@ -44,11 +45,13 @@ export interface TrainRunResult {
   skipped: DecodeReport['skipped'];
 }
 
-/** Refuse to overwrite a model folder unless asked: checked before any slow work starts. */
+/** Refuse to overwrite a model folder unless asked, or one that cannot be written: checked before any slow work starts. */
 export function checkOutputDir(dir: string, force: boolean): void {
-  if (!existsSync(dir)) return;
-  if (!statSync(dir).isDirectory()) throw new UsageError(`output ${dir} exists and is a file: -o names a folder for model.json, weights.bin and cnnviz.json`);
-  if (readdirSync(dir).length > 0 && !force) throw new UsageError(`output folder ${dir} already exists: pass --force to overwrite the model in it, or choose another -o`);
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw new UsageError(`output ${dir} exists and is a file: -o names a folder for model.json, weights.bin and cnnviz.json`);
+    if (readdirSync(dir).length > 0 && !force) throw new UsageError(`output folder ${dir} already exists: pass --force to overwrite the model in it, or choose another -o`);
+  }
+  checkOutputWritable(dir, 'folder');
 }
 
 /** Read a dataset folder, train a classifier on it and save the best epoch's model to `output`. */
