@@ -240,8 +240,11 @@ describe('train stopped by a signal', () => {
   withPty('a second Ctrl-C quits without saving: exit 130, the last checkpoint untouched', async () => {
     const root = tempDir();
     const out = path.join(root, 'm');
-    const run = cnnvizOnTerminal(train(out), root);
-    expect(await when(run, () => /epoch 2\/500 \S+ \d+\/12/.test(run.output()))).toBe(true);
+    // One slow batch per epoch (vgg, 96 px, all 96 images: seconds even on a quiet machine), so the
+    // second Ctrl-C surely lands while the batch the first one waits for is still running.
+    const slow = [...train(out).slice(0, 4), '--arch', 'vgg', '--input-size', '96', '--epochs', '500', '--batch-size', '96', '--backend', 'wasm'];
+    const run = cnnvizOnTerminal(slow, root);
+    expect(await when(run, () => /epoch 2\/500 \S+ 0\/1/.test(run.output()))).toBe(true);
     run.child.stdin.write('\x03');
     // Signals do not queue: the second Ctrl-C is typed once the first has been seen, as a person would.
     expect(await when(run, () => /Ctrl-C again to quit/.test(run.output()))).toBe(true);
