@@ -7,7 +7,7 @@ import { COLORMAPS } from '../image/colormap.js';
 import { channelStats, renderFeatureGrid, topChannels, type ScaleMode } from '../image/feature-grid.js';
 import { resolveIndexList, resolveLayers } from '../model/address.js';
 import { layerActivations, loadModelInput, topPredictions } from '../model/probe.js';
-import { addModelOptions, choiceOption, examples, intOption, openModel, type CommonOptions } from './options.js';
+import { addMaxPixelsOption, addModelOptions, choiceOption, examples, intOption, openModel, type CommonOptions } from './options.js';
 import { ui } from './ui.js';
 
 interface ActivationsOptions extends CommonOptions {
@@ -20,6 +20,7 @@ interface ActivationsOptions extends CommonOptions {
   cmap: string;
   channels?: string;
   top?: number;
+  maxPixels: number;
 }
 
 /** Layer names become file names: nested `outer/inner` must not become folders. */
@@ -63,7 +64,7 @@ export function activationsCommand(): Command {
       if (opts.output === '-' && opts.json) throw new UsageError("-o - and --json both want stdout: write the PNG to a file with -o");
 
       const t0 = Date.now();
-      const { tensor } = await loadModelInput(loaded, image, { fit: opts.fit, size: opts.size });
+      const { tensor } = await loadModelInput(loaded, image, { fit: opts.fit, size: opts.size, maxMegapixels: opts.maxPixels });
       const { layers: acts, final } = layerActivations(loaded, tensor, indices);
       tensor.dispose();
       ui.debug(`forward pass + read-back: ${Date.now() - t0} ms for ${indices.length} layer(s)`);
@@ -104,6 +105,7 @@ export function activationsCommand(): Command {
         for (const r of results) ui.info(`wrote ${r.path}  (${r.act.name}, [${r.act.shape.join(', ')}])`);
       }
     });
+  addMaxPixelsOption(cmd);
   addModelOptions(cmd);
   return examples(cmd, [
     'cnnviz activations examples/cat.jpg --layer 25',

@@ -3,12 +3,13 @@ import { readImage } from '../image/io.js';
 import { channelsFigure } from '../tutorial/channels.js';
 import { inputStem } from '../tutorial/input.js';
 import { addFigureOptions, addMaxSideOption, checkStdout, emitFigure, intListOption, type FigureOptions } from './figure.js';
-import { examples } from './options.js';
+import { addMaxPixelsOption, examples } from './options.js';
 
 interface ChannelsOptions extends FigureOptions {
   gray: boolean;
   resolution?: number[];
   maxSide: number;
+  maxPixels: number;
 }
 
 export function channelsCommand(): Command {
@@ -18,9 +19,10 @@ export function channelsCommand(): Command {
     .option('--gray', 'draw each plane in gray instead of tinted with its colour', false)
     .option('--resolution <list>', 'also show the image with only this many pixels along its longer side, e.g. 8,16,32,64 (default: none)', intListOption('--resolution', 1, 8192));
   addMaxSideOption(cmd);
+  addMaxPixelsOption(cmd);
   addFigureOptions(cmd, '<image>.channels.png').action(async (image: string, opts: ChannelsOptions) => {
     checkStdout(opts);
-    const img = await readImage(image, { channels: 3, maxSide: opts.maxSide || undefined });
+    const img = await readImage(image, { channels: 3, maxSide: opts.maxSide || undefined, maxMegapixels: opts.maxPixels });
     const fig = await channelsFigure(img, { gray: opts.gray, resolutions: opts.resolution });
     const n = img.width * img.height;
     const lines = [

@@ -9,7 +9,7 @@ import { describeGeometry, geometryJson, parsePadding, type PaddingSpec } from '
 import { loadTutorialInput } from '../tutorial/input.js';
 import { formatMatrix, planeFromMatrix, planeRows, planeStats } from '../tutorial/plane.js';
 import { addFigureOptions, addMaxSideOption, checkStdout, emitFigure, type FigureOptions } from './figure.js';
-import { addBackendOptions, choiceOption, examples, intOption, startBackend, type CommonOptions } from './options.js';
+import { addBackendOptions, addMaxPixelsOption, choiceOption, examples, intOption, startBackend, type CommonOptions } from './options.js';
 
 interface ConvolveOptions extends FigureOptions, CommonOptions {
   kernel?: string;
@@ -22,6 +22,7 @@ interface ConvolveOptions extends FigureOptions, CommonOptions {
   cmap: string;
   matrix?: string;
   maxSide: number;
+  maxPixels: number;
   zoom: number;
 }
 
@@ -43,13 +44,14 @@ export function convolveCommand(): Command {
     .option('--matrix <rows>', "convolve typed numbers instead of an image, e.g. '0,0,1,1;0,0,1,1;0,0,1,1' (default: none)")
     .option('--zoom <n>', 'enlarge the picture n times (nearest neighbour)', intOption('--zoom', 1, 64), 1);
   addMaxSideOption(cmd);
+  addMaxPixelsOption(cmd);
   addFigureOptions(cmd, '<image>.<kernel>.png');
   addBackendOptions(cmd).action(async (image: string | undefined, opts: ConvolveOptions) => {
     checkStdout(opts);
     if (opts.kernel && opts.kernels) throw new UsageError('--kernel and --kernels both choose kernels: give one of them');
     if ((image === undefined) === (opts.matrix === undefined)) throw new UsageError('give an image or --matrix (exactly one of them)');
     const kernels = opts.kernels ? parseKernelList(opts.kernels) : [parseKernel(opts.kernel ?? 'sobel-x')];
-    const input = await loadTutorialInput(image, { matrix: opts.matrix, gray: !opts.rgb, maxSide: opts.maxSide });
+    const input = await loadTutorialInput(image, { matrix: opts.matrix, gray: !opts.rgb, maxSide: opts.maxSide, maxMegapixels: opts.maxPixels });
     await startBackend(opts);
 
     const results = kernels.map((kernel) => ({ kernel, ...convolve(input.plane, kernel, opts) }));

@@ -12,7 +12,7 @@ import { DEFAULTS, KERAS_BASELINE, OPTIMIZER_KINDS, checkSettings, type DreamSet
 import { dreamSheet, dreamUnits } from '../dream/sheet.js';
 import { dreamSize, dreamTarget, modelInput, resolveClass } from '../dream/setup.js';
 import { TRANSFORM_SETS, type TransformSet } from '../dream/transforms.js';
-import { addModelOptions, choiceOption, examples, floatOption, intOption, openModel, type CommonOptions } from './options.js';
+import { addMaxPixelsOption, addModelOptions, choiceOption, examples, floatOption, intOption, openModel, type CommonOptions } from './options.js';
 import { safeName } from './activations.js';
 import { progressBar, ui } from './ui.js';
 
@@ -33,6 +33,7 @@ interface DreamOptions extends CommonOptions {
   size?: number;
   seed?: number;
   from?: string;
+  maxPixels: number;
   batch: number;
   workers?: number;
   output?: string;
@@ -114,7 +115,7 @@ export function dreamCommand(): Command {
       }
       const input = modelInput(loaded);
       settings.size = dreamSize(input, opts.size);
-      const start = opts.from ? await readImage(opts.from, { channels: input.channels as 1 | 3, size: [settings.size, settings.size], fit: 'cover' }) : undefined;
+      const start = opts.from ? await readImage(opts.from, { channels: input.channels as 1 | 3, size: [settings.size, settings.size], fit: 'cover', maxMegapixels: opts.maxPixels }) : undefined;
 
       const what = settings.objective === 'logit' ? `logit.${units[0]}` : `${safeName(layers[layerIndex].name)}.${opts.filters ? `${units[0]}-${units[units.length - 1]}` : units[0]}`;
       const output = opts.output ?? `dream.${what}.png`;
@@ -172,6 +173,7 @@ export function dreamCommand(): Command {
         if (animation) ui.info(`wrote ${animation}`);
       }
     });
+  addMaxPixelsOption(cmd);
   addModelOptions(cmd);
   return examples(cmd, [
     'cnnviz dream --layer 1 --filter 3',

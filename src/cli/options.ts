@@ -78,3 +78,8 @@ export async function openModel(opts: CommonOptions): Promise<LoadedModel> {
 export function examples(cmd: Command, lines: string[]): Command {
   return cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`);
 }
+
+/** --max-pixels for every command that reads images: the header check in decodeImage. */
+export function addMaxPixelsOption(cmd: Command): Command {
+  return cmd.option('--max-pixels <megapixels>', 'refuse images larger than this many megapixels, checked before decoding, e.g. --max-pixels 300', intOption('--max-pixels', 1, 1_000_000), 100);
+}

@@ -6,7 +6,7 @@ import { loadTutorialInput } from '../tutorial/input.js';
 import { formatMatrix, planeRows } from '../tutorial/plane.js';
 import { pool, POOL_MODES, type PoolMode } from '../tutorial/pool.js';
 import { addFigureOptions, addMaxSideOption, checkStdout, emitFigure, type FigureOptions } from './figure.js';
-import { addBackendOptions, choiceOption, examples, intOption, startBackend, type CommonOptions } from './options.js';
+import { addBackendOptions, addMaxPixelsOption, choiceOption, examples, intOption, startBackend, type CommonOptions } from './options.js';
 
 interface PoolOptions extends FigureOptions, CommonOptions {
   size: number;
@@ -16,6 +16,7 @@ interface PoolOptions extends FigureOptions, CommonOptions {
   exact: boolean;
   matrix?: string;
   maxSide: number;
+  maxPixels: number;
   zoom?: number;
 }
 
@@ -33,11 +34,12 @@ export function poolCommand(): Command {
     .option('--matrix <rows>', "pool typed numbers instead of an image, e.g. '1,1,2,4;5,6,7,8;3,2,1,0;1,2,3,4' (default: none)")
     .option('--zoom <n>', 'enlarge the picture n times (default: 1, or enough for tiny inputs to reach 64 px)', intOption('--zoom', 1, 64));
   addMaxSideOption(cmd);
+  addMaxPixelsOption(cmd);
   addFigureOptions(cmd, '<image>.pool-<mode><size>.png');
   addBackendOptions(cmd).action(async (image: string | undefined, opts: PoolOptions) => {
     checkStdout(opts);
     if ((image === undefined) === (opts.matrix === undefined)) throw new UsageError('give an image or --matrix (exactly one of them)');
-    const input = await loadTutorialInput(image, { matrix: opts.matrix, gray: opts.gray, maxSide: opts.maxSide });
+    const input = await loadTutorialInput(image, { matrix: opts.matrix, gray: opts.gray, maxSide: opts.maxSide, maxMegapixels: opts.maxPixels });
     await startBackend(opts);
     const stride = opts.stride ?? opts.size;
     const { output, geometry } = pool(input.plane, { size: opts.size, stride, mode: opts.mode, exact: opts.exact });

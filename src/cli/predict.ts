@@ -1,12 +1,13 @@
 import { Command, Option } from 'commander';
 import { FITS, type Fit } from '../image/io.js';
 import { classifyImages } from '../train/classify.js';
-import { addModelOptions, choiceOption, examples, intOption, openModel, type CommonOptions } from './options.js';
+import { addMaxPixelsOption, addModelOptions, choiceOption, examples, intOption, openModel, type CommonOptions } from './options.js';
 import { ui } from './ui.js';
 
 interface PredictOptions extends CommonOptions {
   top: number;
   fit: Fit;
+  maxPixels: number;
 }
 
 export function predictCommand(): Command {
@@ -20,11 +21,12 @@ export function predictCommand(): Command {
       const loaded = await openModel(opts);
       const line = (r: { image: string; predictions: { label: string; probability: number }[] }) =>
         `${r.image}: ${r.predictions.map((p) => `${p.label} ${(100 * p.probability).toFixed(1)}%`).join(', ')}\n`;
-      const results = await classifyImages(loaded, images, { top: opts.top, fit: opts.fit }, (batch) => {
+      const results = await classifyImages(loaded, images, { top: opts.top, fit: opts.fit, maxMegapixels: opts.maxPixels }, (batch) => {
         if (!opts.json) process.stdout.write(batch.map(line).join(''));
       });
       if (opts.json) ui.json(results);
     });
+  addMaxPixelsOption(cmd);
   addModelOptions(cmd);
   return examples(cmd, [
     'cnnviz predict examples/cat.jpg examples/coffee.jpg',

@@ -19,6 +19,8 @@ export interface InputOptions {
   fit?: Fit;
   /** Side length for models that take any spatial size. */
   size?: number;
+  /** Largest image accepted, in megapixels (--max-pixels). */
+  maxMegapixels?: number;
 }
 
 /** The spatial size an image is resized to for this model. */
@@ -35,7 +37,7 @@ export async function loadModelInput(loaded: LoadedModel, source: string, opts: 
   if (channels !== 1 && channels !== 3) {
     throw new UsageError(`model takes ${channels}-channel input: cnnviz feeds images only to 1- or 3-channel models`);
   }
-  const raster = await readImage(source, { channels, size: modelInputSize(loaded, opts), fit: opts.fit, maxSide: 512 });
+  const raster = await readImage(source, { channels, size: modelInputSize(loaded, opts), fit: opts.fit, maxSide: 512, maxMegapixels: opts.maxMegapixels });
   return { raster, tensor: rasterToTensor(raster, loaded.meta.inputRange) };
 }
 

@@ -14,6 +14,8 @@ export interface ClassifyOptions {
   fit?: Fit;
   /** Images per forward pass. */
   batchSize?: number;
+  /** Largest image accepted, in megapixels (--max-pixels). */
+  maxMegapixels?: number;
 }
 
 /**
@@ -31,7 +33,7 @@ export async function classifyImages(loaded: LoadedModel, images: string[], opts
     const names = images.slice(start, start + batchSize);
     const inputs: tf.Tensor[] = [];
     try {
-      for (const image of names) inputs.push((await loadModelInput(loaded, image, { fit: opts.fit })).tensor);
+      for (const image of names) inputs.push((await loadModelInput(loaded, image, { fit: opts.fit, maxMegapixels: opts.maxMegapixels })).tensor);
       const scores = tf.tidy(() => loaded.model.predict(tf.concat(inputs)) as tf.Tensor2D);
       inputs.push(scores); // disposed with them below
       const rows = tf.unstack(scores);
