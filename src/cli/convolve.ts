@@ -3,7 +3,7 @@ import { UsageError } from '../errors.js';
 import { COLORMAPS } from '../image/colormap.js';
 import { ACTIVATION_NAMES } from '../tutorial/activation.js';
 import { convolve } from '../tutorial/convolve.js';
-import { convolutionFigure } from '../tutorial/figures.js';
+import { autoZoom, convolutionFigure } from '../tutorial/figures.js';
 import { KERNEL_NAMES, KERNEL_SETS, parseKernel, parseKernelList } from '../tutorial/filters.js';
 import { describeGeometry, geometryJson, parsePadding, type PaddingSpec } from '../tutorial/geometry.js';
 import { loadTutorialInput } from '../tutorial/input.js';
@@ -23,7 +23,7 @@ interface ConvolveOptions extends FigureOptions, CommonOptions {
   matrix?: string;
   maxSide: number;
   maxPixels: number;
-  zoom: number;
+  zoom?: number;
 }
 
 /** Outputs up to this side are also printed as numbers. */
@@ -42,7 +42,7 @@ export function convolveCommand(): Command {
     .option('--exact', 'refuse a stride that leaves rows or columns uncovered instead of dropping them', false)
     .addOption(new Option('--cmap <name>', `colours: auto (rdbu when negative values exist, else gray)|${COLORMAPS.join('|')}`).default('auto').argParser(choiceOption('--cmap', ['auto', ...COLORMAPS])))
     .option('--matrix <rows>', "convolve typed numbers instead of an image, e.g. '0,0,1,1;0,0,1,1;0,0,1,1' (default: none)")
-    .option('--zoom <n>', 'enlarge the picture n times (nearest neighbour)', intOption('--zoom', 1, 64), 1);
+    .option('--zoom <n>', 'enlarge the picture n times, nearest neighbour (default: 1, or enough for tiny outputs to reach 64 px)', intOption('--zoom', 1, 64));
   addMaxSideOption(cmd);
   addMaxPixelsOption(cmd);
   addFigureOptions(cmd, '<image>.<kernel>.png');
@@ -56,7 +56,7 @@ export function convolveCommand(): Command {
 
     const results = kernels.map((kernel) => ({ kernel, ...convolve(input.plane, kernel, opts) }));
     const { geometry, output } = results[0];
-    const raster = convolutionFigure(results, opts.cmap, opts.zoom);
+    const raster = convolutionFigure(results, opts.cmap, opts.zoom ?? autoZoom(output));
 
     const lines = [...describeGeometry(geometry)];
     for (const { kernel, output: out } of results) {

@@ -12,7 +12,7 @@ function groupByteSize(weights: tf.io.WeightsManifestEntry[]): number {
     const count = w.shape.reduce((a, b) => a * b, 1);
     const dtype = w.quantization?.dtype ?? w.dtype;
     const bytes = DTYPE_BYTES[dtype];
-    if (bytes === undefined) throw new RuntimeError(`weight ${w.name} has unsupported dtype ${dtype}`);
+    if (bytes === undefined) throw new UsageError(`weight ${w.name} has unsupported dtype ${dtype}`);
     total += count * bytes;
   }
   return total;
@@ -72,7 +72,7 @@ export async function readWeights(jsonPath: string, manifest: tf.io.WeightsManif
     const want = groupByteSize(group.weights);
     if (got !== want) {
       const where = group.paths.map((p) => path.resolve(dir, p)).join(', ');
-      throw new RuntimeError(`weight shard size mismatch: ${where} holds ${got} bytes, the manifest in ${jsonPath} needs ${want}`);
+      throw new UsageError(`weight shard size mismatch: ${where} holds ${got} bytes, the manifest in ${jsonPath} needs ${want}`);
     }
     buffers.push(...parts);
     specs.push(...group.weights);

@@ -98,7 +98,8 @@ export async function loadLayersModelFile(file: string, json: Awaited<ReturnType
 /**
  * Run a tfjs model build with its console chatter muted: warnings about harmless config quirks
  * (a stray batch_input_shape) and the greeting the first cpu tensor prints would corrupt
- * `-o -` and `--json` output. Its errors become one line after `what`.
+ * `-o -` and `--json` output. Its errors become one line after `what`, as usage errors: what
+ * fails to build is the file the user gave.
  */
 export async function buildQuietly<T>(what: string, build: () => Promise<T>): Promise<T> {
   const warn = console.warn;
@@ -107,7 +108,8 @@ export async function buildQuietly<T>(what: string, build: () => Promise<T>): Pr
     return await build();
   } catch (err) {
     if (err instanceof UsageError || err instanceof RuntimeError) throw err;
-    throw new RuntimeError(`${what}: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
+    // What fails here is the file's content (a config tfjs cannot build): a bad input file, exit 2.
+    throw new UsageError(`${what}: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
   } finally {
     console.warn = warn;
   }

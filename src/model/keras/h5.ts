@@ -63,7 +63,8 @@ export function hdf5<T>(file: string, fn: () => T): T {
   } catch (err) {
     if (err instanceof UsageError || err instanceof RuntimeError) throw err;
     const reason = innermostReason(diag) ?? String((err as Error)?.message ?? err).split('\n')[0];
-    throw new RuntimeError(`cannot read ${file}: HDF5 says "${reason}"; is the file truncated or corrupt?`);
+    // A file HDF5 cannot read is a bad input file, like an undecodable image: exit 2.
+    throw new UsageError(`cannot read ${file}: HDF5 says "${reason}"; is the file truncated or corrupt?`);
   } finally {
     fsSync.writeSync = original;
   }
@@ -108,7 +109,7 @@ export async function openH5(file: string, what = 'Keras HDF5 file'): Promise<H5
   const size = (await fs.stat(file)).size;
   const eof = storedEof(head);
   if (eof !== undefined && size < eof) {
-    throw new RuntimeError(`cannot open ${file}: the file is truncated (${size} of ${eof} bytes); copy or download it again`);
+    throw new UsageError(`cannot open ${file}: the file is truncated (${size} of ${eof} bytes); copy or download it again`);
   }
   const h5 = await h5wasm();
   return hdf5(file, () => {
@@ -151,7 +152,7 @@ export interface StoredWeight {
 export function readDataset(file: H5File, path: string, name = path): StoredWeight {
   const node = file.get(path);
   if (!loadedModule || !(node instanceof loadedModule.Dataset)) {
-    throw new RuntimeError(`weight ${path} is missing from ${file.filename}`);
+    throw new UsageError(`weight ${path} is missing from ${file.filename}`);
   }
   const ds = node;
   const raw = ds.value;
@@ -161,6 +162,6 @@ export function readDataset(file: H5File, path: string, name = path): StoredWeig
   else if (raw instanceof BigInt64Array || raw instanceof BigUint64Array) values = Float32Array.from(raw, (b) => Number(b));
   else if (ArrayBuffer.isView(raw)) values = Float32Array.from(raw as unknown as ArrayLike<number>);
   else if (typeof raw === 'number' || typeof raw === 'bigint') values = Float32Array.of(Number(raw));
-  else throw new RuntimeError(`weight ${path} in ${file.filename} has unsupported type ${JSON.stringify(ds.dtype)}`);
+  else throw new UsageError(`weight ${path} in ${file.filename} has unsupported type ${JSON.stringify(ds.dtype)}`);
   return { name, shape, values };
 }
