@@ -49,4 +49,13 @@ describe('feature grids', () => {
     expect(img.width).toBe(32 * 17 + 1);
     expect(img.height).toBe(2 * 17 + 1);
   });
+
+  test("a 1x1 map (a graph model's [1, 1, N] logits) is drawn as the same strip as the vector [N]", () => {
+    const values = Float32Array.from({ length: 1001 }, (_, i) => Math.sin(i));
+    const strip = renderFeatureGrid({ values, shape: [1001] }, { tileSize: 64 });
+    const map = renderFeatureGrid({ values, shape: [1, 1, 1001] }, { tileSize: 64 });
+    // 1001 cells in rows of 32: 32 columns and 32 rows of 17 px, not 1001 tiles of 64 px.
+    expect([map.width, map.height]).toEqual([32 * 17 + 1, 32 * 17 + 1]);
+    expect(Buffer.from(map.data).equals(Buffer.from(strip.data))).toBe(true);
+  });
 });

@@ -70,8 +70,9 @@ export function renderFeatureGrid(fm: FeatureMaps, opts: FeatureGridOptions = {}
   const layerHi = Math.max(...channels.map((k) => stats[k].max));
   const range = (k: number): [number, number] => (opts.scale === 'channel' ? [stats[k].min, stats[k].max] : [layerLo, layerHi]);
 
-  // A single value has no range of its own, so vectors always share the layer's.
-  if (fm.shape.length === 1) return renderVectorStrip(fm.values, channels, () => [layerLo, layerHi], lut, opts);
+  // A single value has no range of its own, so vectors always share the layer's. A 1x1 map
+  // (a graph model's [1, 1, 1001] logits, a keepdims global pool) is a vector too.
+  if (fm.shape.length === 1 || (fm.shape.length === 3 && fm.shape[0] === 1 && fm.shape[1] === 1)) return renderVectorStrip(fm.values, channels, () => [layerLo, layerHi], lut, opts);
   if (fm.shape.length !== 3) throw new Error(`cannot draw a layer output of rank ${fm.shape.length + 1}`);
 
   const [h, w] = fm.shape;
