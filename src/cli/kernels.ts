@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { COLORMAPS } from '../image/colormap.js';
 import { resolveIndexList, resolveLayer } from '../model/address.js';
-import { filterStats, kernelsFigure, learnedKernels } from '../tutorial/learned.js';
+import { filterStats, firstKernelLayer, kernelsFigure, learnedKernels } from '../tutorial/learned.js';
 import { safeName } from './activations.js';
 import { addFigureOptions, checkStdout, emitFigure, type FigureOptions } from './figure.js';
 import { addModelOptions, choiceOption, examples, intOption, openModel, type CommonOptions } from './options.js';
@@ -29,8 +29,8 @@ export function kernelsCommand(): Command {
     checkStdout(opts);
     const loaded = await openModel(opts);
     const layers = loaded.graph.layers;
-    const info = layers[resolveLayer(opts.layer ?? layers.find((l) => l.isConv)?.index ?? 0, layers)];
-    const k = learnedKernels(info, layers);
+    const info = layers[resolveLayer(opts.layer ?? firstKernelLayer(layers) ?? 0, layers)];
+    const k = learnedKernels(info, layers, loaded.graphModel?.weights);
     const filters = opts.filters ? resolveIndexList(opts.filters, k.filters, 'filter', `layer ${info.name}`) : undefined;
     const { raster, mode } = kernelsFigure(k, { filters, reduce: opts.reduce, scale: opts.scale, tileSize: opts.tileSize, cmap: opts.cmap });
     const stats = (filters ?? Array.from({ length: k.filters }, (_, i) => i)).map((f) => filterStats(k, f));

@@ -110,7 +110,7 @@ export async function loadGraphModelFile(file: string, opts: LoadOptions = {}): 
     if (!s || s.length !== 4 || n.name === inputInfo.name) return;
     const layer = nodeLayer(n.name, k);
     const output = layer.apply(input) as tf.SymbolicTensor;
-    layers.push({ index: layers.length, name: n.name, className: n.op, outputShape: output.shape, params: params.get(n.name) ?? 0, isConv: /Conv/.test(n.op), layer, output, node: n.name });
+    layers.push({ index: layers.length, name: n.name, className: n.op, outputShape: output.shape, params: params.get(n.name) ?? 0, isConv: /Conv/.test(n.op), layer, output, node: n.name, nodeInputs: n.input ?? [] });
   });
   const finalOutput = nodeLayer(outputNode, nodes.length).apply(input) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: finalOutput, name: meta.name });
