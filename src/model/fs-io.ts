@@ -53,6 +53,7 @@ export async function readModelJson(jsonPath: string): Promise<ModelJson> {
  * manifest so a truncated download is reported by name instead of as garbage weights.
  */
 export async function readWeights(jsonPath: string, manifest: tf.io.WeightsManifestConfig): Promise<{ specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer }> {
+  checkManifest(jsonPath, manifest);
   const dir = path.dirname(jsonPath);
   const specs: tf.io.WeightsManifestEntry[] = [];
   const buffers: Buffer[] = [];
@@ -79,6 +80,27 @@ export async function readWeights(jsonPath: string, manifest: tf.io.WeightsManif
   }
   const all = Buffer.concat(buffers);
   return { specs, data: all.buffer.slice(all.byteOffset, all.byteOffset + all.length) as ArrayBuffer };
+}
+
+/**
+ * The manifest's shape, checked before it is used: a damaged model.json would otherwise fail
+ * inside tfjs as "group.paths is not iterable", or size a buffer from a nonsense shape.
+ */
+function checkManifest(jsonPath: string, manifest: unknown): asserts manifest is tf.io.WeightsManifestConfig {
+  const bad = (why: string) => new UsageError(`the weightsManifest in ${jsonPath} is malformed: ${why} (corrupt file?)`);
+  if (!Array.isArray(manifest)) throw bad('it is not a list of weight groups');
+  manifest.forEach((group: unknown, g) => {
+    const { paths, weights } = (group ?? {}) as { paths?: unknown; weights?: unknown };
+    if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string')) throw bad(`group ${g} has no list of shard file names ("paths")`);
+    if (!Array.isArray(weights)) throw bad(`group ${g} has no list of weights`);
+    weights.forEach((w: unknown, i) => {
+      const { name, shape, dtype } = (w ?? {}) as { name?: unknown; shape?: unknown; dtype?: unknown };
+      const where = typeof name === 'string' ? `weight '${name}'` : `weight ${i} of group ${g}`;
+      if (typeof name !== 'string') throw bad(`${where} has no name`);
+      if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw bad(`${where} has shape ${JSON.stringify(shape)?.slice(0, 40)}, not a list of sizes`);
+      if (typeof dtype !== 'string') throw bad(`${where} has no dtype`);
+    });
+  });
 }
 
 /** A tfjs IOHandler over local files: what tf.io.fileSystem is in tfjs-node, without needing tfjs-node. */

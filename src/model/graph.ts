@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { RuntimeError, UsageError } from '../errors.js';
+import { reasonOf, UsageError } from '../errors.js';
 import { readModelJson, readWeights, type ModelJson } from './fs-io.js';
 import { type FlatGraph, type LayerInfo } from './layers.js';
 import { buildQuietly, type LoadedModel, type LoadOptions } from './load.js';
@@ -127,7 +127,8 @@ function probeShapes(graphModel: tf.GraphModel, hwc: [number, number, number], n
     try {
       outs = executeNodes(graphModel, tf.zeros([1, ...hwc]), unique);
     } catch (err) {
-      throw new RuntimeError(`cannot run graph model on a [1, ${hwc.join(', ')}] input: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
+      // A graph that cannot run on a plain input of its own shape is a damaged file: exit 2.
+      throw new UsageError(`cannot run graph model on a [1, ${hwc.join(', ')}] input: ${reasonOf(err)}`);
     }
     outs.forEach((t, i) => shapes.set(unique[i], t.shape));
   });

@@ -2,7 +2,7 @@ import { promises as fs, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { RuntimeError, UsageError } from '../errors.js';
+import { reasonOf, RuntimeError, UsageError } from '../errors.js';
 import { fileSystemHandler, readModelJson } from './fs-io.js';
 import { layersModelMeta } from './input-range.js';
 import { flattenModel, type FlatGraph } from './layers.js';
@@ -109,7 +109,7 @@ export async function buildQuietly<T>(what: string, build: () => Promise<T>): Pr
   } catch (err) {
     if (err instanceof UsageError || err instanceof RuntimeError) throw err;
     // What fails here is the file's content (a config tfjs cannot build): a bad input file, exit 2.
-    throw new UsageError(`${what}: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
+    throw new UsageError(`${what}: ${reasonOf(err)}`);
   } finally {
     console.warn = warn;
   }

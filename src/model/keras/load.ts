@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { unzipSync } from 'fflate';
-import { UsageError } from '../../errors.js';
+import { reasonOf, RuntimeError, UsageError } from '../../errors.js';
 import { buildQuietly, fromLayersModel, type LoadedModel, type LoadOptions } from '../load.js';
 import { layersModelMeta } from '../input-range.js';
 import { configName, isKerasOp, isModelConfig, translateKerasConfig, type KerasConfigEntry } from './config.js';
@@ -16,8 +16,15 @@ const HOW_TO_SAVE = "save the whole model: model.save('model.keras') in Keras 3,
 /** Open a Keras file by what it holds, not by its name: `.keras` zips, HDF5 `.h5`/`.hdf5`. */
 export async function loadKerasFile(file: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const head = await fileStart(file);
-  if (isZip(head)) return loadKerasZip(file, opts);
-  if (isHdf5(head)) return loadKerasH5(file, opts);
+  try {
+    if (isZip(head)) return await loadKerasZip(file, opts);
+    if (isHdf5(head)) return await loadKerasH5(file, opts);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof RuntimeError) throw err;
+    // A config of the wrong shape (a list where an object belongs) fails deep inside the
+    // translation as a TypeError; it is still the file that is wrong, so say which.
+    throw new UsageError(`cannot load ${file}: its Keras config is malformed (${reasonOf(err)}); corrupt file?`);
+  }
   throw new UsageError(`cannot open ${file}: neither a Keras 3 .keras archive (zip) nor a Keras HDF5 file; ${HOW_TO_SAVE}`);
 }
 
@@ -151,7 +158,7 @@ export async function loadKerasZip(file: string, opts: LoadOptions = {}): Promis
   try {
     entries = unzipSync(new Uint8Array(await fs.readFile(file)));
   } catch (err) {
-    throw new UsageError(`cannot open ${file}: not a readable zip archive (${String((err as Error)?.message ?? err)}); truncated or corrupt?`);
+    throw new UsageError(`cannot open ${file}: not a readable zip archive (${reasonOf(err)}); truncated or corrupt?`);
   }
   const names = Object.keys(entries);
   if (!entries['config.json']) {
@@ -172,7 +179,7 @@ export async function loadKerasZip(file: string, opts: LoadOptions = {}): Promis
   try {
     const weightsFile = path.join(dir, 'model.weights.h5');
     await fs.writeFile(weightsFile, weightsBytes);
-    const h5 = await openH5(weightsFile, 'model.weights.h5 inside a .keras archive');
+    const h5 = await openH5(weightsFile, 'model.weights.h5 inside a .keras archive', `${file} (its model.weights.h5)`);
     try {
       hdf5(file, () => assignKeras3Weights(config as KerasConfigEntry, model, h5, '', file));
     } finally {

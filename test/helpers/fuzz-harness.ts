@@ -1,0 +1,96 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT } from './cli.js';
+import { type FuzzCase } from './fuzz-corpus.js';
+
+export interface FuzzOutcome {
+  fuzzCase: FuzzCase;
+  /** Exit code, or undefined when the process died during this case. */
+  code?: number;
+  stderr: string;
+}
+
+export interface BatchReport {
+  outcomes: FuzzOutcome[];
+  /** Peak resident memory of the batch's process, in bytes (every case in it stayed below). */
+  maxRssBytes?: number;
+  /** How the process ended when it did not finish the batch: exit code or signal. */
+  died?: string;
+}
+
+/**
+ * Run `cases` in one child process (scripts/fuzz-runner.js, the built CLI's `run()` called
+ * once per case) and split its stderr per case. A case that kills the process is the one
+ * without a result; the rest of the batch is not run.
+ */
+export function runBatch(cases: FuzzCase[], workDir: string, name: string, timeoutMs: number): Promise<BatchReport> {
+  const casesFile = path.join(workDir, `${name}.cases.json`);
+  const resultsFile = path.join(workDir, `${name}.results.jsonl`);
+  writeFileSync(casesFile, JSON.stringify(cases.map(({ id, argv }) => ({ id, argv }))));
+  writeFileSync(resultsFile, '');
+  return new Promise((resolve, reject) => {
+    // The heap cap makes a runaway allocation a V8 crash (caught below as a death) instead of a
+    // machine that swaps; the resident-memory check is the real 2 GB limit.
+    const child = spawn(process.execPath, ['--max-old-space-size=2048', path.join(ROOT, 'scripts/fuzz-runner.js'), casesFile, resultsFile], {
+      cwd: workDir,
+      env: { ...process.env, NO_COLOR: '1', CNNVIZ_BACKEND: 'wasm' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const lines = readFileSync(resultsFile, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { id?: string; code?: number; maxRSS?: number });
+      const codes = new Map(lines.filter((l) => l.id !== undefined).map((l) => [l.id!, l.code!]));
+      const rss = lines.find((l) => l.maxRSS !== undefined)?.maxRSS;
+      const outcomes = cases.map((c) => ({ fuzzCase: c, code: codes.get(c.id), stderr: caseStderr(stderr, c.id) }));
+      const finished = code === 0 && rss !== undefined;
+      resolve({ outcomes, maxRssBytes: rss === undefined ? undefined : rss * 1024, died: finished ? undefined : `exit ${code ?? '-'} signal ${signal ?? '-'}` });
+    });
+  });
+}
+
+/** The stderr a case wrote: what lies between its start and end markers. */
+function caseStderr(all: string, id: string): string {
+  const start = all.indexOf(`\u0000case-start ${id}\n`);
+  if (start < 0) return '';
+  const from = start + `\u0000case-start ${id}\n`.length;
+  const end = all.indexOf(`\n\u0000case-end ${id}\n`, from);
+  return (end < 0 ? all.slice(from) : all.slice(from, end)).replace(/^\n+|\n+$/g, '');
+}
+
+/**
+ * What every outcome must be: a success (with its output file when it writes one), or exit
+ * 1 or 2 with exactly one `cnnviz:` line on stderr, no stack trace, and no output file or
+ * temporary file left behind. Returns one line per violation (empty when all is well).
+ */
+export function violations(outcomes: FuzzOutcome[], outDir: string): string[] {
+  const bad: string[] = [];
+  for (const { fuzzCase: c, code, stderr } of outcomes) {
+    const label = `${c.id} (${c.what}): ${c.argv.join(' ')}`;
+    if (code === undefined) {
+      bad.push(`${label}: no result (the process died or the batch stopped before it)`);
+      continue;
+    }
+    const lines = stderr === '' ? [] : stderr.split('\n');
+    if (code === 0) {
+      if (c.output && !existsSync(c.output)) bad.push(`${label}: exit 0 but no ${c.output}`);
+      continue;
+    }
+    if (code !== 1 && code !== 2) bad.push(`${label}: exit ${code}`);
+    if (lines.length !== 1 || !/^cnnviz: \S/.test(lines[0])) bad.push(`${label}: exit ${code} with ${lines.length} stderr line(s): ${JSON.stringify(stderr.slice(0, 400))}`);
+    if (c.output && existsSync(c.output)) bad.push(`${label}: failed but left ${c.output}`);
+  }
+  const temps = readdirSync(outDir).filter((f) => f.endsWith('.tmp'));
+  if (temps.length) bad.push(`temporary files left in ${outDir}: ${temps.join(', ')}`);
+  return bad;
+}
+
+/** Split cases into `n` batches of about equal size, in order. */
+export function batches<T>(items: T[], n: number): T[][] {
+  const size = Math.ceil(items.length / n);
+  return Array.from({ length: n }, (_, i) => items.slice(i * size, (i + 1) * size)).filter((b) => b.length > 0);
+}
