@@ -6,6 +6,7 @@ import { FITS, encodePng, writeOutput, type Fit } from '../image/io.js';
 import { COLORMAPS } from '../image/colormap.js';
 import { channelStats, renderFeatureGrid, topChannels, type ScaleMode } from '../image/feature-grid.js';
 import { resolveIndexList, resolveLayers } from '../model/address.js';
+import { checkActivationsMemory } from '../model/memory.js';
 import { layerActivations, loadModelInput, topPredictions } from '../model/probe.js';
 import { addMaxPixelsOption, addModelOptions, choiceOption, examples, intOption, openModel, type CommonOptions } from './options.js';
 import { ui } from './ui.js';
@@ -63,6 +64,7 @@ export function activationsCommand(): Command {
       const targets = outputPaths(opts.output, image, indices.map((i) => layers[i]));
       if (opts.output === '-' && opts.json) throw new UsageError("-o - and --json both want stdout: write the PNG to a file with -o");
 
+      checkActivationsMemory(loaded, indices, opts.size);
       const t0 = Date.now();
       const { tensor } = await loadModelInput(loaded, image, { fit: opts.fit, size: opts.size, maxMegapixels: opts.maxPixels });
       const { layers: acts, final } = layerActivations(loaded, tensor, indices);

@@ -3,6 +3,7 @@ import { UsageError } from '../errors.js';
 import { autoZoom, poolFigure } from '../tutorial/figures.js';
 import { describeGeometry, geometryJson } from '../tutorial/geometry.js';
 import { loadTutorialInput } from '../tutorial/input.js';
+import { checkTutorialMemory, poolMemory } from '../tutorial/memory.js';
 import { formatMatrix, planeRows } from '../tutorial/plane.js';
 import { pool, POOL_MODES, type PoolMode } from '../tutorial/pool.js';
 import { addFigureOptions, addMaxSideOption, checkStdout, emitFigure, type FigureOptions } from './figure.js';
@@ -39,8 +40,9 @@ export function poolCommand(): Command {
   addBackendOptions(cmd).action(async (image: string | undefined, opts: PoolOptions) => {
     checkStdout(opts);
     if ((image === undefined) === (opts.matrix === undefined)) throw new UsageError('give an image or --matrix (exactly one of them)');
-    const input = await loadTutorialInput(image, { matrix: opts.matrix, gray: opts.gray, maxSide: opts.maxSide, maxMegapixels: opts.maxPixels });
     await startBackend(opts);
+    const beforeDecode = (w: number, h: number) => checkTutorialMemory('pool', w, h, poolMemory(w, h, { channels: opts.gray ? 1 : 3, zoom: opts.zoom ?? 1 }), { zoom: opts.zoom });
+    const input = await loadTutorialInput(image, { matrix: opts.matrix, gray: opts.gray, maxSide: opts.maxSide, maxMegapixels: opts.maxPixels, beforeDecode });
     const stride = opts.stride ?? opts.size;
     const { output, geometry } = pool(input.plane, { size: opts.size, stride, mode: opts.mode, exact: opts.exact });
     const raster = poolFigure(input.plane, output, stride, input.range, opts.zoom ?? autoZoom(input.plane));

@@ -36,6 +36,11 @@ export interface DecodeOptions {
   maxSide?: number;
   /** Largest image accepted, in megapixels, read from the header before decoding (default 100; --max-pixels). */
   maxMegapixels?: number;
+  /**
+   * Called with the size the image will be decoded to (after `size`/`maxSide`), read from its
+   * header: a command whose work grows with the image checks here that it will fit.
+   */
+  beforeDecode?: (width: number, height: number) => void;
 }
 
 /** Images over this many megapixels are refused unless --max-pixels lifts the limit. */
@@ -82,6 +87,7 @@ export async function decodeImage(bytes: Buffer, opts: DecodeOptions, name = 'im
     const meta = await img.metadata();
     if (!meta.width || !meta.height) throw new Error('no dimensions');
     checkPixelLimit(name, meta.width, meta.height, opts.maxMegapixels);
+    opts.beforeDecode?.(...decodedSize(meta.width, meta.height, opts));
     if (meta.hasAlpha) img = img.flatten({ background: '#ffffff' });
     if (opts.size) {
       const [height, width] = opts.size;
@@ -101,6 +107,15 @@ export async function decodeImage(bytes: Buffer, opts: DecodeOptions, name = 'im
     if (format) throw new UsageError(`cannot decode ${name}: a truncated or corrupt ${format} file (${decodeReason(err)})`);
     throw new UsageError(`cannot decode ${name}: not an image sharp can read (JPEG, PNG, WebP, GIF, TIFF, AVIF) (${decodeReason(err)})`);
   }
+}
+
+/** The [width, height] decodeImage will produce for an image of this size. */
+function decodedSize(width: number, height: number, opts: DecodeOptions): [number, number] {
+  if (opts.size) return [opts.size[1], opts.size[0]];
+  const longer = Math.max(width, height);
+  if (!opts.maxSide || longer <= opts.maxSide) return [width, height];
+  const f = opts.maxSide / longer;
+  return [Math.max(1, Math.round(width * f)), Math.max(1, Math.round(height * f))];
 }
 
 /** libvips' complaint in one short line: its messages repeat themselves over several lines. */

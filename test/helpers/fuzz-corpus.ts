@@ -136,7 +136,7 @@ function crc32(buf: Uint8Array): number {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
-function pngClaiming(png: Uint8Array, width: number, height: number, fixCrc = true): Buffer {
+export function pngClaiming(png: Uint8Array, width: number, height: number, fixCrc = true): Buffer {
   const b = Buffer.from(png);
   const ihdr = pngChunks(b).find((c) => c.type === 'IHDR')!;
   b.writeUInt32BE(width, ihdr.dataStart);
