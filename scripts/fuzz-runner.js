@@ -10,6 +10,10 @@
 // descriptor 2 itself (the parent splits it at the markers written here), so what libvips or
 // HDF5 print natively is counted as part of the case's stderr too. The last line holds the
 // process's peak resident memory (maxRSS, kilobytes).
+//
+// A case that crashes the wasm backend's instance (an abort inside a kernel) leaves the
+// backend dead for every later case of this process; the runner then stops with exit code 3
+// after recording that case, and the caller starts a fresh process for the rest.
 import { appendFileSync, readFileSync, writeSync } from 'node:fs';
 import { run } from '../dist/cli/main.js';
 
@@ -26,12 +30,25 @@ process.stdout.write = (chunk, ...rest) => {
   return true;
 };
 
+let said = '';
+const stderrWrite = process.stderr.write.bind(process.stderr);
+process.stderr.write = (chunk, ...rest) => {
+  said += String(chunk);
+  return stderrWrite(chunk, ...rest);
+};
+const WASM_DEAD = /Aborted\(|memory access out of bounds|RuntimeError: unreachable/;
+
 for (const c of cases) {
   writeSync(2, `\n\u0000case-start ${c.id}\n`);
   stdoutBytes = 0;
+  said = '';
   const code = await run(['node', 'cnnviz', ...c.argv]);
   writeSync(2, `\n\u0000case-end ${c.id}\n`);
   appendFileSync(resultsFile, `${JSON.stringify({ id: c.id, code, stdoutBytes })}\n`);
+  if (code !== 0 && WASM_DEAD.test(said)) {
+    appendFileSync(resultsFile, `${JSON.stringify({ maxRSS: process.resourceUsage().maxRSS })}\n`);
+    process.exit(3);
+  }
 }
 appendFileSync(resultsFile, `${JSON.stringify({ maxRSS: process.resourceUsage().maxRSS })}\n`);
 stdoutWrite('');

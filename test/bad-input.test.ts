@@ -264,4 +264,24 @@ describe('defects the fuzzer found, each pinned', () => {
     expect(err).toBeInstanceOf(UsageError);
     expect(err!.message).toMatch(/^the weightsManifest in .*model\.json is malformed: weight '.+' has shape \[3,-1000000000\], not a list of sizes \(corrupt file\?\)$/);
   });
+
+  test('a graph conv with a stride of a million is refused at load, before the wasm kernel would abort its instance', async () => {
+    const file = writeGraphModel(path.join(dir, 'stride'));
+    const json = JSON.parse(readFileSync(file, 'utf8'));
+    json.modelTopology.node.find((n: { op: string }) => n.op === 'Conv2D').attr.strides.list.i = ['1', '1000000', '1000000', '1'];
+    writeFileSync(file, JSON.stringify(json));
+    const err = await failure(loadModel(file));
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err!.message).toBe(`cannot load graph model ${file}: node edges/Conv2D has strides ["1","1000000","1000000","1"], not window sizes from 1 to 4096 (corrupt file?)`);
+  });
+
+  test('a layers model whose input dtype is not a tfjs dtype is refused at load, not when the image is fed', async () => {
+    const model = await saveModelTo(edgeModel(), path.join(dir, 'dtype'));
+    const json = JSON.parse(readFileSync(model, 'utf8'));
+    json.modelTopology.config.layers[0].config.dtype = {};
+    writeFileSync(model, JSON.stringify(json));
+    const err = await failure(loadModel(model));
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err!.message).toBe(`model ${model} takes input of dtype {}: cnnviz feeds images as float32 (corrupt config?)`);
+  });
 });

@@ -74,8 +74,28 @@ export function isGraphModelJson(json: ModelJson): boolean {
   return json.format === 'graph-model' || Array.isArray((json.modelTopology as { node?: unknown } | undefined)?.node);
 }
 
+/** Window attributes of conv and pool nodes: tfjs's wasm kernels read out of bounds on absurd ones. */
+const WINDOW_ATTRS = ['strides', 'dilations', 'ksize'];
+
+/**
+ * A damaged graph can ask for a stride of a million: tfjs builds it, and the wasm backend's
+ * kernel then aborts the whole wasm instance (every later computation in the process fails).
+ * Window sizes are checked here instead, against the largest any image model uses.
+ */
+function checkWindowAttrs(file: string, json: ModelJson): void {
+  for (const node of ((json.modelTopology as { node?: unknown } | undefined)?.node ?? []) as Array<{ name?: unknown; attr?: Record<string, { list?: { i?: unknown } }> }>) {
+    for (const key of WINDOW_ATTRS) {
+      const values = node?.attr?.[key]?.list?.i;
+      if (values === undefined) continue;
+      const ok = Array.isArray(values) && values.every((v) => /^\d+$/.test(String(v)) && Number(v) >= 1 && Number(v) <= 4096);
+      if (!ok) throw new UsageError(`cannot load graph model ${file}: node ${String(node.name)} has ${key} ${JSON.stringify(values)?.slice(0, 60)}, not window sizes from 1 to 4096 (corrupt file?)`);
+    }
+  }
+}
+
 export async function loadGraphModelFile(file: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const json = await readModelJson(file);
+  checkWindowAttrs(file, json);
   const graphModel = await buildQuietly(`cannot build graph model from ${file}`, () => tf.loadGraphModel(graphHandler(file, json)));
   if (graphModel.inputs.length !== 1) {
     throw new UsageError(`graph model ${file} has ${graphModel.inputs.length} inputs: cnnviz visualizes single-image models`);

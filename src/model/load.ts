@@ -122,6 +122,11 @@ export function fromLayersModel(model: tf.LayersModel, source: string, meta: Mod
     throw new UsageError(`model ${source} has ${model.inputs.length} inputs: cnnviz visualizes single-image models`);
   }
   const shape = model.inputs[0].shape;
+  const dtype: unknown = model.inputs[0].dtype;
+  // A damaged config can give the input a dtype tfjs accepts at build time but cannot feed.
+  if (typeof dtype !== 'string' || !['float32', 'int32', 'bool'].includes(dtype)) {
+    throw new UsageError(`model ${source} takes input of dtype ${JSON.stringify(dtype)?.slice(0, 40)}: cnnviz feeds images as float32 (corrupt config?)`);
+  }
   if (shape.length !== 4) {
     throw new UsageError(`model ${source} takes input of shape [${shape.map((d) => d ?? '?').join(', ')}]: cnnviz needs an image input [batch, height, width, channels]`);
   }

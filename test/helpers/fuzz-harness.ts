@@ -20,11 +20,31 @@ export interface BatchReport {
 }
 
 /**
- * Run `cases` in one child process (scripts/fuzz-runner.js, the built CLI's `run()` called
- * once per case) and split its stderr per case. A case that kills the process is the one
- * without a result; the rest of the batch is not run.
+ * Run `cases` in child processes (scripts/fuzz-runner.js, the built CLI's `run()` called once
+ * per case) and split their stderr per case. A runner that stops with exit 3 (a case crashed
+ * the wasm backend, which a fresh process does not inherit) is followed by a fresh one for
+ * the remaining cases. A case that kills the process is the one without a result; the rest
+ * of the batch is not run.
  */
-export function runBatch(cases: FuzzCase[], workDir: string, name: string, timeoutMs: number): Promise<BatchReport> {
+export async function runBatch(cases: FuzzCase[], workDir: string, name: string, timeoutMs: number): Promise<BatchReport> {
+  const deadline = Date.now() + timeoutMs;
+  const outcomes: FuzzOutcome[] = [];
+  let maxRssBytes = 0;
+  for (let part = 0; ; part++) {
+    const rest = cases.slice(outcomes.length);
+    const report = await runProcess(rest, workDir, `${name}.${part}`, Math.max(1000, deadline - Date.now()));
+    const done = report.outcomes.filter((o) => o.code !== undefined);
+    outcomes.push(...done);
+    maxRssBytes = Math.max(maxRssBytes, report.maxRssBytes ?? 0);
+    const restart = report.died === 'exit 3 signal -' && report.maxRssBytes !== undefined;
+    if (restart && outcomes.length === cases.length) return { outcomes, maxRssBytes };
+    if (restart && done.length > 0) continue;
+    outcomes.push(...report.outcomes.slice(done.length));
+    return { outcomes, maxRssBytes: report.maxRssBytes === undefined ? undefined : maxRssBytes, died: report.died };
+  }
+}
+
+function runProcess(cases: FuzzCase[], workDir: string, name: string, timeoutMs: number): Promise<BatchReport> {
   const casesFile = path.join(workDir, `${name}.cases.json`);
   const resultsFile = path.join(workDir, `${name}.results.jsonl`);
   writeFileSync(casesFile, JSON.stringify(cases.map(({ id, argv }) => ({ id, argv }))));
@@ -83,6 +103,8 @@ export function violations(outcomes: FuzzOutcome[], outDir: string): string[] {
     if (code !== 1 && code !== 2) bad.push(`${label}: exit ${code}`);
     if (lines.length !== 1 || !/^cnnviz: \S/.test(lines[0])) bad.push(`${label}: exit ${code} with ${lines.length} stderr line(s): ${JSON.stringify(stderr.slice(0, 400))}`);
     if (c.output && existsSync(c.output)) bad.push(`${label}: failed but left ${c.output}`);
+    // The backend works for every case; failing to start it means an earlier case broke it.
+    if (/backend '.*' could not be started/.test(stderr)) bad.push(`${label}: the backend was broken by an earlier case`);
   }
   const temps = readdirSync(outDir).filter((f) => f.endsWith('.tmp'));
   if (temps.length) bad.push(`temporary files left in ${outDir}: ${temps.join(', ')}`);
