@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { readImage } from '../image/io.js';
 import { channelsFigure } from '../tutorial/channels.js';
 import { inputStem } from '../tutorial/input.js';
-import { channelsMemory, checkTutorialMemory } from '../tutorial/memory.js';
+import { memoryGuards } from '../tutorial/memory.js';
 import { addFigureOptions, addMaxSideOption, checkStdout, emitFigure, intListOption, type FigureOptions } from './figure.js';
 import { addMaxPixelsOption, examples } from './options.js';
 
@@ -23,7 +23,7 @@ export function channelsCommand(): Command {
   addMaxPixelsOption(cmd);
   addFigureOptions(cmd, '<image>.channels.png').action(async (image: string, opts: ChannelsOptions) => {
     checkStdout(opts);
-    const beforeDecode = (w: number, h: number) => checkTutorialMemory('channels', w, h, channelsMemory(w, h, { resolutions: opts.resolution?.length ?? 0 }));
+    const beforeDecode = memoryGuards.channels({ resolutions: opts.resolution?.length ?? 0 });
     const img = await readImage(image, { channels: 3, maxSide: opts.maxSide || undefined, maxMegapixels: opts.maxPixels, beforeDecode });
     const fig = await channelsFigure(img, { gray: opts.gray, resolutions: opts.resolution });
     const n = img.width * img.height;

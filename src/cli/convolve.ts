@@ -7,7 +7,7 @@ import { autoZoom, convolutionFigure } from '../tutorial/figures.js';
 import { KERNEL_NAMES, KERNEL_SETS, parseKernel, parseKernelList } from '../tutorial/filters.js';
 import { describeGeometry, geometryJson, parsePadding, type PaddingSpec } from '../tutorial/geometry.js';
 import { loadTutorialInput } from '../tutorial/input.js';
-import { checkTutorialMemory, convolveMemory } from '../tutorial/memory.js';
+import { memoryGuards } from '../tutorial/memory.js';
 import { formatMatrix, planeFromMatrix, planeRows, planeStats } from '../tutorial/plane.js';
 import { addFigureOptions, addMaxSideOption, checkStdout, emitFigure, type FigureOptions } from './figure.js';
 import { addBackendOptions, addMaxPixelsOption, choiceOption, examples, intOption, startBackend, type CommonOptions } from './options.js';
@@ -53,8 +53,7 @@ export function convolveCommand(): Command {
     if ((image === undefined) === (opts.matrix === undefined)) throw new UsageError('give an image or --matrix (exactly one of them)');
     const kernels = opts.kernels ? parseKernelList(opts.kernels) : [parseKernel(opts.kernel ?? 'sobel-x')];
     await startBackend(opts);
-    const need = (w: number, h: number) => convolveMemory(w, h, { channels: opts.rgb ? 3 : 1, kernels: kernels.length, zoom: opts.zoom ?? 1 });
-    const beforeDecode = (w: number, h: number) => checkTutorialMemory('convolve', w, h, need(w, h), { zoom: opts.zoom });
+    const beforeDecode = memoryGuards.convolve({ channels: opts.rgb ? 3 : 1, kernels: kernels.length, zoom: opts.zoom });
     const input = await loadTutorialInput(image, { matrix: opts.matrix, gray: !opts.rgb, maxSide: opts.maxSide, maxMegapixels: opts.maxPixels, beforeDecode });
 
     const results = kernels.map((kernel) => ({ kernel, ...convolve(input.plane, kernel, opts) }));

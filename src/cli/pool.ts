@@ -3,7 +3,7 @@ import { UsageError } from '../errors.js';
 import { autoZoom, poolFigure } from '../tutorial/figures.js';
 import { describeGeometry, geometryJson } from '../tutorial/geometry.js';
 import { loadTutorialInput } from '../tutorial/input.js';
-import { checkTutorialMemory, poolMemory } from '../tutorial/memory.js';
+import { memoryGuards } from '../tutorial/memory.js';
 import { formatMatrix, planeRows } from '../tutorial/plane.js';
 import { pool, POOL_MODES, type PoolMode } from '../tutorial/pool.js';
 import { addFigureOptions, addMaxSideOption, checkStdout, emitFigure, type FigureOptions } from './figure.js';
@@ -41,7 +41,7 @@ export function poolCommand(): Command {
     checkStdout(opts);
     if ((image === undefined) === (opts.matrix === undefined)) throw new UsageError('give an image or --matrix (exactly one of them)');
     await startBackend(opts);
-    const beforeDecode = (w: number, h: number) => checkTutorialMemory('pool', w, h, poolMemory(w, h, { channels: opts.gray ? 1 : 3, zoom: opts.zoom ?? 1 }), { zoom: opts.zoom });
+    const beforeDecode = memoryGuards.pool({ channels: opts.gray ? 1 : 3, zoom: opts.zoom });
     const input = await loadTutorialInput(image, { matrix: opts.matrix, gray: opts.gray, maxSide: opts.maxSide, maxMegapixels: opts.maxPixels, beforeDecode });
     const stride = opts.stride ?? opts.size;
     const { output, geometry } = pool(input.plane, { size: opts.size, stride, mode: opts.mode, exact: opts.exact });

@@ -42,3 +42,12 @@ export function checkTutorialMemory(command: string, width: number, height: numb
     opts.budget,
   );
 }
+
+/** decodeImage `beforeDecode` hooks, one per tutorial command: each refuses a picture that would not fit. */
+export const memoryGuards = {
+  convolve: (opts: { channels: number; kernels: number; zoom?: number }) => (w: number, h: number) =>
+    checkTutorialMemory('convolve', w, h, convolveMemory(w, h, { ...opts, zoom: opts.zoom ?? 1 }), { zoom: opts.zoom }),
+  pool: (opts: { channels: number; zoom?: number }) => (w: number, h: number) =>
+    checkTutorialMemory('pool', w, h, poolMemory(w, h, { ...opts, zoom: opts.zoom ?? 1 }), { zoom: opts.zoom }),
+  channels: (opts: { resolutions: number }) => (w: number, h: number) => checkTutorialMemory('channels', w, h, channelsMemory(w, h, opts)),
+};
