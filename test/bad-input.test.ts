@@ -284,4 +284,24 @@ describe('defects the fuzzer found, each pinned', () => {
     expect(err).toBeInstanceOf(UsageError);
     expect(err!.message).toBe(`model ${model} takes input of dtype {}: cnnviz feeds images as float32 (corrupt config?)`);
   });
+
+  test('a graph pool whose ksize list is empty is refused at load, not drawn as a NaN-sized grid', async () => {
+    const file = writeGraphModel(path.join(dir, 'ksize'));
+    const json = JSON.parse(readFileSync(file, 'utf8'));
+    json.modelTopology.node.find((n: { op: string }) => n.op === 'MaxPool').attr.ksize.list = [];
+    writeFileSync(file, JSON.stringify(json));
+    const err = await failure(loadModel(file));
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err!.message).toBe(`cannot load graph model ${file}: node pool/MaxPool has ksize {"list":[]}, not window sizes from 1 to 4096 (corrupt file?)`);
+  });
+
+  test('a graph model.json whose node list is a number is a usage error naming the file', async () => {
+    const file = writeGraphModel(path.join(dir, 'nodes'));
+    const json = JSON.parse(readFileSync(file, 'utf8'));
+    json.modelTopology.node = -1;
+    writeFileSync(file, JSON.stringify(json));
+    const err = await failure(loadModel(file));
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err!.message).toMatch(new RegExp(`^cannot build graph model from ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+  });
 });

@@ -83,12 +83,16 @@ const WINDOW_ATTRS = ['strides', 'dilations', 'ksize'];
  * Window sizes are checked here instead, against the largest any image model uses.
  */
 function checkWindowAttrs(file: string, json: ModelJson): void {
-  for (const node of ((json.modelTopology as { node?: unknown } | undefined)?.node ?? []) as Array<{ name?: unknown; attr?: Record<string, { list?: { i?: unknown } }> }>) {
+  const nodes = (json.modelTopology as { node?: unknown } | undefined)?.node;
+  if (!Array.isArray(nodes)) return;
+  for (const node of nodes as Array<{ name?: unknown; attr?: Record<string, { list?: { i?: unknown } }> } | null>) {
     for (const key of WINDOW_ATTRS) {
-      const values = node?.attr?.[key]?.list?.i;
-      if (values === undefined) continue;
-      const ok = Array.isArray(values) && values.every((v) => /^\d+$/.test(String(v)) && Number(v) >= 1 && Number(v) <= 4096);
-      if (!ok) throw new UsageError(`cannot load graph model ${file}: node ${String(node.name)} has ${key} ${JSON.stringify(values)?.slice(0, 60)}, not window sizes from 1 to 4096 (corrupt file?)`);
+      const attr = node?.attr?.[key];
+      if (attr === undefined) continue;
+      // One size per axis of a 4-D (or 5-D) map; an empty list leaves tfjs computing NaN sizes.
+      const values = attr?.list?.i;
+      const ok = Array.isArray(values) && values.length >= 4 && values.every((v) => /^\d+$/.test(String(v)) && Number(v) >= 1 && Number(v) <= 4096);
+      if (!ok) throw new UsageError(`cannot load graph model ${file}: node ${String(node?.name)} has ${key} ${JSON.stringify(values ?? attr)?.slice(0, 60)}, not window sizes from 1 to 4096 (corrupt file?)`);
     }
   }
 }
