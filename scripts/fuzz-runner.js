@@ -5,7 +5,7 @@
 //   node scripts/fuzz-runner.js cases.json results.jsonl
 //
 // cases.json: [{ "id": "...", "argv": ["layers", "-m", "..."] }, ...]. For each case a result
-// line {id, code, stderr, stdoutBytes} is appended to results.jsonl as soon as the case ends,
+// line {id, code, stdoutBytes, peakKb} is appended to results.jsonl as soon as the case ends,
 // so a case that kills the process is the one after the last line. Stderr is read from file
 // descriptor 2 itself (the parent splits it at the markers written here), so what libvips or
 // HDF5 print natively is counted as part of the case's stderr too. The last line holds the
@@ -44,7 +44,8 @@ for (const c of cases) {
   said = '';
   const code = await run(['node', 'cnnviz', ...c.argv]);
   writeSync(2, `\n\u0000case-end ${c.id}\n`);
-  appendFileSync(resultsFile, `${JSON.stringify({ id: c.id, code, stdoutBytes })}\n`);
+  // Peak memory so far (it only grows): the case where it jumps is the one that used it.
+  appendFileSync(resultsFile, `${JSON.stringify({ id: c.id, code, stdoutBytes, peakKb: process.resourceUsage().maxRSS })}\n`);
   if (code !== 0 && WASM_DEAD.test(said)) {
     appendFileSync(resultsFile, `${JSON.stringify({ maxRSS: process.resourceUsage().maxRSS })}\n`);
     process.exit(3);

@@ -67,7 +67,7 @@ describe('the pixel limit and the memory estimates', () => {
     const budget = memoryBudget('wasm', 64 * GB);
     const err = (() => {
       try {
-        checkActivationsMemory(loaded, [1], 4096, budget);
+        checkActivationsMemory(loaded, [1], 4096, { budget });
       } catch (e) {
         return e as Error;
       }
@@ -77,10 +77,11 @@ describe('the pixel limit and the memory estimates', () => {
     expect(err!.message).toMatch(/^activations of layer wide at --size 4096 needs about \d+\.\d GB of tensor memory, more than the wasm backend's heap \(3\.5 GB\): lower it to --size (\d+)$/);
     const side = Number(/lower it to --size (\d+)/.exec(err!.message)![1]);
     expect(side).toBeGreaterThan(1000);
-    expect(() => checkActivationsMemory(loaded, [1], side, budget)).not.toThrow();
-    // Fixed-size models are not estimated: their input size is not the user's to choose.
+    expect(() => checkActivationsMemory(loaded, [1], side, { budget })).not.toThrow();
+    // A fixed-size model is estimated at its own input size (--size does not apply to it).
     const fixed = fromLayersModel(edgeModel(), 'edge.json', META);
-    expect(() => checkActivationsMemory(fixed, [0], 4096, { total: 1, tensors: 1 })).not.toThrow();
+    expect(() => checkActivationsMemory(fixed, [0], 4096, { budget: memoryBudget('cpu', 4 * GB) })).not.toThrow();
+    expect(() => checkActivationsMemory(fixed, [0], undefined, { budget: { total: 1000, tensors: 1000 } })).toThrow(/^activations of layer edges at the model's input size 16x16 needs about .* of tensor memory, more than this machine can give \(\d+ MB\): show fewer layers with --layer$/);
   });
 });
 

@@ -64,7 +64,7 @@ export function activationsCommand(): Command {
       const targets = outputPaths(opts.output, image, indices.map((i) => layers[i]));
       if (opts.output === '-' && opts.json) throw new UsageError("-o - and --json both want stdout: write the PNG to a file with -o");
 
-      checkActivationsMemory(loaded, indices, opts.size);
+      checkActivationsMemory(loaded, indices, opts.size, { tileSize: opts.tileSize });
       const t0 = Date.now();
       const { tensor } = await loadModelInput(loaded, image, { fit: opts.fit, size: opts.size, maxMegapixels: opts.maxPixels });
       const { layers: acts, final } = layerActivations(loaded, tensor, indices);

@@ -8,6 +8,8 @@ export interface FuzzOutcome {
   fuzzCase: FuzzCase;
   /** Exit code, or undefined when the process died during this case. */
   code?: number;
+  /** The process's peak resident memory after this case, in bytes (it only grows). */
+  peakBytes?: number;
   stderr: string;
 }
 
@@ -63,10 +65,13 @@ function runProcess(cases: FuzzCase[], workDir: string, name: string, timeoutMs:
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      const lines = readFileSync(resultsFile, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { id?: string; code?: number; maxRSS?: number });
-      const codes = new Map(lines.filter((l) => l.id !== undefined).map((l) => [l.id!, l.code!]));
+      const lines = readFileSync(resultsFile, 'utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { id?: string; code?: number; peakKb?: number; maxRSS?: number });
+      const byId = new Map(lines.filter((l) => l.id !== undefined).map((l) => [l.id!, l]));
       const rss = lines.find((l) => l.maxRSS !== undefined)?.maxRSS;
-      const outcomes = cases.map((c) => ({ fuzzCase: c, code: codes.get(c.id), stderr: caseStderr(stderr, c.id) }));
+      const outcomes = cases.map((c) => {
+        const r = byId.get(c.id);
+        return { fuzzCase: c, code: r?.code, peakBytes: r?.peakKb === undefined ? undefined : r.peakKb * 1024, stderr: caseStderr(stderr, c.id) };
+      });
       const finished = code === 0 && rss !== undefined;
       resolve({ outcomes, maxRssBytes: rss === undefined ? undefined : rss * 1024, died: finished ? undefined : `exit ${code ?? '-'} signal ${signal ?? '-'}` });
     });
@@ -109,6 +114,18 @@ export function violations(outcomes: FuzzOutcome[], outDir: string): string[] {
   const temps = readdirSync(outDir).filter((f) => f.endsWith('.tmp'));
   if (temps.length) bad.push(`temporary files left in ${outDir}: ${temps.join(', ')}`);
   return bad;
+}
+
+/** The cases after which a batch's peak memory first went over `limit`: the ones that used it. */
+export function memoryHogs(outcomes: FuzzOutcome[], limit: number): string[] {
+  const hogs: string[] = [];
+  let before = 0;
+  for (const o of outcomes) {
+    if (o.peakBytes === undefined) continue;
+    if (o.peakBytes > limit && before <= limit) hogs.push(`${o.fuzzCase.id} (${o.fuzzCase.what}): ${o.fuzzCase.argv.join(' ')} took the process to ${Math.round(o.peakBytes / 2 ** 20)} MB`);
+    before = o.peakBytes;
+  }
+  return hogs;
 }
 
 /** Split cases into `n` batches of about equal size, in order. */
