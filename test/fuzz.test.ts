@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { imageInputs, modelInputs, type FuzzCase } from './helpers/fuzz-corpus.js';
@@ -54,6 +54,11 @@ describe.each(SEEDS)('fuzzed inputs, seed %i', (seed) => {
     const lines = reports.flatMap((r) => r.outcomes).map((o) => [o.fuzzCase.id, o.code ?? 'died', o.fuzzCase.what, o.fuzzCase.argv.join(' '), o.stderr.replace(/\n/g, '\\n')].join('\t'));
     writeFileSync(path.join(work, 'report.tsv'), `${lines.join('\n')}\n`);
   }, TIMEOUT);
+
+  // npm test leaves nothing behind; npm run fuzz (FUZZ_SEEDS set) keeps each corpus and its report.tsv.
+  afterAll(() => {
+    if (process.env.FUZZ_SEEDS === undefined && work) rmSync(work, { recursive: true, force: true });
+  });
 
   test('the corpus has at least 300 inputs of every kind', () => {
     expect(inputCount).toBeGreaterThanOrEqual(300);
