@@ -35,3 +35,12 @@ export function exitCodeOf(err: unknown): number {
   const code = (err as { exitCode?: unknown })?.exitCode;
   return typeof code === 'number' && code > 0 ? code : 1;
 }
+
+/**
+ * The first line of a third-party error's message, cut to `max` characters: a corrupt file can
+ * make tfjs quote a 10,000-character value back, and an error stays one readable line.
+ */
+export function reasonOf(err: unknown, max = 160): string {
+  const line = String((err as Error)?.message ?? err).split('\n')[0].trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}

@@ -190,12 +190,12 @@ describe('errors: one line, the right exit code, nothing written', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  test('a truncated shard is a runtime failure (exit 1); --verbose adds the stack', async () => {
+  test('a truncated shard is a bad input file (exit 2); --verbose adds the stack', async () => {
     const dir = cleanDir();
     const broken = await saveModelTo(edgeModel(), path.join(work, 'broken'));
     truncateSync(path.join(work, 'broken', 'weights.bin'), 100);
     const r = await runCli(['activations', edgePng, '-m', broken], { cwd: dir });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/weight shard size mismatch: .*weights\.bin holds 100 bytes/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     const v = await runCli(['activations', edgePng, '-m', broken, '--verbose'], { cwd: dir });

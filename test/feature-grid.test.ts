@@ -1,4 +1,4 @@
-import { channelStats, renderFeatureGrid, topChannels } from '../src/image/feature-grid.js';
+import { channelStats, renderFeatureGrid, tileScale, topChannels } from '../src/image/feature-grid.js';
 import { gridGeometry } from '../src/image/grid.js';
 
 /** Two 2×2 channels: channel 0 spans 0..1, channel 1 spans 0..0.5. */
@@ -48,5 +48,26 @@ describe('feature grids', () => {
     const img = renderFeatureGrid(v, { tileSize: 64 });
     expect(img.width).toBe(32 * 17 + 1);
     expect(img.height).toBe(2 * 17 + 1);
+  });
+
+  test("a 1x1 map (a graph model's [1, 1, N] logits) is drawn as the same strip as the vector [N]", () => {
+    const values = Float32Array.from({ length: 1001 }, (_, i) => Math.sin(i));
+    const strip = renderFeatureGrid({ values, shape: [1001] }, { tileSize: 64 });
+    const map = renderFeatureGrid({ values, shape: [1, 1, 1001] }, { tileSize: 64 });
+    // 1001 cells in rows of 32: 32 columns and 32 rows of 17 px, not 1001 tiles of 64 px.
+    expect([map.width, map.height]).toEqual([32 * 17 + 1, 32 * 17 + 1]);
+    expect(Buffer.from(map.data).equals(Buffer.from(strip.data))).toBe(true);
+  });
+
+  test("a map of extreme shape (a damaged model's 100000x4) is not enlarged past 4096 px on its long side", () => {
+    const fm = { values: new Float32Array(100000 * 4 * 2), shape: [100000, 4, 2] };
+    const img = renderFeatureGrid(fm, { tileSize: 64 });
+    // Enlarging the 4-px side to 64 would make 1.6 million px tall tiles (2.4 GB of picture).
+    expect(img.height).toBeLessThan(100000 + 10);
+    expect(img.width).toBeLessThan(2 * 4 * 2 + 10);
+    expect(tileScale(100000, 4, 64)).toBe(1);
+    // Ordinary maps are enlarged as before: 7x7 ten times, to 70 px.
+    expect(tileScale(7, 7, 64)).toBe(10);
+    expect(tileScale(2000, 40, 64)).toBe(2);
   });
 });

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { RuntimeError, UsageError } from '../src/errors.js';
+import { UsageError } from '../src/errors.js';
 import { Normalization } from '../src/model/keras/custom-layers.js';
 import { loadModel } from '../src/model/load.js';
 import { loadModelInput } from '../src/model/probe.js';
@@ -212,7 +212,7 @@ describe('Keras 2 HDF5 files', () => {
     const cut = path.join(dir, 'cut.h5');
     writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
     const err = await loadModel(cut).catch((e) => e);
-    expect(err).toBeInstanceOf(RuntimeError);
+    expect(err).toBeInstanceOf(UsageError);
     expect(err.message).toBe(`cannot open ${cut}: the file is truncated (${Math.floor(bytes.length / 2)} of ${bytes.length} bytes); copy or download it again`);
   });
 
@@ -224,7 +224,7 @@ describe('Keras 2 HDF5 files', () => {
     const bad = path.join(dir, 'corrupt.h5');
     writeFileSync(bad, bytes);
     const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/cnnviz.js'), 'layers', '-m', bad, '--backend', 'cpu'], { encoding: 'utf8' });
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/cannot read .*corrupt\.h5: HDF5 says ".+"; is the file truncated or corrupt\?/);

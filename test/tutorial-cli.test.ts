@@ -54,9 +54,9 @@ function usageError(r: CliResult, pattern: RegExp) {
 }
 
 describe('cnnviz convolve', () => {
-  test('the printed output size is the PNG size, and sobel-x lights only the edge columns', async () => {
+  test('the printed output size is the PNG size (with --zoom 1), and sobel-x lights only the edge columns', async () => {
     const out = path.join(work, 'sobel.png');
-    const r = await runCli(['convolve', edgePng, '--kernel', 'sobel-x', '-o', out]);
+    const r = await runCli(['convolve', edgePng, '--kernel', 'sobel-x', '-o', out, '--zoom', '1']);
     succeeded(r);
     expect(r.stderr).toMatch(/input 16x16, kernel 3x3, stride 1, padding 0 -> output 14x14/);
     expect(r.stderr).toMatch(/output = \(I \+ 2P - K\)\/S \+ 1 = \(16 \+ 2\*0 - 3\)\/1 \+ 1 = 14/);
@@ -68,7 +68,7 @@ describe('cnnviz convolve', () => {
 
   test('--json gives the arithmetic and numbers; stride and padding change the size as the formula says', async () => {
     const out = path.join(work, 'strided.png');
-    const j = json(await runCli(['convolve', edgePng, '-k', '1,0,-1;1,0,-1;1,0,-1', '--stride', '2', '--padding', '1', '--activation', 'relu', '-o', out, '--json']));
+    const j = json(await runCli(['convolve', edgePng, '-k', '1,0,-1;1,0,-1;1,0,-1', '--stride', '2', '--padding', '1', '--activation', 'relu', '-o', out, '--json', '--zoom', '1']));
     expect(j.geometry.width).toMatchObject({ input: 16, kernel: 3, stride: 2, padding: [1, 1], output: 8, exact: false });
     expect(j.geometry.width.formula).toBe('(I + 2P - K)/S + 1 = (16 + 2*1 - 3)/2 + 1 = floor(15/2) + 1 = 8 (1 left over)');
     expect(j.output).toEqual({ width: 8, height: 8, channels: 1 });
@@ -81,13 +81,25 @@ describe('cnnviz convolve', () => {
     const r = await runCli(['convolve', '--matrix', '0,0,9,9;0,0,9,9;0,0,9,9', '--kernel', 'prewitt-x'], { cwd: work });
     // The default output name follows the input: matrix.<kernel>.png in the working directory.
     expect(r.stderr).toMatch(/\[ 27 27 \]/);
-    expect(r.stderr).toMatch(/wrote matrix\.prewitt-x\.png \(2x1\)/);
-    const grid = await runCli(['convolve', edgePng, '--kernels', 'edges', '-o', '-'], { cwd: work });
+    // A 2x1 response is enlarged 32x, as pool enlarges tiny pictures, so its longer side reaches 64.
+    expect(r.stderr).toMatch(/wrote matrix\.prewitt-x\.png \(64x32\)/);
+    const grid = await runCli(['convolve', edgePng, '--kernels', 'edges', '-o', '-', '--zoom', '1'], { cwd: work });
     succeeded(grid);
     expect(grid.stdout.subarray(0, 4)).toEqual(PNG_MAGIC);
     const img = await pixels(grid.stdout);
     const g = gridGeometry({ width: 14, height: 14 }, 4, { cols: 2, gutter: 4, labels: ['x'] });
     expect([img.width, img.height]).toEqual([g.width, g.height]);
+  });
+
+  test("the help's --matrix example is enlarged to 64 px, each cell the same value as the 1x picture", async () => {
+    const args = ['convolve', '--matrix', '0,0,9,9;0,0,9,9;0,0,9,9;0,0,9,9', '--kernel', 'sobel-x', '--padding', '1', '-o', '-'];
+    const [zoomed, plain] = await Promise.all([runCli(args), runCli([...args, '--zoom', '1'])]);
+    succeeded(zoomed);
+    const [big, small] = await Promise.all([pixels(zoomed.stdout), pixels(plain.stdout)]);
+    expect([small.width, small.height]).toEqual([4, 4]);
+    expect([big.width, big.height]).toEqual([64, 64]);
+    // Cell corners carry no printed digit, so they keep the 1x picture's colour.
+    for (let y = 0; y < 4; y++) for (let x = 0; x < 4; x++) expect(big.at(x * 16, y * 16)).toEqual(small.at(x, y));
   });
 
   test('impossible geometry and bad flags are one-line usage errors', async () => {

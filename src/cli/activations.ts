@@ -6,8 +6,9 @@ import { FITS, checkOutputWritable, encodePng, writeOutput, type Fit } from '../
 import { COLORMAPS } from '../image/colormap.js';
 import { channelStats, renderFeatureGrid, topChannels, type ScaleMode } from '../image/feature-grid.js';
 import { resolveIndexList, resolveLayers } from '../model/address.js';
+import { checkActivationsMemory } from '../model/memory.js';
 import { layerActivations, loadModelInput, topPredictions } from '../model/probe.js';
-import { addLabelsOption, addModelOptions, checkStdout, choiceOption, defaultLayer, examples, IMAGE_FORMATS, intOption, openModelWithLabels, safeName, warnIfSizeIgnored, type CommonOptions, type LabelsOptions } from './options.js';
+import { addLabelsOption, addMaxPixelsOption, addModelOptions, checkStdout, choiceOption, defaultLayer, examples, IMAGE_FORMATS, intOption, openModelWithLabels, safeName, warnIfSizeIgnored, type CommonOptions, type LabelsOptions } from './options.js';
 import { ui } from './ui.js';
 
 interface ActivationsOptions extends CommonOptions, LabelsOptions {
@@ -20,6 +21,7 @@ interface ActivationsOptions extends CommonOptions, LabelsOptions {
   cmap: string;
   channels?: string;
   top?: number;
+  maxPixels: number;
 }
 
 /** Where each layer's PNG goes: a file, stdout, a folder, or the default in the current folder; checked writable. */
@@ -85,8 +87,9 @@ export function activationsCommand(): Command {
       const indices = resolveLayers(opts.layer ?? defaultLayer(layers), layers);
       const targets = outputPaths(opts.output, image, indices.map((i) => layers[i]));
 
+      checkActivationsMemory(loaded, indices, opts.size, { tileSize: opts.tileSize });
       const t0 = Date.now();
-      const { tensor } = await loadModelInput(loaded, image, { fit: opts.fit, size: opts.size });
+      const { tensor } = await loadModelInput(loaded, image, { fit: opts.fit, size: opts.size, maxMegapixels: opts.maxPixels });
       const { layers: acts, final } = layerActivations(loaded, tensor, indices);
       tensor.dispose();
       ui.debug(`forward pass + read-back: ${Date.now() - t0} ms for ${indices.length} layer(s)`);
@@ -129,6 +132,7 @@ export function activationsCommand(): Command {
       }
     });
   addLabelsOption(cmd);
+  addMaxPixelsOption(cmd);
   addModelOptions(cmd);
   return examples(cmd, [
     'cnnviz activations examples/cat.jpg --layer 25',

@@ -2,13 +2,15 @@ import { Command } from 'commander';
 import { readImage } from '../image/io.js';
 import { channelsFigure } from '../tutorial/channels.js';
 import { inputStem } from '../tutorial/input.js';
-import { addFigureOptions, checkFigureOutput, addMaxSideOption, emitFigure, intListOption, type FigureOptions } from './figure.js';
-import { examples } from './options.js';
+import { memoryGuards } from '../tutorial/memory.js';
+import { addFigureOptions, addMaxSideOption, checkFigureOutput, emitFigure, intListOption, type FigureOptions } from './figure.js';
+import { addMaxPixelsOption, examples } from './options.js';
 
 interface ChannelsOptions extends FigureOptions {
   gray: boolean;
   resolution?: number[];
   maxSide: number;
+  maxPixels: number;
 }
 
 export function channelsCommand(): Command {
@@ -18,9 +20,11 @@ export function channelsCommand(): Command {
     .option('--gray', 'draw each plane in gray instead of tinted with its colour', false)
     .option('--resolution <list>', 'also show the image with only this many pixels along its longer side, e.g. 8,16,32,64 (default: none)', intListOption('--resolution', 1, 8192));
   addMaxSideOption(cmd);
+  addMaxPixelsOption(cmd);
   addFigureOptions(cmd, '<image>.channels.png').action(async (image: string, opts: ChannelsOptions) => {
     checkFigureOutput(opts);
-    const img = await readImage(image, { channels: 3, maxSide: opts.maxSide || undefined });
+    const beforeDecode = memoryGuards.channels({ resolutions: opts.resolution?.length ?? 0 });
+    const img = await readImage(image, { channels: 3, maxSide: opts.maxSide || undefined, maxMegapixels: opts.maxPixels, beforeDecode });
     const fig = await channelsFigure(img, { gray: opts.gray, resolutions: opts.resolution });
     const n = img.width * img.height;
     const lines = [

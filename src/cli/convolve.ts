@@ -3,13 +3,14 @@ import { UsageError } from '../errors.js';
 import { COLORMAPS } from '../image/colormap.js';
 import { ACTIVATION_NAMES } from '../tutorial/activation.js';
 import { convolve } from '../tutorial/convolve.js';
-import { convolutionFigure } from '../tutorial/figures.js';
+import { autoZoom, convolutionFigure } from '../tutorial/figures.js';
 import { KERNEL_NAMES, KERNEL_SETS, parseKernel, parseKernelList } from '../tutorial/filters.js';
 import { describeGeometry, geometryJson, parsePadding, type PaddingSpec } from '../tutorial/geometry.js';
 import { loadTutorialInput } from '../tutorial/input.js';
+import { memoryGuards } from '../tutorial/memory.js';
 import { formatMatrix, planeFromMatrix, planeRows, planeStats } from '../tutorial/plane.js';
-import { addFigureOptions, checkFigureOutput, addMaxSideOption, emitFigure, type FigureOptions } from './figure.js';
-import { addBackendOptions, choiceOption, examples, intOption, startBackend, type CommonOptions } from './options.js';
+import { addFigureOptions, addMaxSideOption, checkFigureOutput, emitFigure, type FigureOptions } from './figure.js';
+import { addBackendOptions, addMaxPixelsOption, choiceOption, examples, intOption, startBackend, type CommonOptions } from './options.js';
 
 interface ConvolveOptions extends FigureOptions, CommonOptions {
   kernel?: string;
@@ -22,7 +23,8 @@ interface ConvolveOptions extends FigureOptions, CommonOptions {
   cmap: string;
   matrix?: string;
   maxSide: number;
-  zoom: number;
+  maxPixels: number;
+  zoom?: number;
 }
 
 /** Outputs up to this side are also printed as numbers. */
@@ -41,20 +43,22 @@ export function convolveCommand(): Command {
     .option('--exact', 'refuse a stride that leaves rows or columns uncovered instead of dropping them', false)
     .addOption(new Option('--cmap <name>', `colours: auto (rdbu when negative values exist, else gray)|${COLORMAPS.join('|')}`).default('auto').argParser(choiceOption('--cmap', ['auto', ...COLORMAPS])))
     .option('--matrix <rows>', "convolve typed numbers instead of an image, e.g. '0,0,1,1;0,0,1,1;0,0,1,1' (default: none)")
-    .option('--zoom <n>', 'enlarge the picture n times (nearest neighbour)', intOption('--zoom', 1, 64), 1);
+    .option('--zoom <n>', 'enlarge the picture n times, nearest neighbour (default: 1, or enough for tiny outputs to reach 64 px)', intOption('--zoom', 1, 64));
   addMaxSideOption(cmd);
+  addMaxPixelsOption(cmd);
   addFigureOptions(cmd, '<image>.<kernel>.png');
   addBackendOptions(cmd).action(async (image: string | undefined, opts: ConvolveOptions) => {
     checkFigureOutput(opts);
     if (opts.kernel && opts.kernels) throw new UsageError('--kernel and --kernels both choose kernels: give one of them');
     if ((image === undefined) === (opts.matrix === undefined)) throw new UsageError('give an image or --matrix (exactly one of them)');
     const kernels = opts.kernels ? parseKernelList(opts.kernels) : [parseKernel(opts.kernel ?? 'sobel-x')];
-    const input = await loadTutorialInput(image, { matrix: opts.matrix, gray: !opts.rgb, maxSide: opts.maxSide });
     await startBackend(opts);
+    const beforeDecode = memoryGuards.convolve({ channels: opts.rgb ? 3 : 1, kernels: kernels.length, zoom: opts.zoom });
+    const input = await loadTutorialInput(image, { matrix: opts.matrix, gray: !opts.rgb, maxSide: opts.maxSide, maxMegapixels: opts.maxPixels, beforeDecode });
 
     const results = kernels.map((kernel) => ({ kernel, ...convolve(input.plane, kernel, opts) }));
     const { geometry, output } = results[0];
-    const raster = convolutionFigure(results, opts.cmap, opts.zoom);
+    const raster = convolutionFigure(results, opts.cmap, opts.zoom ?? autoZoom(output));
 
     const lines = [...describeGeometry(geometry)];
     for (const { kernel, output: out } of results) {

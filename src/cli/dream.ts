@@ -12,7 +12,7 @@ import { DEFAULTS, KERAS_BASELINE, OPTIMIZER_KINDS, checkSettings, type DreamSet
 import { dreamSheet, dreamUnits } from '../dream/sheet.js';
 import { dreamFileName, dreamSize, dreamSizeWarning, dreamTarget, modelInput, neuronPosition, resolveClass } from '../dream/setup.js';
 import { TRANSFORM_SETS, type TransformSet } from '../dream/transforms.js';
-import { addLabelsOption, addModelOptions, checkStdout, choiceOption, defaultLayer, examples, floatOption, intOption, openModelWithLabels, safeName, type CommonOptions, type LabelsOptions } from './options.js';
+import { addLabelsOption, addMaxPixelsOption, addModelOptions, checkStdout, choiceOption, defaultLayer, examples, floatOption, intOption, openModelWithLabels, safeName, type CommonOptions, type LabelsOptions } from './options.js';
 import { progressBar, ui } from './ui.js';
 
 interface DreamOptions extends CommonOptions, LabelsOptions {
@@ -32,6 +32,7 @@ interface DreamOptions extends CommonOptions, LabelsOptions {
   size?: number;
   seed?: number;
   from?: string;
+  maxPixels: number;
   batch: number;
   workers?: number;
   output?: string;
@@ -112,7 +113,7 @@ export function dreamCommand(): Command {
       }
       const input = modelInput(loaded);
       settings.size = dreamSize(input, opts.size);
-      const start = opts.from ? await readImage(opts.from, { channels: input.channels as 1 | 3, size: [settings.size, settings.size], fit: 'cover' }) : undefined;
+      const start = opts.from ? await readImage(opts.from, { channels: input.channels as 1 | 3, size: [settings.size, settings.size], fit: 'cover', maxMegapixels: opts.maxPixels }) : undefined;
 
       const sizeWarning = dreamSizeWarning(input, opts.size);
       if (sizeWarning) ui.warn(sizeWarning);
@@ -184,6 +185,7 @@ export function dreamCommand(): Command {
       }
     });
   addLabelsOption(cmd);
+  addMaxPixelsOption(cmd);
   addModelOptions(cmd);
   return examples(cmd, [
     'cnnviz dream --layer 1 --filter 3',

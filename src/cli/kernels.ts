@@ -29,7 +29,7 @@ export function kernelsCommand(): Command {
     const loaded = await openModel(opts);
     const layers = loaded.graph.layers;
     const info = layers[resolveLayer(opts.layer ?? defaultLayer(layers), layers)];
-    const k = learnedKernels(info, layers);
+    const k = learnedKernels(info, layers, loaded.graphModel?.weights);
     const filters = opts.filters ? resolveIndexList(opts.filters, k.filters, 'filter', `layer ${info.name}`) : undefined;
     const { raster, mode } = kernelsFigure(k, { filters, reduce: opts.reduce, scale: opts.scale, tileSize: opts.tileSize, cmap: opts.cmap });
     const stats = (filters ?? Array.from({ length: k.filters }, (_, i) => i)).map((f) => filterStats(k, f));

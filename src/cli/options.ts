@@ -126,3 +126,8 @@ export function warnIfSizeIgnored(loaded: LoadedModel, size: number | undefined)
   const [h, w] = loaded.inputShape;
   if (size !== undefined && h != null && w != null && (size !== h || size !== w)) ui.warn(`--size ${size} ignored: this model takes fixed ${w}x${h} input`);
 }
+
+/** --max-pixels for every command that reads images: the header check in decodeImage. */
+export function addMaxPixelsOption(cmd: Command): Command {
+  return cmd.option('--max-pixels <megapixels>', 'refuse images larger than this many megapixels, checked before decoding, e.g. --max-pixels 300', intOption('--max-pixels', 1, 1_000_000), 100);
+}

@@ -3,10 +3,11 @@ import { UsageError } from '../errors.js';
 import { autoZoom, poolFigure } from '../tutorial/figures.js';
 import { describeGeometry, geometryJson } from '../tutorial/geometry.js';
 import { loadTutorialInput } from '../tutorial/input.js';
+import { memoryGuards } from '../tutorial/memory.js';
 import { formatMatrix, planeRows } from '../tutorial/plane.js';
 import { pool, POOL_MODES, type PoolMode } from '../tutorial/pool.js';
-import { addFigureOptions, checkFigureOutput, addMaxSideOption, emitFigure, type FigureOptions } from './figure.js';
-import { addBackendOptions, choiceOption, examples, intOption, startBackend, type CommonOptions } from './options.js';
+import { addFigureOptions, addMaxSideOption, checkFigureOutput, emitFigure, type FigureOptions } from './figure.js';
+import { addBackendOptions, addMaxPixelsOption, choiceOption, examples, intOption, startBackend, type CommonOptions } from './options.js';
 
 interface PoolOptions extends FigureOptions, CommonOptions {
   size: number;
@@ -16,6 +17,7 @@ interface PoolOptions extends FigureOptions, CommonOptions {
   exact: boolean;
   matrix?: string;
   maxSide: number;
+  maxPixels: number;
   zoom?: number;
 }
 
@@ -33,12 +35,14 @@ export function poolCommand(): Command {
     .option('--matrix <rows>', "pool typed numbers instead of an image, e.g. '1,1,2,4;5,6,7,8;3,2,1,0;1,2,3,4' (default: none)")
     .option('--zoom <n>', 'enlarge the picture n times (default: 1, or enough for tiny inputs to reach 64 px)', intOption('--zoom', 1, 64));
   addMaxSideOption(cmd);
+  addMaxPixelsOption(cmd);
   addFigureOptions(cmd, '<image>.pool-<mode><size>.png');
   addBackendOptions(cmd).action(async (image: string | undefined, opts: PoolOptions) => {
     checkFigureOutput(opts);
     if ((image === undefined) === (opts.matrix === undefined)) throw new UsageError('give an image or --matrix (exactly one of them)');
-    const input = await loadTutorialInput(image, { matrix: opts.matrix, gray: opts.gray, maxSide: opts.maxSide });
     await startBackend(opts);
+    const beforeDecode = memoryGuards.pool({ channels: opts.gray ? 1 : 3, zoom: opts.zoom });
+    const input = await loadTutorialInput(image, { matrix: opts.matrix, gray: opts.gray, maxSide: opts.maxSide, maxMegapixels: opts.maxPixels, beforeDecode });
     const stride = opts.stride ?? opts.size;
     const { output, geometry } = pool(input.plane, { size: opts.size, stride, mode: opts.mode, exact: opts.exact });
     const raster = poolFigure(input.plane, output, stride, input.range, opts.zoom ?? autoZoom(input.plane));

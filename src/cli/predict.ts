@@ -5,11 +5,12 @@ import { refuseTerminalStdin } from '../image/stdin.js';
 import { type Prediction } from '../model/probe.js';
 import { classifyEach } from '../train/classify.js';
 import { exitOnFailures, reportEach } from './many.js';
-import { addLabelsOption, addModelOptions, choiceOption, examples, IMAGE_FORMATS, intOption, openModelWithLabels, type CommonOptions, type LabelsOptions } from './options.js';
+import { addLabelsOption, addMaxPixelsOption, addModelOptions, choiceOption, examples, IMAGE_FORMATS, intOption, openModelWithLabels, type CommonOptions, type LabelsOptions } from './options.js';
 
 interface PredictOptions extends CommonOptions, LabelsOptions {
   top: number;
   fit: Fit;
+  maxPixels: number;
 }
 
 export function predictCommand(): Command {
@@ -25,7 +26,7 @@ export function predictCommand(): Command {
       const loaded = await openModelWithLabels(opts);
       const percentages = (predictions: Prediction[]) => predictions.map((p) => `${p.label} ${(100 * p.probability).toFixed(1)}%`).join(', ');
       await exitOnFailures(
-        reportEach(classifyEach(loaded, images, { top: opts.top, fit: opts.fit }), {
+        reportEach(classifyEach(loaded, images, { top: opts.top, fit: opts.fit, maxMegapixels: opts.maxPixels }), {
           key: 'image',
           asJson: !!opts.json,
           line: (predictions, image) => `${image}: ${percentages(predictions)}`,
@@ -34,6 +35,7 @@ export function predictCommand(): Command {
       );
     });
   addLabelsOption(cmd);
+  addMaxPixelsOption(cmd);
   addModelOptions(cmd);
   return examples(cmd, [
     'cnnviz predict examples/cat.jpg examples/coffee.jpg',

@@ -70,12 +70,13 @@ export function renderFeatureGrid(fm: FeatureMaps, opts: FeatureGridOptions = {}
   const layerHi = Math.max(...channels.map((k) => stats[k].max));
   const range = (k: number): [number, number] => (opts.scale === 'channel' ? [stats[k].min, stats[k].max] : [layerLo, layerHi]);
 
-  // A single value has no range of its own, so vectors always share the layer's.
-  if (fm.shape.length === 1) return renderVectorStrip(fm.values, channels, () => [layerLo, layerHi], lut, opts);
+  // A single value has no range of its own, so vectors always share the layer's. A 1x1 map
+  // (a graph model's [1, 1, 1001] logits, a keepdims global pool) is a vector too.
+  if (fm.shape.length === 1 || (fm.shape.length === 3 && fm.shape[0] === 1 && fm.shape[1] === 1)) return renderVectorStrip(fm.values, channels, () => [layerLo, layerHi], lut, opts);
   if (fm.shape.length !== 3) throw new Error(`cannot draw a layer output of rank ${fm.shape.length + 1}`);
 
   const [h, w] = fm.shape;
-  const factor = Math.max(1, Math.ceil((opts.tileSize ?? 64) / Math.min(h, w)));
+  const factor = tileScale(h, w, opts.tileSize);
   const plane = new Float32Array(h * w);
   const tiles = channels.map((k) => {
     for (let p = 0; p < h * w; p++) plane[p] = fm.values[p * c + k];
@@ -83,6 +84,19 @@ export function renderFeatureGrid(fm: FeatureMaps, opts: FeatureGridOptions = {}
     return colorize(plane, w, h, lo, hi, lut);
   });
   return tileGrid(tiles, { gutter: opts.gutter ?? (factor > 1 ? 2 : 1), scale: factor });
+}
+
+/** Tiles are enlarged no further than this on their long side. */
+const MAX_TILE_SIDE = 4096;
+
+/**
+ * How many times a h x w map is enlarged: until its short side reaches `tileSize`, but never
+ * past MAX_TILE_SIDE on its long side, so a 500000x4 map (a damaged model's) stays 500000x4
+ * instead of becoming a 6-gigabyte picture.
+ */
+export function tileScale(h: number, w: number, tileSize = 64): number {
+  const wanted = Math.ceil(tileSize / Math.min(h, w));
+  return Math.max(1, Math.min(wanted, Math.floor(MAX_TILE_SIDE / Math.max(h, w))));
 }
 
 /** Vectors have no space to draw: each value becomes one coloured cell, wrapped in rows of 32. */

@@ -37,6 +37,42 @@ export interface DecodeOptions {
   fit?: Fit;
   /** Longest side allowed when no size is given (free-size models). */
   maxSide?: number;
+  /** Largest image accepted, in megapixels, read from the header before decoding (default 100; --max-pixels). */
+  maxMegapixels?: number;
+  /**
+   * Called with the size the image will be decoded to (after `size`/`maxSide`), read from its
+   * header: a command whose work grows with the image checks here that it will fit.
+   */
+  beforeDecode?: (width: number, height: number) => void;
+}
+
+/** Images over this many megapixels are refused unless --max-pixels lifts the limit. */
+export const DEFAULT_MAX_MEGAPIXELS = 100;
+
+/**
+ * Refuse an image whose header claims more pixels than the limit, before a byte of it is
+ * decoded: a 16000x16000 PNG, or a 200-byte file whose header lies about 10^5 x 10^5, would
+ * otherwise be decoded (or tried) at full size.
+ */
+export function checkPixelLimit(name: string, width: number, height: number, maxMegapixels = DEFAULT_MAX_MEGAPIXELS): void {
+  const megapixels = (width * height) / 1e6;
+  if (megapixels <= maxMegapixels) return;
+  const shown = megapixels >= 10 ? Math.round(megapixels) : Number(megapixels.toFixed(1));
+  const lift = Math.ceil(megapixels / 100) * 100;
+  throw new UsageError(`${name} is ${width}x${height} = ${shown} megapixels, over the ${maxMegapixels}-megapixel limit: lift it with --max-pixels ${lift}`);
+}
+
+/** The container an image's first bytes announce, so a failed decode can say what it was. */
+export function sniffImageFormat(bytes: Uint8Array): string | undefined {
+  const at = (i: number, ...b: number[]) => b.every((v, k) => bytes[i + k] === v);
+  const ascii = (i: number, s: string) => at(i, ...Array.from(s, (c) => c.charCodeAt(0)));
+  if (at(0, 0xff, 0xd8, 0xff)) return 'JPEG';
+  if (at(0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a)) return 'PNG';
+  if (ascii(0, 'GIF87a') || ascii(0, 'GIF89a')) return 'GIF';
+  if (ascii(0, 'RIFF') && ascii(8, 'WEBP')) return 'WebP';
+  if (at(0, 0x49, 0x49, 0x2a, 0x00) || at(0, 0x4d, 0x4d, 0x00, 0x2a)) return 'TIFF';
+  if (ascii(4, 'ftyp') && (ascii(8, 'avif') || ascii(8, 'avis') || ascii(8, 'heic') || ascii(8, 'mif1'))) return 'AVIF';
+  return undefined;
 }
 
 /**
@@ -45,10 +81,16 @@ export interface DecodeOptions {
  * white, as an image viewer shows it, rather than dropped to whatever the colour under it was.
  */
 export async function decodeImage(bytes: Buffer, opts: DecodeOptions, name = 'image'): Promise<Raster> {
-  let img = sharp(bytes, { failOn: 'truncated', animated: false }).rotate();
+  if (bytes.length === 0) throw new UsageError(`${name} is empty (0 bytes): not an image`);
+  // The pixel limit is ours (checked from the header below), so sharp's own is switched off:
+  // its "exceeds pixel limit" would otherwise pass for an unreadable file.
+  let img = sharp(bytes, { failOn: 'truncated', animated: false, limitInputPixels: false }).rotate();
+  const format = sniffImageFormat(bytes);
   try {
     const meta = await img.metadata();
     if (!meta.width || !meta.height) throw new Error('no dimensions');
+    checkPixelLimit(name, meta.width, meta.height, opts.maxMegapixels);
+    opts.beforeDecode?.(...decodedSize(meta.width, meta.height, opts));
     if (meta.hasAlpha) img = img.flatten({ background: '#ffffff' });
     if (opts.size) {
       const [height, width] = opts.size;
@@ -64,8 +106,28 @@ export async function decodeImage(bytes: Buffer, opts: DecodeOptions, name = 'im
     return raster.channels === opts.channels ? raster : forceChannels(raster, opts.channels);
   } catch (err) {
     if (err instanceof UsageError) throw err;
-    throw new UsageError(`cannot decode ${name}: not an image sharp can read (JPEG, PNG, WebP, GIF, TIFF, AVIF) (${firstLine(err)})`);
+    // A file that starts like a known format but does not decode is damaged, not unsupported.
+    if (format) throw new UsageError(`cannot decode ${name}: a truncated or corrupt ${format} file (${decodeReason(err)})`);
+    throw new UsageError(`cannot decode ${name}: not an image sharp can read (JPEG, PNG, WebP, GIF, TIFF, AVIF) (${decodeReason(err)})`);
   }
+}
+
+/** The [width, height] decodeImage will produce for an image of this size. */
+function decodedSize(width: number, height: number, opts: DecodeOptions): [number, number] {
+  if (opts.size) return [opts.size[1], opts.size[0]];
+  const longer = Math.max(width, height);
+  if (!opts.maxSide || longer <= opts.maxSide) return [width, height];
+  const f = opts.maxSide / longer;
+  return [Math.max(1, Math.round(width * f)), Math.max(1, Math.round(height * f))];
+}
+
+/** libvips' complaint in one short line: its messages repeat themselves over several lines. */
+function decodeReason(err: unknown): string {
+  const lines = String((err as Error)?.message ?? err)
+    .split('\n')
+    .map((l) => l.replace(/^Input buffer has corrupt header:\s*/, '').trim())
+    .filter((l) => l !== '');
+  return lines[0] ?? 'corrupt header';
 }
 
 export async function readImage(source: string, opts: DecodeOptions): Promise<Raster> {

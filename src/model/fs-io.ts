@@ -12,7 +12,7 @@ function groupByteSize(weights: tf.io.WeightsManifestEntry[]): number {
     const count = w.shape.reduce((a, b) => a * b, 1);
     const dtype = w.quantization?.dtype ?? w.dtype;
     const bytes = DTYPE_BYTES[dtype];
-    if (bytes === undefined) throw new RuntimeError(`weight ${w.name} has unsupported dtype ${dtype}`);
+    if (bytes === undefined) throw new UsageError(`weight ${w.name} has unsupported dtype ${dtype}`);
     total += count * bytes;
   }
   return total;
@@ -53,6 +53,7 @@ export async function readModelJson(jsonPath: string): Promise<ModelJson> {
  * manifest so a truncated download is reported by name instead of as garbage weights.
  */
 export async function readWeights(jsonPath: string, manifest: tf.io.WeightsManifestConfig): Promise<{ specs: tf.io.WeightsManifestEntry[]; data: ArrayBuffer }> {
+  checkManifest(jsonPath, manifest);
   const dir = path.dirname(jsonPath);
   const specs: tf.io.WeightsManifestEntry[] = [];
   const buffers: Buffer[] = [];
@@ -72,7 +73,7 @@ export async function readWeights(jsonPath: string, manifest: tf.io.WeightsManif
     const want = groupByteSize(group.weights);
     if (got !== want) {
       const where = group.paths.map((p) => path.resolve(dir, p)).join(', ');
-      throw new RuntimeError(`weight shard size mismatch: ${where} holds ${got} bytes, the manifest in ${jsonPath} needs ${want}`);
+      throw new UsageError(`weight shard size mismatch: ${where} holds ${got} bytes, the manifest in ${jsonPath} needs ${want}`);
     }
     buffers.push(...parts);
     specs.push(...group.weights);
@@ -88,6 +89,27 @@ export async function readWeights(jsonPath: string, manifest: tf.io.WeightsManif
     at += b.length;
   }
   return { specs, data: data.buffer };
+}
+
+/**
+ * The manifest's shape, checked before it is used: a damaged model.json would otherwise fail
+ * inside tfjs as "group.paths is not iterable", or size a buffer from a nonsense shape.
+ */
+function checkManifest(jsonPath: string, manifest: unknown): asserts manifest is tf.io.WeightsManifestConfig {
+  const bad = (why: string) => new UsageError(`the weightsManifest in ${jsonPath} is malformed: ${why} (corrupt file?)`);
+  if (!Array.isArray(manifest)) throw bad('it is not a list of weight groups');
+  manifest.forEach((group: unknown, g) => {
+    const { paths, weights } = (group ?? {}) as { paths?: unknown; weights?: unknown };
+    if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string')) throw bad(`group ${g} has no list of shard file names ("paths")`);
+    if (!Array.isArray(weights)) throw bad(`group ${g} has no list of weights`);
+    weights.forEach((w: unknown, i) => {
+      const { name, shape, dtype } = (w ?? {}) as { name?: unknown; shape?: unknown; dtype?: unknown };
+      const where = typeof name === 'string' ? `weight '${name}'` : `weight ${i} of group ${g}`;
+      if (typeof name !== 'string') throw bad(`${where} has no name`);
+      if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw bad(`${where} has shape ${JSON.stringify(shape)?.slice(0, 40)}, not a list of sizes`);
+      if (typeof dtype !== 'string') throw bad(`${where} has no dtype`);
+    });
+  });
 }
 
 /** A tfjs IOHandler over local files: what tf.io.fileSystem is in tfjs-node, without needing tfjs-node. */

@@ -1,5 +1,5 @@
 import tf = require('@tensorflow/tfjs');
-import { RuntimeError, UsageError } from '../errors.js';
+import { reasonOf, RuntimeError, UsageError } from '../errors.js';
 import { readModelJson, readWeights, type ModelJson } from './fs-io.js';
 import { type FlatGraph, type LayerInfo } from './layers.js';
 import { buildQuietly, type LoadedModel, type LoadOptions } from './load.js';
@@ -69,8 +69,32 @@ function graphHandler(file: string, json: ModelJson): tf.io.IOHandler {
   };
 }
 
+/** Window attributes of conv and pool nodes: tfjs's wasm kernels read out of bounds on absurd ones. */
+const WINDOW_ATTRS = ['strides', 'dilations', 'ksize'];
+
+/**
+ * A damaged graph can ask for a stride of a million: tfjs builds it, and the wasm backend's
+ * kernel then aborts the whole wasm instance (every later computation in the process fails).
+ * Window sizes are checked here instead, against the largest any image model uses.
+ */
+function checkWindowAttrs(file: string, json: ModelJson): void {
+  const nodes = (json.modelTopology as { node?: unknown } | undefined)?.node;
+  if (!Array.isArray(nodes)) return;
+  for (const node of nodes as Array<{ name?: unknown; attr?: Record<string, { list?: { i?: unknown } }> } | null>) {
+    for (const key of WINDOW_ATTRS) {
+      const attr = node?.attr?.[key];
+      if (attr === undefined) continue;
+      // One size per axis of a 4-D (or 5-D) map; an empty list leaves tfjs computing NaN sizes.
+      const values = attr?.list?.i;
+      const ok = Array.isArray(values) && values.length >= 4 && values.every((v) => /^\d+$/.test(String(v)) && Number(v) >= 1 && Number(v) <= 4096);
+      if (!ok) throw new UsageError(`cannot load graph model ${file}: node ${String(node?.name)} has ${key} ${JSON.stringify(values ?? attr)?.slice(0, 60)}, not window sizes from 1 to 4096 (corrupt file?)`);
+    }
+  }
+}
+
 export async function loadGraphModelFile(file: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const json = await readModelJson(file);
+  checkWindowAttrs(file, json);
   const graphModel = await buildQuietly(`cannot build graph model from ${file}`, () => tf.loadGraphModel(graphHandler(file, json)));
   if (graphModel.inputs.length !== 1) {
     throw new UsageError(`graph model ${file} has ${graphModel.inputs.length} inputs: cnnviz visualizes single-image models`);
@@ -105,7 +129,7 @@ export async function loadGraphModelFile(file: string, opts: LoadOptions = {}): 
     if (!s || s.length !== 4 || n.name === inputInfo.name) return;
     const layer = nodeLayer(n.name, k);
     const output = layer.apply(input) as tf.SymbolicTensor;
-    layers.push({ index: layers.length, name: n.name, className: n.op, outputShape: output.shape, params: params.get(n.name) ?? 0, isConv: /Conv/.test(n.op), layer, output, node: n.name });
+    layers.push({ index: layers.length, name: n.name, className: n.op, outputShape: output.shape, params: params.get(n.name) ?? 0, isConv: /Conv/.test(n.op), layer, output, node: n.name, nodeInputs: n.input ?? [] });
   });
   const finalOutput = nodeLayer(outputNode, nodes.length).apply(input) as tf.SymbolicTensor;
   const model = tf.model({ inputs: input, outputs: finalOutput, name: meta.name });
@@ -123,7 +147,8 @@ function probeShapes(graphModel: tf.GraphModel, hwc: [number, number, number], n
     try {
       outs = executeNodes(graphModel, tf.zeros([1, ...hwc]), unique);
     } catch (err) {
-      throw new RuntimeError(`cannot run graph model on a [1, ${hwc.join(', ')}] input: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
+      // A graph that cannot run on a plain input of its own shape is a damaged file: exit 2.
+      throw new UsageError(`cannot run graph model on a [1, ${hwc.join(', ')}] input: ${reasonOf(err)}`);
     }
     outs.forEach((t, i) => shapes.set(unique[i], t.shape));
   });

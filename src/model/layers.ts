@@ -20,6 +20,8 @@ export interface LayerInfo {
   output: Sym;
   /** Graph models only: the graph node this entry shows (what `GraphModel.execute` fetches). */
   node?: string;
+  /** Graph models only: the node's inputs as the GraphDef names them (a conv's filter is the second). */
+  nodeInputs?: string[];
 }
 
 export interface FlatGraph {

@@ -2,7 +2,7 @@ import { promises as fs, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import tf = require('@tensorflow/tfjs');
-import { RuntimeError, UsageError } from '../errors.js';
+import { reasonOf, RuntimeError, UsageError } from '../errors.js';
 import { fileSystemHandler, readModelJson, type ModelJson } from './fs-io.js';
 import { layersModelMeta } from './input-range.js';
 import { flattenModel, type FlatGraph } from './layers.js';
@@ -103,7 +103,8 @@ export async function loadLayersModelFile(file: string, json: Awaited<ReturnType
 /**
  * Run a tfjs model build with its console chatter muted: warnings about harmless config quirks
  * (a stray batch_input_shape) and the greeting the first cpu tensor prints would corrupt
- * `-o -` and `--json` output. Its errors become one line after `what`.
+ * `-o -` and `--json` output. Its errors become one line after `what`, as usage errors: what
+ * fails to build is the file the user gave.
  */
 export async function buildQuietly<T>(what: string, build: () => Promise<T>): Promise<T> {
   const warn = console.warn;
@@ -112,7 +113,8 @@ export async function buildQuietly<T>(what: string, build: () => Promise<T>): Pr
     return await build();
   } catch (err) {
     if (err instanceof UsageError || err instanceof RuntimeError) throw err;
-    throw new RuntimeError(`${what}: ${String((err as Error)?.message ?? err).split('\n')[0]}`);
+    // What fails here is the file's content (a config tfjs cannot build): a bad input file, exit 2.
+    throw new UsageError(`${what}: ${reasonOf(err)}`);
   } finally {
     console.warn = warn;
   }
@@ -125,6 +127,11 @@ export function fromLayersModel(model: tf.LayersModel, source: string, meta: Mod
     throw new UsageError(`model ${source} has ${model.inputs.length} inputs: cnnviz visualizes single-image models`);
   }
   const shape = model.inputs[0].shape;
+  const dtype: unknown = model.inputs[0].dtype;
+  // A damaged config can give the input a dtype tfjs accepts at build time but cannot feed.
+  if (typeof dtype !== 'string' || !['float32', 'int32', 'bool'].includes(dtype)) {
+    throw new UsageError(`model ${source} takes input of dtype ${JSON.stringify(dtype)?.slice(0, 40)}: cnnviz feeds images as float32 (corrupt config?)`);
+  }
   if (shape.length !== 4) {
     throw new UsageError(`model ${source} takes input of shape [${shape.map((d) => d ?? '?').join(', ')}]: cnnviz needs an image input [batch, height, width, channels]`);
   }

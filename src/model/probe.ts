@@ -19,6 +19,8 @@ export interface InputOptions {
   fit?: Fit;
   /** Side length for models that take any spatial size. */
   size?: number;
+  /** Largest image accepted, in megapixels (--max-pixels). */
+  maxMegapixels?: number;
 }
 
 /** The spatial size an image is resized to for this model. */
@@ -41,7 +43,7 @@ export function checkImageChannels(loaded: LoadedModel): 1 | 3 {
 /** Decode, convert, resize and scale an image exactly as the model expects it. */
 export async function loadModelInput(loaded: LoadedModel, source: string, opts: InputOptions = {}): Promise<{ raster: Raster; tensor: tf.Tensor4D }> {
   const channels = checkImageChannels(loaded);
-  const raster = await readImage(source, { channels, size: modelInputSize(loaded, opts), fit: opts.fit, maxSide: 512 });
+  const raster = await readImage(source, { channels, size: modelInputSize(loaded, opts), fit: opts.fit, maxSide: 512, maxMegapixels: opts.maxMegapixels });
   return { raster, tensor: rasterToTensor(raster, loaded.meta.inputRange) };
 }
 

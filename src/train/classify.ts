@@ -15,6 +15,8 @@ export interface ClassifyOptions {
   fit?: Fit;
   /** Images per forward pass. */
   batchSize?: number;
+  /** Largest image accepted, in megapixels (--max-pixels). */
+  maxMegapixels?: number;
 }
 
 /** Misuse of the whole command, refused before the first image rather than once per image. */
@@ -43,7 +45,7 @@ export async function* classifyEach(loaded: LoadedModel, images: readonly string
     try {
       for (const image of names) {
         try {
-          inputs.push((await loadModelInput(loaded, image, { fit: opts.fit })).tensor);
+          inputs.push((await loadModelInput(loaded, image, { fit: opts.fit, maxMegapixels: opts.maxMegapixels })).tensor);
           rowOf.push(settled.length);
           settled.push({ input: image, ok: true, value: [] });
         } catch (error) {

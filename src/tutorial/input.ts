@@ -18,6 +18,10 @@ export interface TutorialInputOptions {
   gray?: boolean;
   /** Longer side limit; 0 keeps the image's size. */
   maxSide?: number;
+  /** Largest image accepted, in megapixels (--max-pixels). */
+  maxMegapixels?: number;
+  /** Checks the decoded size from the image header before decoding (see DecodeOptions). */
+  beforeDecode?: (width: number, height: number) => void;
 }
 
 /** The image's file stem for default output names (`stdin` for '-'). */
@@ -32,6 +36,6 @@ export async function loadTutorialInput(image: string | undefined, opts: Tutoria
     const s = planeStats(plane);
     return { plane, range: [Math.min(0, s.min), s.max > s.min ? s.max : s.min + 1], stem: 'matrix' };
   }
-  const img = await readImage(image!, { channels: opts.gray ? 1 : 3, maxSide: opts.maxSide || undefined });
+  const img = await readImage(image!, { channels: opts.gray ? 1 : 3, maxSide: opts.maxSide || undefined, maxMegapixels: opts.maxMegapixels, beforeDecode: opts.beforeDecode });
   return { plane: planeFromRaster(img), range: [0, 1], stem: inputStem(image!) };
 }

@@ -2,6 +2,7 @@ import { UsageError } from '../errors.js';
 import { colorize, colormapLut } from '../image/colormap.js';
 import { tileGrid } from '../image/grid.js';
 import { createRaster, type Raster } from '../image/raster.js';
+import type * as tf from '@tensorflow/tfjs';
 import { type LayerInfo } from '../model/layers.js';
 
 /** A conv layer's weights as [kh, kw, inputs, filters] (the TF layout), whatever the layer kind. */
@@ -17,8 +18,24 @@ export interface LearnedKernels {
 
 const KERNEL_LAYERS = ['Conv2D', 'Conv1D', 'DepthwiseConv2D', 'SeparableConv2D', 'Conv2DTranspose'];
 
+/**
+ * Graph-model ops whose second input is a spatial filter, by the layer kind they are drawn
+ * as. The converter folds batch norm into the filter (and bias) of a fused conv, so its
+ * filter is the kernel the network really applies.
+ */
+const GRAPH_KERNEL_OPS: Record<string, string> = {
+  Conv2D: 'Conv2D',
+  _FusedConv2D: 'Conv2D',
+  FusedConv2D: 'Conv2D',
+  DepthwiseConv2dNative: 'DepthwiseConv2D',
+  FusedDepthwiseConv2dNative: 'DepthwiseConv2D',
+  Conv2DBackpropInput: 'Conv2DTranspose',
+};
+
+const isKernelLayer = (l: LayerInfo) => (l.node === undefined ? KERNEL_LAYERS.includes(l.className) : l.className in GRAPH_KERNEL_OPS);
+
 export function convLayerNames(layers: readonly LayerInfo[]): string[] {
-  return layers.filter((l) => KERNEL_LAYERS.includes(l.className)).map((l) => `${l.index} ${l.name}`);
+  return layers.filter(isKernelLayer).map((l) => `${l.index} ${l.name}`);
 }
 
 /**
@@ -26,29 +43,47 @@ export function convLayerNames(layers: readonly LayerInfo[]): string[] {
  * separable conv) have one single-input filter per channel; a transposed conv stores
  * [kh, kw, filters, inputs] and is swapped here so every kind is drawn the same way.
  */
-export function learnedKernels(info: LayerInfo, allLayers: readonly LayerInfo[] = []): LearnedKernels {
-  if (!KERNEL_LAYERS.includes(info.className)) {
+export function learnedKernels(info: LayerInfo, allLayers: readonly LayerInfo[] = [], graphWeights?: tf.NamedTensorMap | Record<string, tf.Tensor[]>): LearnedKernels {
+  if (!isKernelLayer(info)) {
     const convs = convLayerNames(allLayers);
     const hint = convs.length ? ` (conv layers: ${convs.slice(0, 6).join(', ')}${convs.length > 6 ? ', ...' : ''})` : '';
-    throw new UsageError(`layer ${info.index} '${info.name}' is a ${info.className}, not a convolution: kernels needs one of ${KERNEL_LAYERS.join(', ')}${hint}`);
+    const kinds = info.node === undefined ? KERNEL_LAYERS : Object.keys(GRAPH_KERNEL_OPS);
+    throw new UsageError(`layer ${info.index} '${info.name}' is a ${info.className}, not a convolution: kernels needs one of ${kinds.join(', ')}${hint}`);
   }
-  const vars = info.layer.weights;
-  const at = vars.findIndex((v) => /kernel/.test(v.originalName ?? v.name));
-  if (at < 0) throw new UsageError(`layer ${info.index} '${info.name}' (${info.className}) has no kernel weights (is it built?)`);
-  const tensor = vars[at].read();
+  const kind = info.node === undefined ? info.className : GRAPH_KERNEL_OPS[info.className];
+  const tensor = info.node === undefined ? layerKernel(info) : graphFilter(info, graphWeights);
   const shape = tensor.shape;
   const data = tensor.dataSync() as Float32Array;
   let [kh, kw, a, b] = shape.length === 3 ? [1, shape[0], shape[1], shape[2]] : shape;
   let weights = Float32Array.from(data);
-  if (info.className === 'DepthwiseConv2D' || info.className === 'SeparableConv2D') {
+  if (kind === 'DepthwiseConv2D' || kind === 'SeparableConv2D') {
     // [kh, kw, channels, multiplier] flattens to [kh, kw, 1, channels*multiplier] unchanged.
     [a, b] = [1, a * b];
-  } else if (info.className === 'Conv2DTranspose') {
+  } else if (kind === 'Conv2DTranspose') {
     weights = new Float32Array(data.length);
     for (let p = 0; p < kh * kw; p++) for (let i = 0; i < a; i++) for (let j = 0; j < b; j++) weights[(p * b + j) * a + i] = data[(p * a + i) * b + j];
     [a, b] = [b, a];
   }
   return { kh, kw, inputs: a, filters: b, weights, storedShape: shape };
+}
+
+function layerKernel(info: LayerInfo): tf.Tensor {
+  const vars = info.layer.weights;
+  const at = vars.findIndex((v) => /kernel/.test(v.originalName ?? v.name));
+  if (at < 0) throw new UsageError(`layer ${info.index} '${info.name}' (${info.className}) has no kernel weights (is it built?)`);
+  return vars[at].read();
+}
+
+/** A graph conv's filter: the weight node feeding its second input. */
+function graphFilter(info: LayerInfo, graphWeights: Record<string, tf.Tensor[] | tf.Tensor> | undefined): tf.Tensor {
+  // Conv2DBackpropInput takes (output size, filter, input); the other convs (input, filter, ...).
+  const input = info.nodeInputs?.[1]?.replace(/^\^/, '').split(':')[0];
+  const found = input === undefined ? undefined : graphWeights?.[input];
+  const tensor = Array.isArray(found) ? found[0] : found;
+  if (!tensor || tensor.rank !== 4) {
+    throw new UsageError(`layer ${info.index} '${info.name}' (${info.className}) has no filter weights: its filter input ${input ?? '(none)'} is not a weight of the graph`);
+  }
+  return tensor;
 }
 
 /** Filter f, input i as a kh×kw plane. */
@@ -146,4 +181,9 @@ export function kernelsFigure(k: LearnedKernels, opts: KernelFigureOptions = {})
     return k.inputs === 1 ? planes[0] : tileGrid(planes, { gutter: 1, scale: innerFactor, background: [200, 200, 200] });
   });
   return { raster: tileGrid(tiles, { gutter: 4, labels, scale: k.inputs === 1 ? factor : 1 }), mode };
+}
+
+/** The first layer `kernels` can draw, its default (a layer's isConv also covers ops without a filter). */
+export function firstKernelLayer(layers: readonly LayerInfo[]): number | undefined {
+  return layers.find(isKernelLayer)?.index;
 }

@@ -117,3 +117,60 @@ export function writeGraphModel(dir: string, opts: { withFormat?: boolean; anySi
   writeFileSync(path.join(dir, 'labels.txt'), 'vertical\nhorizontal\n');
   return path.join(dir, 'model.json');
 }
+
+/** The depthwise model's weights, in the order written: what `kernels` must show back. */
+export const DEPTHWISE_WEIGHTS = {
+  /** [3, 3, 3, 1]: channel c's 3×3 filter is (c + 1) × (y*3 + x - 4) / 4. */
+  depthwise: Float32Array.from({ length: 27 }, (_, i) => ((i % 3) + 1) * (Math.floor(i / 3) - 4) / 4),
+  /** [1, 1, 3, 4]: the pointwise conv with a batch norm folded in, filter f = (f + 1) × [1, -1, 0.5]. */
+  pointwise: Float32Array.from({ length: 12 }, (_, i) => (((i % 4) + 1) * [1, -1, 0.5][Math.floor(i / 4)])),
+  bias: Float32Array.of(0.1, -0.2, 0.3, -0.4),
+};
+
+/**
+ * A graph model shaped like tensorflowjs_converter's MobileNet: an RGB 8×8 input, a
+ * DepthwiseConv2dNative 3×3, a _FusedConv2D 1×1 with its batch norm folded into the filter
+ * and bias (fused_ops BiasAdd, Relu), a keep-dims Mean giving [1, 1, 1, 4] and a Softmax
+ * over it: the [1, 1, N] head graph classifiers end in.
+ */
+export function writeDepthwiseGraphModel(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const conv = { T: float, strides: ints([1, 1, 1, 1]), dilations: ints([1, 1, 1, 1]), padding: { s: b64('SAME') }, data_format: { s: b64('NHWC') }, explicit_paddings: { list: {} } };
+  const nodes = [
+    { name: 'image', op: 'Placeholder', attr: { dtype: float, shape: { shape: dims([-1, 8, 8, 3]) } } },
+    constNode('block/depthwise_weights', [3, 3, 3, 1]),
+    constNode('block/pointwise_weights', [1, 1, 3, 4]),
+    constNode('block/pointwise_bn_offset', [4]),
+    constNode('head/axes', [2], 'DT_INT32'),
+    { name: 'block/depthwise', op: 'DepthwiseConv2dNative', input: ['image', 'block/depthwise_weights'], attr: conv },
+    {
+      name: 'block/pointwise',
+      op: '_FusedConv2D',
+      input: ['block/depthwise', 'block/pointwise_weights', 'block/pointwise_bn_offset'],
+      attr: { ...conv, use_cudnn_on_gpu: { b: true }, num_args: { i: '1' }, fused_ops: { list: { s: [b64('BiasAdd'), b64('Relu')] } }, epsilon: { f: 0 } },
+    },
+    { name: 'head/Mean', op: 'Mean', input: ['block/pointwise', 'head/axes'], attr: { T: float, Tidx: { type: 'DT_INT32' }, keep_dims: { b: true } } },
+    { name: 'probs', op: 'Softmax', input: ['head/Mean'], attr: { T: float } },
+  ];
+  const w = DEPTHWISE_WEIGHTS;
+  writeFileSync(path.join(dir, 'group1-shard1of1.bin'), Buffer.concat([w.depthwise, w.pointwise, w.bias].map((a) => Buffer.from(a.buffer)).concat(Buffer.from(Int32Array.of(1, 2).buffer))));
+  const json = {
+    format: 'graph-model',
+    generatedBy: '2.15.0',
+    convertedBy: 'TensorFlow.js Converter v4.22.0',
+    modelTopology: { node: nodes, library: {}, versions: { producer: 1395 } },
+    weightsManifest: [
+      {
+        paths: ['group1-shard1of1.bin'],
+        weights: [
+          { name: 'block/depthwise_weights', shape: [3, 3, 3, 1], dtype: 'float32' },
+          { name: 'block/pointwise_weights', shape: [1, 1, 3, 4], dtype: 'float32' },
+          { name: 'block/pointwise_bn_offset', shape: [4], dtype: 'float32' },
+          { name: 'head/axes', shape: [2], dtype: 'int32' },
+        ],
+      },
+    ],
+  };
+  writeFileSync(path.join(dir, 'model.json'), JSON.stringify(json));
+  return path.join(dir, 'model.json');
+}

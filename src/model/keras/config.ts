@@ -47,6 +47,7 @@ function knownClass(cls: string): boolean {
 
 /** The one-line error for a layer tfjs cannot rebuild, naming it, its class and its index. */
 function unsupported(cls: string, name: string, state: State, registered?: string | null, module?: string): UsageError {
+  if (typeof cls !== 'string' || cls === '') return new UsageError(`cannot load ${state.file}: layer entry ${state.index} has no class_name: the model config is malformed (corrupt file?)`);
   const custom = registered && registered !== cls ? `, registered as ${registered}` : '';
   const where = `layer '${name}' (index ${state.index}, class ${cls}${custom})`;
   if (/OpLambda$/.test(cls) || module?.startsWith('keras.src.ops')) {

@@ -1,6 +1,6 @@
 import fsSync, { promises as fs } from 'node:fs';
 import type * as H5 from 'h5wasm/node';
-import { RuntimeError, UsageError } from '../../errors.js';
+import { reasonOf, RuntimeError, UsageError } from '../../errors.js';
 
 export type H5File = H5.File;
 export type H5Group = H5.Group;
@@ -62,8 +62,9 @@ export function hdf5<T>(file: string, fn: () => T): T {
     return fn();
   } catch (err) {
     if (err instanceof UsageError || err instanceof RuntimeError) throw err;
-    const reason = innermostReason(diag) ?? String((err as Error)?.message ?? err).split('\n')[0];
-    throw new RuntimeError(`cannot read ${file}: HDF5 says "${reason}"; is the file truncated or corrupt?`);
+    const reason = innermostReason(diag) ?? reasonOf(err);
+    // A file HDF5 cannot read is a bad input file, like an undecodable image: exit 2.
+    throw new UsageError(`cannot read ${file}: HDF5 says "${reason}"; is the file truncated or corrupt?`);
   } finally {
     fsSync.writeSync = original;
   }
@@ -102,16 +103,16 @@ function storedEof(head: Buffer): number | undefined {
 }
 
 /** Open an HDF5 file read-only, turning "not HDF5" and truncation into one-line errors. */
-export async function openH5(file: string, what = 'Keras HDF5 file'): Promise<H5File> {
+export async function openH5(file: string, what = 'Keras HDF5 file', shown = file): Promise<H5File> {
   const head = await fileStart(file);
-  if (!isHdf5(head)) throw new UsageError(`cannot open ${file}: not an HDF5 file (expected a ${what})`);
+  if (!isHdf5(head)) throw new UsageError(`cannot open ${shown}: not an HDF5 file (expected a ${what})`);
   const size = (await fs.stat(file)).size;
   const eof = storedEof(head);
   if (eof !== undefined && size < eof) {
-    throw new RuntimeError(`cannot open ${file}: the file is truncated (${size} of ${eof} bytes); copy or download it again`);
+    throw new UsageError(`cannot open ${shown}: the file is truncated (${size} of ${eof} bytes); copy or download it again`);
   }
   const h5 = await h5wasm();
-  return hdf5(file, () => {
+  return hdf5(shown, () => {
     const f = new h5.File(file, 'r');
     // A failed open leaves an invalid id rather than throwing.
     if (f.file_id < 0n) throw new Error('unable to open file');
@@ -151,7 +152,7 @@ export interface StoredWeight {
 export function readDataset(file: H5File, path: string, name = path): StoredWeight {
   const node = file.get(path);
   if (!loadedModule || !(node instanceof loadedModule.Dataset)) {
-    throw new RuntimeError(`weight ${path} is missing from ${file.filename}`);
+    throw new UsageError(`weight ${path} is missing from ${file.filename}`);
   }
   const ds = node;
   const raw = ds.value;
@@ -161,6 +162,6 @@ export function readDataset(file: H5File, path: string, name = path): StoredWeig
   else if (raw instanceof BigInt64Array || raw instanceof BigUint64Array) values = Float32Array.from(raw, (b) => Number(b));
   else if (ArrayBuffer.isView(raw)) values = Float32Array.from(raw as unknown as ArrayLike<number>);
   else if (typeof raw === 'number' || typeof raw === 'bigint') values = Float32Array.of(Number(raw));
-  else throw new RuntimeError(`weight ${path} in ${file.filename} has unsupported type ${JSON.stringify(ds.dtype)}`);
+  else throw new UsageError(`weight ${path} in ${file.filename} has unsupported type ${JSON.stringify(ds.dtype)}`);
   return { name, shape, values };
 }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tf = require('@tensorflow/tfjs');
 import { unzipSync } from 'fflate';
-import { RuntimeError, UsageError } from '../../errors.js';
+import { reasonOf, RuntimeError, UsageError } from '../../errors.js';
 import { buildQuietly, fromLayersModel, type LoadedModel, type LoadOptions } from '../load.js';
 import { layersModelMeta } from '../input-range.js';
 import { configName, isKerasOp, isModelConfig, translateKerasConfig, type KerasConfigEntry } from './config.js';
@@ -16,8 +16,15 @@ const HOW_TO_SAVE = "save the whole model: model.save('model.keras') in Keras 3,
 /** Open a Keras file by what it holds, not by its name: `.keras` zips, HDF5 `.h5`/`.hdf5`. */
 export async function loadKerasFile(file: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const head = await fileStart(file);
-  if (isZip(head)) return loadKerasZip(file, opts);
-  if (isHdf5(head)) return loadKerasH5(file, opts);
+  try {
+    if (isZip(head)) return await loadKerasZip(file, opts);
+    if (isHdf5(head)) return await loadKerasH5(file, opts);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof RuntimeError) throw err;
+    // A config of the wrong shape (a list where an object belongs) fails deep inside the
+    // translation as a TypeError; it is still the file that is wrong, so say which.
+    throw new UsageError(`cannot load ${file}: its Keras config is malformed (${reasonOf(err)}); corrupt file?`);
+  }
   throw new UsageError(`cannot open ${file}: neither a Keras 3 .keras archive (zip) nor a Keras HDF5 file; ${HOW_TO_SAVE}`);
 }
 
@@ -25,7 +32,7 @@ function parseConfig(text: string, where: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new RuntimeError(`cannot load ${where}: its model config is not valid JSON (corrupt file?)`);
+    throw new UsageError(`cannot load ${where}: its model config is not valid JSON (corrupt file?)`);
   }
 }
 
@@ -41,12 +48,27 @@ async function finish(model: tf.LayersModel, file: string, name: string | undefi
 const weightsOnly = (file: string) =>
   new UsageError(`cannot load ${file}: it holds only weights (model.save_weights), not the architecture; cnnviz needs a full model file: ${HOW_TO_SAVE}`);
 
+/**
+ * Without a model_config, Keras's own weight files still say they are Keras's: save_weights
+ * writes layer_names (Keras 2) or layers/ and vars/ groups (Keras 3). Any other HDF5 file
+ * (a dataset, a MATLAB file) is not a model at all, and calling it "weights only" misleads.
+ */
+function isKerasWeightsFile(h5: H5File): boolean {
+  const attrs = h5.attrs as Record<string, unknown>;
+  if ('layer_names' in attrs || 'keras_version' in attrs) return true;
+  const keys = h5.keys();
+  return ['model_weights', 'layers', 'vars'].some((k) => keys.includes(k));
+}
+
+const notKeras = (file: string) =>
+  new UsageError(`cannot load ${file}: an HDF5 file without a Keras model config (no model_config attribute, no Keras weights): not a Keras model; ${HOW_TO_SAVE}`);
+
 /** Keras 2 `model.save('m.h5')` (and Keras 3's legacy .h5): config attribute + model_weights group. */
 export async function loadKerasH5(file: string, opts: LoadOptions = {}): Promise<LoadedModel> {
   const h5 = await openH5(file);
   try {
     const configText = hdf5(file, () => textAttr(h5, 'model_config'));
-    if (!configText) throw weightsOnly(file);
+    if (!configText) throw hdf5(file, () => isKerasWeightsFile(h5)) ? weightsOnly(file) : notKeras(file);
     const config = parseConfig(configText, file);
     const keras3 = (hdf5(file, () => textAttr(h5, 'keras_version')) ?? '').startsWith('3');
     const model = await buildModel(translateKerasConfig(config, { keras3, file }), file);
@@ -55,7 +77,7 @@ export async function loadKerasH5(file: string, opts: LoadOptions = {}): Promise
       for (const layer of model.layers) {
         if (layer.weights.length === 0) continue;
         const group = root.get(layer.name) as H5Group | null;
-        if (!group) throw new RuntimeError(`cannot load ${file}: no weights for layer '${layer.name}' (model_weights/${layer.name} is missing)`);
+        if (!group) throw new UsageError(`cannot load ${file}: no weights for layer '${layer.name}' (model_weights/${layer.name} is missing)`);
         const stored = stringListAttr(group, 'weight_names').map((n) => readDataset(h5, `${group.path}/${n}`, n.replace(/:\d+$/, '')));
         assignWeights(layer, stored, `cannot load ${file}`);
       }
@@ -116,7 +138,7 @@ function assignKeras3Weights(entry: KerasConfigEntry, model: tf.LayersModel, h5:
       continue;
     }
     if (layer.weights.length === 0) continue;
-    if (!found) throw new RuntimeError(`cannot load ${file}: no weights for layer '${layerName}' (${e.class_name}) in model.weights.h5 (looked for ${slot}/vars)`);
+    if (!found) throw new UsageError(`cannot load ${file}: no weights for layer '${layerName}' (${e.class_name}) in model.weights.h5 (looked for ${slot}/vars)`);
     assignWeights(layer, readVars(h5, found), `cannot load ${file}`);
   }
 }
@@ -136,7 +158,7 @@ export async function loadKerasZip(file: string, opts: LoadOptions = {}): Promis
   try {
     entries = unzipSync(new Uint8Array(await fs.readFile(file)));
   } catch (err) {
-    throw new RuntimeError(`cannot open ${file}: not a readable zip archive (${String((err as Error)?.message ?? err)}); truncated or corrupt?`);
+    throw new UsageError(`cannot open ${file}: not a readable zip archive (${reasonOf(err)}); truncated or corrupt?`);
   }
   const names = Object.keys(entries);
   if (!entries['config.json']) {
@@ -157,7 +179,7 @@ export async function loadKerasZip(file: string, opts: LoadOptions = {}): Promis
   try {
     const weightsFile = path.join(dir, 'model.weights.h5');
     await fs.writeFile(weightsFile, weightsBytes);
-    const h5 = await openH5(weightsFile, 'model.weights.h5 inside a .keras archive');
+    const h5 = await openH5(weightsFile, 'model.weights.h5 inside a .keras archive', `${file} (its model.weights.h5)`);
     try {
       hdf5(file, () => assignKeras3Weights(config as KerasConfigEntry, model, h5, '', file));
     } finally {

@@ -1,5 +1,5 @@
 import tf = require('@tensorflow/tfjs');
-import { RuntimeError } from '../../errors.js';
+import { RuntimeError, UsageError } from '../../errors.js';
 import { type StoredWeight } from './h5.js';
 
 type Layer = tf.layers.Layer;
@@ -23,7 +23,7 @@ const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b
 export function assignWeights(owner: Layer, stored: StoredWeight[], where: string): void {
   const targets = leafLayers(owner).flatMap((layer) => layer.weights.map((variable) => ({ layer, variable })));
   if (targets.length !== stored.length) {
-    throw new RuntimeError(
+    throw new UsageError(
       `${where}: layer '${owner.name}' (${owner.getClassName()}) needs ${targets.length} weight arrays but the file has ${stored.length}` +
         (stored.length ? ` (${stored.map((s) => s.name).join(', ')})` : ''),
     );
@@ -37,7 +37,7 @@ export function assignWeights(owner: Layer, stored: StoredWeight[], where: strin
     used.add(j);
     const s = stored[j];
     if (!sameShape(s.shape, variable.shape as number[])) {
-      throw new RuntimeError(
+      throw new UsageError(
         `${where}: weight '${s.name}' of layer '${layer.name}' has shape ${shapeText(s.shape)} in the file but the rebuilt layer needs ${shapeText(variable.shape as number[])}`,
       );
     }
