@@ -197,6 +197,18 @@ describe('docs/errors.md is true', () => {
     lambda.config.layers[1] = { class_name: 'Lambda', config: { name: 'scale', function: ['4wEAAAAAAAAA', null, null], function_type: 'lambda', arguments: {} } };
     cases.set('keras-lambda', layers(await writeKeras2H5(path.join(dir, 'lambda.h5'), edgeModel(), { config: lambda })));
 
+    // Flags, outputs, class names and many inputs
+    cases.set('unknown-command', ['index', '--help']);
+    cases.set('layer-out-of-range', activations(photo, '--layer', '99'));
+    cases.set('filter-out-of-range', ['dream', '-m', model, '--layer', 'edges', '--filter', '9', '-o', path.join(dir, 'out.png')]);
+    cases.set('bad-choice', activations(photo, '--cmap', 'nope'));
+    cases.set('stdout-twice', ['activations', photo, '-m', model, '-o', '-', '--json']);
+    cases.set('output-folder-missing', ['activations', photo, '-m', model, '-o', path.join(dir, 'no', 'such', 'out.png')]);
+    cases.set('output-under-file', ['activations', photo, '-m', model, '-o', path.join(photo, 'out.png')]);
+    cases.set('labels-missing', ['predict', photo, '-m', model, '--labels', path.join(dir, 'no-labels.txt')]);
+    cases.set('labels-count', ['predict', photo, '-m', model, '--labels', file('three.txt', 'a\nb\nc\n')]);
+    cases.set('some-inputs-failed', ['predict', photo, path.join(dir, 'missing.png'), '-m', model]);
+
     const list: FuzzCase[] = [...cases].map(([id, argv]) => ({ id, argv, what: id, output: path.join(dir, 'out.png') }));
     const report = await runBatch(list, dir, 'errors', 300_000);
     expect(report.died).toBeUndefined();
