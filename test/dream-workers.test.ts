@@ -9,7 +9,8 @@ import { loadModel, type LoadedModel } from '../src/model/load.js';
 import { edgeModel, saveModelTo, tempDir } from './helpers/models.js';
 
 // Workers import compiled JS: from the TypeScript source the caller names the built job module.
-const JOB_MODULE = fileURLToPath(new URL('../dist/dream/job.js', import.meta.url));
+// Workers run the built library, not the TypeScript source this test imports.
+const DIST = fileURLToPath(new URL('../dist', import.meta.url));
 
 let dir: string;
 let loaded: LoadedModel;
@@ -35,7 +36,7 @@ beforeAll(async () => {
 describe('dream progress', () => {
   test.each([1, 2])('goes from 0 to --steps exactly once over 3 batches on %i worker(s)', async (workers) => {
     const seen: DreamProgress[] = [];
-    const run = await dreamUnits(loaded, { layerIndex: 1, units: [0, 1, 0, 1, 0], settings: settings() }, { batchSize: 2, workers, jobModule: JOB_MODULE }, (p) => seen.push(p));
+    const run = await dreamUnits(loaded, { layerIndex: 1, units: [0, 1, 0, 1, 0], settings: settings() }, { batchSize: 2, workers, compiledDir: DIST }, (p) => seen.push(p));
     expect(run.workers).toBe(workers);
     expect(seen.every((p) => p.total === 5 && p.batches === 3)).toBe(true);
     expect(seen.length).toBe(3 * 5);
@@ -48,14 +49,14 @@ describe('dream progress', () => {
 
 describe('errors from worker threads keep their kind (and so their exit code)', () => {
   test('a NaN objective is a RuntimeError (exit 1)', async () => {
-    const err = await dreamUnits(broken, { layerIndex: 1, units: [0, 1], settings: settings() }, { batchSize: 1, workers: 2, jobModule: JOB_MODULE }).catch((e: unknown) => e);
+    const err = await dreamUnits(broken, { layerIndex: 1, units: [0, 1], settings: settings() }, { batchSize: 1, workers: 2, compiledDir: DIST }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RuntimeError);
     expect((err as Error).message).toMatch(/^objective became NaN at step 1 for unit [01]: no picture written/);
   });
 
   test('a channel objective on a layer without a grid is a UsageError (exit 2)', async () => {
     const flat = loaded.graph.layers.findIndex((l) => l.name === 'flat');
-    const err = await dreamUnits(loaded, { layerIndex: flat, units: [0, 1], settings: settings() }, { batchSize: 1, workers: 2, jobModule: JOB_MODULE }).catch((e: unknown) => e);
+    const err = await dreamUnits(loaded, { layerIndex: flat, units: [0, 1], settings: settings() }, { batchSize: 1, workers: 2, compiledDir: DIST }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UsageError);
     expect((err as Error).message).toMatch(/^--objective channel needs a layer with height, width and channel axes, but flat has output \[128\]/);
   });

@@ -13,7 +13,7 @@ maybe('worker pool', () => {
   let pool: WorkerPool;
   const progress: Array<[number, unknown]> = [];
   beforeAll(() => {
-    pool = createWorkerPool({ size: 2, backend: 'wasm', onProgress: (id, info) => progress.push([id, info]) });
+    pool = createWorkerPool({ size: 2, backend: 'wasm', workerFile: WORKER, onProgress: (id, info) => progress.push([id, info]) });
   });
   afterAll(async () => {
     await pool.close();

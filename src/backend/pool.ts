@@ -33,6 +33,8 @@ export interface WorkerPoolOptions {
   backend?: BackendRequest;
   /** Called on the main thread for every reportProgress() in a worker. */
   onProgress?: (jobId: number, info: unknown) => void;
+  /** The compiled worker script; default pool-worker.js beside this module. */
+  workerFile?: string;
 }
 
 export interface WorkerPool {
@@ -57,20 +59,12 @@ export interface WorkerInit {
 }
 
 /**
- * Workers run compiled JS. From dist/ the worker sits beside this file; when this module
- * runs from source (ts-jest), the compiled twin under dist/ is used.
+ * Workers run compiled JS: the worker beside this file, which under dist/ is the built one.
+ * Code running from TypeScript source (the test runner) names the built file with `workerFile`.
  */
 export function poolWorkerFile(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const beside = path.join(here, 'pool-worker.js');
+  const beside = fileURLToPath(new URL('./pool-worker.js', import.meta.url));
   if (existsSync(beside)) return beside;
-  const parts = here.split(path.sep);
-  const src = parts.lastIndexOf('src');
-  if (src >= 0) {
-    parts[src] = 'dist';
-    const compiled = path.join(parts.join(path.sep), 'pool-worker.js');
-    if (existsSync(compiled)) return compiled;
-  }
   throw new RuntimeError(`worker pool: ${beside} is missing; build the project first (npm run build)`);
 }
 
@@ -85,7 +79,7 @@ export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
   const size = Math.max(1, Math.floor(options.size ?? os.availableParallelism()));
   const init: WorkerInit = { backend: options.backend ?? process.env.CNNVIZ_BACKEND ?? 'auto' };
   const piscina = new Piscina({
-    filename: pathToFileURL(poolWorkerFile()).href,
+    filename: pathToFileURL(options.workerFile ?? poolWorkerFile()).href,
     minThreads: size,
     maxThreads: size,
     // One job per worker at a time: jobs are CPU-bound and tfjs state is per thread.

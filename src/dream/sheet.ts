@@ -1,4 +1,5 @@
 import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import tf = require('@tensorflow/tfjs');
 import { createWorkerPool } from '../backend/pool.js';
@@ -80,10 +81,11 @@ export interface RunOptions {
   /** Worker threads (default: one per core); 1 runs in this thread. */
   workers?: number;
   /**
-   * The compiled job module workers import (they run JS): default job.js beside this file.
-   * Code running from TypeScript source (the test runner) passes the built one.
+   * The folder of the compiled library whose job module and worker script the workers run (they
+   * run JS): default the one this module belongs to. Code running from TypeScript source (the
+   * test runner) names the built one, dist/.
    */
-  jobModule?: string;
+  compiledDir?: string;
 }
 
 /** Render every unit in batches of `batchSize`, spread over a worker pool when there are several. */
@@ -103,8 +105,10 @@ export async function dreamUnits(loaded: LoadedModel, spec: BatchSpec, run: RunO
     );
     return { ...mergeRuns(runs), workers: 1 };
   }
+  const compiled = (file: string) => (run.compiledDir ? path.join(run.compiledDir, file) : fileURLToPath(new URL(`../${file}`, import.meta.url)));
   const pool = createWorkerPool({
     size: workers,
+    workerFile: compiled('backend/pool-worker.js'),
     backend: tf.getBackend() as BackendRequest,
     onProgress: (job, info) => {
       const p = info as DreamJobProgress;
@@ -113,7 +117,7 @@ export async function dreamUnits(loaded: LoadedModel, spec: BatchSpec, run: RunO
     },
   });
   try {
-    const module = run.jobModule ?? fileURLToPath(new URL('./job.js', import.meta.url));
+    const module = compiled('dream/job.js');
     const runs = batches.map((units, b) =>
       pool
         .run<DreamJobResult>({ module, fn: 'dreamBatchJob', args: { model: loaded.source, inputRange: loaded.meta.inputRange, spec: { ...spec, units } } satisfies DreamJobArgs }, { jobId: b })
