@@ -6,7 +6,7 @@ import { UsageError } from '../src/errors.js';
 import { classCount, parseLabels, readLabelsFile, withLabels } from '../src/model/labels.js';
 import { loadModel } from '../src/model/load.js';
 import { saveModel } from '../src/model/save.js';
-import { brightnessModel, flatImage, sigmoid } from './helpers/brightness.js';
+import { flatImage, saveBrightnessModels, sigmoid } from './helpers/brightness.js';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/models.js';
 
@@ -20,10 +20,7 @@ const files = { lines: '', array: '', object: '', keras: '', three: '' };
 beforeAll(async () => {
   await initBackend('wasm');
   dir = tempDir();
-  softmaxDir = path.join(dir, 'softmax');
-  sigmoidDir = path.join(dir, 'sigmoid');
-  await saveModel(brightnessModel('softmax'), softmaxDir, { labels: ['dark', 'bright'], inputRange: [0, 1] });
-  await saveModel(brightnessModel('sigmoid'), sigmoidDir, { labels: ['dark', 'bright'], inputRange: [0, 1] });
+  ({ softmaxDir, sigmoidDir } = await saveBrightnessModels(dir));
   white = await flatImage(path.join(dir, 'white.png'), 255);
   mkdirSync(path.join(dir, 'labels'));
   const write = (name: string, text: string) => {

@@ -6,7 +6,7 @@ import { initBackend } from '../src/backend/select.js';
 import { loadModel } from '../src/model/load.js';
 import { saveModel } from '../src/model/save.js';
 import { classifyEach, classifyImages } from '../src/train/classify.js';
-import { brightnessModel, flatImage, sigmoid } from './helpers/brightness.js';
+import { flatImage, saveBrightnessModels, sigmoid } from './helpers/brightness.js';
 import { ROOT, runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/models.js';
 
@@ -18,10 +18,7 @@ let black: string;
 beforeAll(async () => {
   await initBackend('wasm');
   dir = tempDir();
-  softmaxDir = path.join(dir, 'softmax');
-  sigmoidDir = path.join(dir, 'sigmoid');
-  await saveModel(brightnessModel('softmax'), softmaxDir, { labels: ['dark', 'bright'], inputRange: [0, 1] });
-  await saveModel(brightnessModel('sigmoid'), sigmoidDir, { labels: ['dark', 'bright'], inputRange: [0, 1] });
+  ({ softmaxDir, sigmoidDir } = await saveBrightnessModels(dir));
   white = await flatImage(path.join(dir, 'white.png'), 255);
   black = await flatImage(path.join(dir, 'black.png'), 0);
 });

@@ -1,6 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
+import path from 'node:path';
 import { encodePng } from '../../src/image/io.js';
+import { saveModel } from '../../src/model/save.js';
 
 /**
  * Classifiers whose answer is known exactly: the head sees only the image's mean brightness m
@@ -27,4 +29,13 @@ export async function flatImage(file: string, value: number): Promise<string> {
   const data = new Uint8Array(8 * 8 * 3).fill(value);
   writeFileSync(file, await encodePng({ data, width: 8, height: 8, channels: 3 }));
   return file;
+}
+
+/** Both brightness classifiers saved under `dir` (labels [dark, bright], range [0, 1]). */
+export async function saveBrightnessModels(dir: string): Promise<{ softmaxDir: string; sigmoidDir: string }> {
+  const softmaxDir = path.join(dir, 'softmax');
+  const sigmoidDir = path.join(dir, 'sigmoid');
+  await saveModel(brightnessModel('softmax'), softmaxDir, { labels: ['dark', 'bright'], inputRange: [0, 1] });
+  await saveModel(brightnessModel('sigmoid'), sigmoidDir, { labels: ['dark', 'bright'], inputRange: [0, 1] });
+  return { softmaxDir, sigmoidDir };
 }
