@@ -99,7 +99,7 @@ describe('many images: a bad file costs only its own result (issue 15, defect 3)
   test('classifyEach yields every image in order; a bad one does not sink the good ones of its batch', async () => {
     const loaded = await loadModel(softmaxDir);
     const before = tf.memory().numTensors;
-    const settled = [];
+    const settled: Array<{ input: string; ok: boolean; value?: unknown; error?: unknown }> = [];
     for await (const s of classifyEach(loaded, [white, notImage, black, missing, empty, white], { top: 1, batchSize: 4 })) settled.push(s);
     expect(tf.memory().numTensors).toBe(before);
     expect(settled.map((s) => [s.input, s.ok])).toEqual([
