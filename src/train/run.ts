@@ -2,12 +2,27 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UsageError } from '../errors.js';
+import { loadModel, type LoadedModel } from '../model/load.js';
 import { type CnnvizJson, type InputRange } from '../model/meta.js';
 import { saveModel } from '../model/save.js';
 import { archSpec, buildModel, checkInputSize } from './arch.js';
 import { type AugmentOptions } from './augment.js';
 import { checkDecoded, classCounts, decodeImages, scanDataset, type DecodeReport } from './dataset.js';
 import { trainLoop, type EpochRecord, type LoopEvents, type LoopResult } from './loop.js';
+import { buildTransferModel, backboneInputSize, trainTransfer, type Freeze, type TransferModel } from './transfer.js';
+
+/** Transfer learning (--base): the backbone and how much of it trains. */
+export interface BaseOptions {
+  /** Any model cnnviz loads (a layers model): model.json, its folder, or a Keras file. */
+  model: string;
+  /** Where to cut it (--base-layer; default: its last layer with a spatial extent of at least 2x2). */
+  layer?: string;
+  /** Overrides the backbone's own input range (--input-range given explicitly). */
+  inputRange?: InputRange;
+  freeze: Freeze;
+  fineTuneEpochs: number;
+  fineTuneLr: number;
+}
 
 export interface TrainRunOptions {
   dataset: string;
@@ -30,11 +45,15 @@ export interface TrainRunOptions {
   /** The command line as typed, recorded in cnnviz.json. */
   command: string;
   backend: string;
+  /** Train a head (and the top of) a loaded backbone instead of --arch from scratch. */
+  base?: BaseOptions;
 }
 
 export interface TrainRunEvents extends LoopEvents {
   onStage?(message: string): void;
   onDecode?(split: 'train' | 'val', done: number, total: number): void;
+  /** Transfer learning computes the frozen backbone's features once per image. */
+  onFeatures?(split: 'train' | 'val', done: number, total: number): void;
 }
 
 export interface TrainRunResult {
@@ -53,8 +72,17 @@ export function checkOutputDir(dir: string, force: boolean): void {
 
 /** Read a dataset folder, train a classifier on it and save the best epoch's model to `output`. */
 export async function trainFromFolder(opts: TrainRunOptions, events: TrainRunEvents = {}): Promise<TrainRunResult> {
-  const spec = archSpec(opts.arch);
-  checkInputSize(spec, opts.inputSize);
+  let backbone: LoadedModel | undefined;
+  if (opts.base) {
+    backbone = await loadModel(opts.base.model, { inputRange: opts.base.inputRange });
+  } else {
+    checkInputSize(archSpec(opts.arch), opts.inputSize);
+  }
+  // The backbone decides the pictures' size, channels and range; --input-size only fills in a size it leaves open.
+  const inputSize = backbone ? backboneInputSize(backbone, opts.inputSize) : opts.inputSize;
+  const inputRange = backbone ? backbone.meta.inputRange : opts.inputRange;
+  const channels = backbone ? backbone.inputShape[2] : 3;
+  if (channels !== 1 && channels !== 3) throw new UsageError(`backbone ${backbone!.source} takes ${channels}-channel pictures: train reads photos as 1 (grey) or 3 (RGB) channels`);
   checkOutputDir(opts.output, opts.force);
   const backend = tf.getBackend();
   if (!tf.getKernel('Conv2DBackpropFilter', backend)) {
@@ -64,18 +92,23 @@ export async function trainFromFolder(opts: TrainRunOptions, events: TrainRunEve
   const where = files.layout === 'split' ? 'train/ and val/' : `a seeded ${Math.round(opts.valSplit * 100)}% validation split`;
   events.onStage?.(`dataset ${files.root}: ${files.classes.length} classes (${files.classes.join(', ')}), ${files.train.length} training and ${files.val.length} validation images from ${where}`);
 
-  const train = await decodeImages(files.train, opts.inputSize, (n) => events.onDecode?.('train', n, files.train.length));
-  const val = await decodeImages(files.val, opts.inputSize, (n) => events.onDecode?.('val', n, files.val.length));
+  const train = await decodeImages(files.train, inputSize, (n) => events.onDecode?.('train', n, files.train.length), 4, channels);
+  const val = await decodeImages(files.val, inputSize, (n) => events.onDecode?.('val', n, files.val.length), 4, channels);
   checkDecoded([train, val], files.classes);
   const skipped = [...train.skipped, ...val.skipped];
 
-  const model = buildModel(spec, opts.inputSize, files.classes.length, opts.seed);
+  let transfer: TransferModel | undefined;
+  if (backbone) {
+    tf.util.assert(opts.base !== undefined, () => 'base options');
+    transfer = buildTransferModel(backbone, { layer: opts.base!.layer, classes: files.classes.length, seed: opts.seed, inputSize });
+  }
+  const model = transfer ? transfer.model : buildModel(archSpec(opts.arch), inputSize, files.classes.length, opts.seed);
   const counts = { train: classCounts(train.set, files.classes), val: classCounts(val.set, files.classes) };
   const sidecar = (loop: { history: EpochRecord[]; best: EpochRecord; stoppedBy?: string; seconds: number }): CnnvizJson => ({
     name: path.basename(path.resolve(opts.output)),
     labels: files.classes,
-    inputSize: opts.inputSize,
-    inputRange: opts.inputRange,
+    inputSize,
+    inputRange,
     head: files.classes.length === 2 ? `sigmoid: P(${files.classes[1]})` : 'softmax',
     valAccuracy: round(loop.best.valAccuracy),
     valLoss: round(loop.best.valLoss),
@@ -91,7 +124,20 @@ export async function trainFromFolder(opts: TrainRunOptions, events: TrainRunEve
       skippedUnreadable: skipped.length,
     },
     training: {
-      arch: opts.arch,
+      arch: transfer ? 'transfer' : opts.arch,
+      ...(transfer && opts.base
+        ? {
+            base: {
+              model: opts.base.model,
+              name: backbone!.meta.name,
+              layer: transfer.cut.name,
+              layerIndex: transfer.cut.index,
+              freeze: opts.base.freeze,
+              fineTuneEpochs: opts.base.fineTuneEpochs,
+              fineTuneLr: opts.base.fineTuneLr,
+            },
+          }
+        : {}),
       params: model.countParams(),
       epochsMax: opts.epochs,
       batchSize: opts.batchSize,
@@ -108,34 +154,37 @@ export async function trainFromFolder(opts: TrainRunOptions, events: TrainRunEve
 
   const t0 = Date.now();
   const history: EpochRecord[] = [];
-  const loop = await trainLoop(
-    model,
-    train.set,
-    val.set,
-    files.classes.length,
-    {
-      epochs: opts.epochs,
-      batchSize: opts.batchSize,
-      lr: opts.lr,
-      patience: opts.patience,
-      seed: opts.seed,
-      inputRange: opts.inputRange,
-      timeLimitSeconds: opts.timeLimitMinutes * 60,
-      augment: opts.augment,
+  const loopOptions = {
+    epochs: opts.epochs,
+    batchSize: opts.batchSize,
+    lr: opts.lr,
+    patience: opts.patience,
+    seed: opts.seed,
+    inputRange,
+    timeLimitSeconds: opts.timeLimitMinutes * 60,
+    augment: opts.augment,
+  };
+  const loopEvents: TrainRunEvents = {
+    ...events,
+    // Each new best is saved as it happens, so a killed run still leaves its best model behind.
+    onEpoch: async (record, improved) => {
+      history.push(record);
+      if (improved) await saveModel(model, opts.output, sidecar({ history, best: record, seconds: (Date.now() - t0) / 1000 }));
+      await events.onEpoch?.(record, improved);
     },
-    {
-      ...events,
-      // Each new best is saved as it happens, so a killed run still leaves its best model behind.
-      onEpoch: async (record, improved) => {
-        history.push(record);
-        if (improved) await saveModel(model, opts.output, sidecar({ history, best: record, seconds: (Date.now() - t0) / 1000 }));
-        await events.onEpoch?.(record, improved);
-      },
-    },
-  );
+  };
+  const loop =
+    transfer && opts.base
+      ? await trainTransfer(transfer, train.set, val.set, files.classes.length, loopOptions, opts.base, loopEvents)
+      : await trainLoop(model, train.set, val.set, files.classes.length, loopOptions, loopEvents);
   const final = sidecar(loop);
   const modelFile = await saveModel(model, opts.output, final);
-  model.dispose();
+  if (backbone) {
+    // The backbone's layers live in two models (it and `base`): dispose each weight once.
+    for (const w of new Set([...backbone.model.weights, ...model.weights])) w.dispose();
+  } else {
+    model.dispose();
+  }
   return { modelFile, sidecar: final, loop, skipped };
 }
 
