@@ -75,6 +75,48 @@ export function highFrequencyShare(raster) {
   return total > 0 ? high / total : 0;
 }
 
+/**
+ * Is a picture an oriented pattern rather than a flat colour (issue 17)? Luminance in [0, 1]
+ * (Rec.601 grey, as cnnviz converts), the centred square of side n: its standard deviation,
+ * and, after removing the mean and applying a 2-D Hann window, how the power |FFT|^2 at radii
+ * strictly between 4 and n/2 cycles per picture spreads over 12 orientation bins of [0, 180):
+ * the largest bin over the mean bin. Stripes score 3-5, a flat blob or isotropic texture ~1-2.
+ */
+export function orientationScore(raster) {
+  const { width: w, height: h, channels: c, data } = raster;
+  const n = Math.min(w, h);
+  const x0 = Math.floor((w - n) / 2);
+  const y0 = Math.floor((h - n) / 2);
+  const g = new Float64Array(n * n);
+  for (let y = 0; y < n; y++) {
+    for (let x = 0; x < n; x++) {
+      const i = (y + y0) * w + (x + x0);
+      g[y * n + x] = (c === 1 ? data[i] : 0.299 * data[i * c] + 0.587 * data[i * c + 1] + 0.114 * data[i * c + 2]) / 255;
+    }
+  }
+  const mean = g.reduce((a, v) => a + v, 0) / g.length;
+  const std = Math.sqrt(g.reduce((a, v) => a + (v - mean) ** 2, 0) / g.length);
+  const hann = (k) => 0.5 - 0.5 * Math.cos((2 * Math.PI * k) / (n - 1));
+  for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) g[y * n + x] = (g[y * n + x] - mean) * hann(x) * hann(y);
+  const re = new Float64Array(n * n);
+  const im = new Float64Array(n * n);
+  for (let y = 0; y < n; y++) dftInPlace(re, im, g, null, y * n, 1, n);
+  for (let x = 0; x < n; x++) dftInPlace(re, im, re.slice(), im.slice(), x, n, n);
+  const bins = new Float64Array(12);
+  for (let l = 0; l < n; l++) {
+    for (let k = 0; k < n; k++) {
+      const fx = k <= n / 2 ? k : k - n;
+      const fy = l <= n / 2 ? l : l - n;
+      const r = Math.hypot(fx, fy);
+      if (!(r > 4 && r < n / 2)) continue;
+      const angle = ((Math.atan2(fy, fx) * 180) / Math.PI + 360) % 180;
+      bins[Math.min(11, Math.floor(angle / 15))] += re[l * n + k] ** 2 + im[l * n + k] ** 2;
+    }
+  }
+  const meanBin = bins.reduce((a, v) => a + v, 0) / bins.length;
+  return { n, std, ratio: meanBin > 0 ? Math.max(...bins) / meanBin : 0, bins: Array.from(bins) };
+}
+
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);

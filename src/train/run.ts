@@ -9,7 +9,7 @@ import { archSpec, buildModel, checkInputSize } from './arch.js';
 import { type AugmentOptions } from './augment.js';
 import { checkDecoded, classCounts, decodeImages, scanDataset, type DecodeReport } from './dataset.js';
 import { trainLoop, type EpochRecord, type LoopEvents, type LoopResult } from './loop.js';
-import { buildTransferModel, backboneInputSize, trainTransfer, type Freeze, type TransferModel } from './transfer.js';
+import { buildTransferModel, backboneInputSize, cutBackbone, trainTransfer, type BackboneCut, type Freeze } from './transfer.js';
 
 /** Transfer learning (--base): the backbone and how much of it trains. */
 export interface BaseOptions {
@@ -73,8 +73,10 @@ export function checkOutputDir(dir: string, force: boolean): void {
 /** Read a dataset folder, train a classifier on it and save the best epoch's model to `output`. */
 export async function trainFromFolder(opts: TrainRunOptions, events: TrainRunEvents = {}): Promise<TrainRunResult> {
   let backbone: LoadedModel | undefined;
+  let cut: BackboneCut | undefined;
   if (opts.base) {
     backbone = await loadModel(opts.base.model, { inputRange: opts.base.inputRange });
+    cut = cutBackbone(backbone, opts.base.layer, opts.base.freeze);
   } else {
     checkInputSize(archSpec(opts.arch), opts.inputSize);
   }
@@ -97,11 +99,7 @@ export async function trainFromFolder(opts: TrainRunOptions, events: TrainRunEve
   checkDecoded([train, val], files.classes);
   const skipped = [...train.skipped, ...val.skipped];
 
-  let transfer: TransferModel | undefined;
-  if (backbone) {
-    tf.util.assert(opts.base !== undefined, () => 'base options');
-    transfer = buildTransferModel(backbone, { layer: opts.base!.layer, classes: files.classes.length, seed: opts.seed, inputSize });
-  }
+  const transfer = backbone && cut ? buildTransferModel(backbone, cut, { classes: files.classes.length, seed: opts.seed, inputSize }) : undefined;
   const model = transfer ? transfer.model : buildModel(archSpec(opts.arch), inputSize, files.classes.length, opts.seed);
   const counts = { train: classCounts(train.set, files.classes), val: classCounts(val.set, files.classes) };
   const sidecar = (loop: { history: EpochRecord[]; best: EpochRecord; stoppedBy?: string; seconds: number }): CnnvizJson => ({

@@ -48,25 +48,45 @@ export function backboneInputSize(backbone: LoadedModel, fallback: number): numb
   return height;
 }
 
+/** A backbone cut at one layer: a functional model sharing the loaded weights. */
+export interface BackboneCut {
+  base: tf.LayersModel;
+  /** Where, in the backbone's own layer numbering (`cnnviz layers -m <backbone>`). */
+  index: number;
+  name: string;
+}
+
 /**
- * Keras's `Sequential([base, GlobalAveragePooling2D(), Dense(...)])`: the backbone cut at
- * `layer` (default: its last layer with a spatial extent of at least 2x2) becomes one nested
- * model named `base`, sharing the loaded weights, followed by pooling and a new head.
+ * Cut a loaded backbone at `layer` (default: its last layer with a spatial extent of at least
+ * 2x2), as one model named `base`, and check --freeze against it: both before any slow work.
  */
-export function buildTransferModel(backbone: LoadedModel, opts: { layer?: string; classes: number; seed: number; inputSize: number }): TransferModel {
+export function cutBackbone(backbone: LoadedModel, layer: string | undefined, freeze: Freeze): BackboneCut {
   if (backbone.kind === 'graph') {
     throw new UsageError(`--base ${backbone.source} is a TF.js graph model, whose weights are frozen constants: use a layers model (TF.js layers model.json or a Keras .h5/.keras file) as the backbone`);
   }
   const layers = backbone.graph.layers;
-  const index = opts.layer !== undefined ? resolveLayer(opts.layer, layers) : lastSpatialLayer(layers);
+  const index = layer !== undefined ? resolveLayer(layer, layers) : lastSpatialLayer(layers);
   const info = layers[index];
   if (info.className === 'InputLayer' || !isSpatial(info)) {
     const fallback = layers[lastSpatialLayer(layers)];
-    throw new UsageError(`--base-layer ${opts.layer}: layer ${index} '${info.name}' (${info.className}, output [${info.outputShape.map((d) => d ?? '?').join(', ')}]) is not a feature map to pool; choose a layer with height, width and channels, e.g. ${fallback.index} '${fallback.name}' (the default)`);
+    throw new UsageError(`--base-layer ${layer}: layer ${index} '${info.name}' (${info.className}, output [${info.outputShape.map((d) => d ?? '?').join(', ')}]) is not a feature map to pool; choose a layer with height, width and channels, e.g. ${fallback.index} '${fallback.name}' (the default)`);
   }
+  const base = tf.model({ inputs: backbone.graph.inputs, outputs: info.output, name: BASE_NAME });
+  const count = backboneLayers(base).length;
+  if (typeof freeze === 'number' && freeze > count) {
+    throw new UsageError(`--freeze ${freeze}: the backbone has ${count} layers up to ${info.name} (after its input), so N can be 0-${count} (or all, none)`);
+  }
+  return { base, index, name: info.name };
+}
+
+/**
+ * Keras's `Sequential([base, GlobalAveragePooling2D(), Dense(...)])`: the cut backbone as one
+ * nested model named `base`, then pooling and a new head.
+ */
+export function buildTransferModel(backbone: LoadedModel, cut: BackboneCut, opts: { classes: number; seed: number; inputSize: number }): TransferModel {
   const channels = backbone.inputShape[2];
   const size = backboneInputSize(backbone, opts.inputSize);
-  const base = tf.model({ inputs: backbone.graph.inputs, outputs: info.output, name: BASE_NAME });
+  const { base } = cut;
   const input = tf.input({ shape: [size, size, channels], name: 'image' });
   const features = base.apply(input) as tf.SymbolicTensor;
   const pooled = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(features) as tf.SymbolicTensor;
@@ -77,7 +97,7 @@ export function buildTransferModel(backbone: LoadedModel, opts: { layer?: string
     kernelInitializer: tf.initializers.glorotUniform({ seed: opts.seed * 1000 }),
   });
   const model = tf.model({ inputs: input, outputs: head.apply(pooled) as tf.SymbolicTensor, name: 'cnnviz_transfer' });
-  return { model, base, head, cut: { index, name: info.name }, inputSize: size, channels, inputRange: backbone.meta.inputRange };
+  return { model, base, head, cut: { index: cut.index, name: cut.name }, inputSize: size, channels, inputRange: backbone.meta.inputRange };
 }
 
 /** The backbone's layers in order, without its InputLayer: what --freeze N counts from the end. */
@@ -88,8 +108,7 @@ export function backboneLayers(base: tf.LayersModel): tf.layers.Layer[] {
 /** Make the backbone's last `trainable` layers trainable and freeze the rest; returns how many train. */
 export function setFrozen(base: tf.LayersModel, freeze: Freeze): number {
   const layers = backboneLayers(base);
-  const open = freeze === 'all' ? 0 : freeze === 'none' ? layers.length : freeze;
-  if (open > layers.length) throw new UsageError(`--freeze ${freeze}: the backbone has ${layers.length} layers after its input, so N can be 0-${layers.length} (or all, none)`);
+  const open = freeze === 'all' ? 0 : freeze === 'none' ? layers.length : Math.min(freeze, layers.length);
   layers.forEach((l, i) => (l.trainable = i >= layers.length - open));
   return open;
 }
