@@ -142,39 +142,86 @@ export function inferenceModeStep(model: tf.LayersModel, optimizer: tf.Optimizer
   };
 }
 
-/** Feature vectors [count, width] computed once; batches are rows of it. */
-export interface FeatureSet {
+/**
+ * Activations of one layer computed once per picture, for one or more views of it (the picture,
+ * and its mirror image when augmenting): view v of picture i is row i of views[v].
+ */
+export interface CachedSet {
   count: number;
-  width: number;
-  data: Float32Array;
+  /** Shape of one row, without the batch axis. */
+  shape: number[];
+  views: Float32Array[];
   labels: Int32Array;
 }
 
-/** Run a set's images through `extractor` (inference mode) once, a batch at a time. */
-export async function computeFeatures(extractor: tf.LayersModel, set: ImageSet, range: InputRange, onProgress?: (done: number) => void, batchSize = 32): Promise<FeatureSet> {
-  const width = extractor.outputs[0].shape[1] as number;
-  const data = new Float32Array(set.count * width);
-  for (let start = 0; start < set.count; start += batchSize) {
-    const idx = Array.from({ length: Math.min(batchSize, set.count - start) }, (_, j) => start + j);
-    const f = tf.tidy(() => extractor.predict(imagesToTensor(set, idx, range)) as tf.Tensor2D);
-    data.set(await f.data(), start * width);
-    f.dispose();
-    onProgress?.(start + idx.length);
-  }
-  return { count: set.count, width, data, labels: set.labels };
-}
-
-export function featureFeeder(features: FeatureSet, classes: number): Feeder {
+/** Training batches draw a random view per picture; validation (no rng) reads view 0. */
+export function cachedFeeder(set: CachedSet, classes: number): Feeder {
+  const width = set.shape.reduce((a, b) => a * b, 1);
   return {
-    count: features.count,
-    inputs: (idx) => {
-      const rows = new Float32Array(idx.length * features.width);
-      idx.forEach((i, j) => rows.set(features.data.subarray(i * features.width, (i + 1) * features.width), j * features.width));
-      return tf.tensor2d(rows, [idx.length, features.width]);
+    count: set.count,
+    inputs: (idx, rng) => {
+      const rows = new Float32Array(idx.length * width);
+      idx.forEach((i, j) => {
+        const view = rng && set.views.length > 1 ? Math.floor(rng.next() * set.views.length) : 0;
+        rows.set(set.views[view].subarray(i * width, (i + 1) * width), j * width);
+      });
+      return tf.tensor(rows, [idx.length, ...set.shape]);
     },
-    labels: (idx) => labelsToTensor(features, idx, classes),
+    labels: (idx) => labelsToTensor(set, idx, classes),
   };
 }
+
+/**
+ * Run a set's pictures (and, with `mirror`, their mirror images) through `extractor` once, in
+ * inference mode, keeping each of its outputs: one CachedSet per output.
+ */
+export async function cacheOutputs(extractor: tf.LayersModel, set: ImageSet, range: InputRange, mirror: boolean, onProgress?: (done: number) => void, batchSize = 32): Promise<CachedSet[]> {
+  const shapes = extractor.outputs.map((o) => o.shape.slice(1) as number[]);
+  const widths = shapes.map((sh) => sh.reduce((a, b) => a * b, 1));
+  const nViews = mirror ? 2 : 1;
+  const caches = shapes.map((shape, k) => ({ count: set.count, shape, labels: set.labels, views: Array.from({ length: nViews }, () => new Float32Array(set.count * widths[k])) }));
+  for (let start = 0; start < set.count; start += batchSize) {
+    const idx = Array.from({ length: Math.min(batchSize, set.count - start) }, (_, j) => start + j);
+    for (let v = 0; v < nViews; v++) {
+      const outs = tf.tidy(() => {
+        const x = imagesToTensor(set, idx, range);
+        const y = extractor.predict(v === 1 ? tf.reverse(x, 2) : x);
+        return Array.isArray(y) ? y : [y];
+      });
+      for (let k = 0; k < outs.length; k++) caches[k].views[v].set(await outs[k].data(), start * widths[k]);
+      tf.dispose(outs);
+    }
+    onProgress?.(start + idx.length);
+  }
+  return caches;
+}
+
+/**
+ * The part of the network above the frozen layers, as a model of its own that shares their
+ * weights: the backbone's last `open` layers re-applied to a new input, then pooling and the
+ * head. Only a plain chain can be split so (each layer reading just the one before it); for
+ * anything else, or when the backbone trains whole, this returns undefined.
+ */
+export function topOfChain(tm: TransferModel, open: number): { boundary: tf.SymbolicTensor; top: tf.LayersModel } | undefined {
+  const layers = backboneLayers(tm.base);
+  const k = layers.length - open;
+  if (open <= 0 || k <= 0) return undefined;
+  for (let i = k; i < layers.length; i++) {
+    const nodes = layers[i].inboundNodes;
+    if (nodes.length < 1 || nodes[0].inboundLayers.length !== 1 || nodes[0].inboundLayers[0] !== layers[i - 1]) return undefined;
+  }
+  if (tm.base.outputs[0] !== layers[layers.length - 1].output) return undefined;
+  const boundary = layers[k - 1].output as tf.SymbolicTensor;
+  const input = tf.input({ shape: boundary.shape.slice(1) as number[], name: 'frozen_features' });
+  let x: tf.SymbolicTensor = input;
+  for (let i = k; i < layers.length; i++) x = layers[i].apply(x) as tf.SymbolicTensor;
+  x = tm.model.getLayer('gap').apply(x) as tf.SymbolicTensor;
+  const top = tf.model({ inputs: input, outputs: tm.head.apply(x) as tf.SymbolicTensor });
+  return { boundary, top };
+}
+
+/** Most floats the frozen layers' cached outputs may take (about 1.6 GB). */
+const CACHE_BUDGET = 400e6;
 
 export interface TransferOptions {
   freeze: Freeze;
@@ -188,42 +235,56 @@ export interface TransferEvents extends LoopEvents {
 }
 
 /**
- * Two phases. Head: the backbone is frozen, so its pooled features are computed once per image
- * (un-augmented: augmentation would need a backbone pass per view) and only the head trains, on
- * them. Fine-tune (unless --freeze all): the backbone's last layers train too, at a low rate,
- * on augmented images, in inference mode; it keeps the head phase's weights unless it beats
- * their val loss. `loop` holds the head phase's settings; the fine-tune phase shares all but
- * its epochs and rate.
+ * Two phases. Head: only the new head trains, on the frozen backbone's pooled features.
+ * Fine-tune (unless --freeze all): the backbone's last layers train too, at a low rate, in
+ * inference mode; it keeps the head phase's weights unless it beats their val loss.
+ *
+ * Whatever is frozen gives the same output every epoch, so it runs once: one pass over the
+ * pictures (and their mirror images, the one augmentation that survives caching) stores the
+ * pooled features and the input of the first layer that fine-tunes; both phases then train
+ * on those. When the top cannot be split off (not a chain) or would not fit in memory, the
+ * fine-tune phase runs the whole network on every batch with the usual random augmentation.
  */
 export async function trainTransfer(tm: TransferModel, train: ImageSet, val: ImageSet, classes: number, loop: LoopOptions, t: TransferOptions, events: TransferEvents = {}): Promise<LoopResult> {
   const t0 = Date.now();
+  const open = t.freeze === 'all' || t.fineTuneEpochs === 0 ? 0 : setFrozen(tm.base, t.freeze);
   setFrozen(tm.base, 'all');
-  const gap = tm.model.getLayer('gap');
-  const extractor = tf.model({ inputs: tm.model.inputs, outputs: gap.output as tf.SymbolicTensor });
-  events.onStage?.(`computing the frozen backbone's features once per image (${train.count + val.count} images)`);
-  const trainFeatures = await computeFeatures(extractor, train, tm.inputRange, (n) => events.onFeatures?.('train', n, train.count));
-  const valFeatures = await computeFeatures(extractor, val, tm.inputRange, (n) => events.onFeatures?.('val', n, val.count));
+  const mirror = loop.augment !== false && loop.augment.flip;
+  const views = mirror ? 2 : 1;
+  let split = topOfChain(tm, open);
+  if (split) {
+    const floats = (train.count * views + val.count) * split.boundary.shape.slice(1).reduce((a: number, b) => a * (b ?? 1), 1);
+    if (floats > CACHE_BUDGET) split = undefined;
+  }
+  // One pass over the backbone yields both: its pooled output and the boundary inside it.
+  const pooled = tf.layers.globalAveragePooling2d({ name: 'pooled_features' }).apply(tm.base.outputs[0]) as tf.SymbolicTensor;
+  const extractor = tf.model({ inputs: tm.base.inputs, outputs: split ? [pooled, split.boundary] : [pooled] });
+  events.onStage?.(`running the frozen layers once per picture${mirror ? ' and its mirror image' : ''} (${train.count + val.count} pictures)`);
+  const [trainPooled, trainBoundary] = await cacheOutputs(extractor, train, tm.inputRange, mirror, (n) => events.onFeatures?.('train', n, train.count));
+  const [valPooled, valBoundary] = await cacheOutputs(extractor, val, tm.inputRange, false, (n) => events.onFeatures?.('val', n, val.count));
 
-  const featureInput = tf.input({ shape: [trainFeatures.width], name: 'features' });
+  const featureInput = tf.input({ shape: trainPooled.shape, name: 'features' });
   const headModel = tf.model({ inputs: featureInput, outputs: tm.head.apply(featureInput) as tf.SymbolicTensor });
   const headOpt = tf.train.adam(loop.lr);
-  events.onStage?.(`head phase: up to ${loop.epochs} epochs on cached features, backbone frozen`);
-  const head = await fitLoop(headModel, headOpt, inferenceModeStep(headModel, headOpt, classes), featureFeeder(trainFeatures, classes), featureFeeder(valFeatures, classes), classes, { ...loop, phase: 'head' }, events);
+  events.onStage?.(`head phase: up to ${loop.epochs} epochs on the cached features, backbone frozen`);
+  const head = await fitLoop(headModel, headOpt, inferenceModeStep(headModel, headOpt, classes), cachedFeeder(trainPooled, classes), cachedFeeder(valPooled, classes), classes, { ...loop, phase: 'head' }, events);
 
   const elapsed = (Date.now() - t0) / 1000;
   const timeLeft = loop.timeLimitSeconds > 0 ? loop.timeLimitSeconds - elapsed : 0;
-  if (t.freeze === 'all' || t.fineTuneEpochs === 0 || head.stoppedBy === 'interrupted' || (loop.timeLimitSeconds > 0 && timeLeft <= 0)) {
+  if (open === 0 || head.stoppedBy === 'interrupted' || (loop.timeLimitSeconds > 0 && timeLeft <= 0)) {
     return { ...head, seconds: elapsed };
   }
-  const open = setFrozen(tm.base, t.freeze);
-  events.onStage?.(`fine-tune phase: up to ${t.fineTuneEpochs} epochs, the backbone's last ${open} layers and the head at lr ${t.fineTuneLr}`);
+  setFrozen(tm.base, t.freeze);
+  const how = split ? 'on the cached input of the first of them' : 'running the whole network on every batch';
+  events.onStage?.(`fine-tune phase: up to ${t.fineTuneEpochs} epochs, the backbone's last ${open} layers and the head at lr ${t.fineTuneLr}, ${how}`);
+  const model = split ? split.top : tm.model;
   const opt = tf.train.adam(t.fineTuneLr);
   const fine = await fitLoop(
-    tm.model,
+    model,
     opt,
-    inferenceModeStep(tm.model, opt, classes),
-    imageFeeder(train, classes, tm.inputRange, loop.augment),
-    imageFeeder(val, classes, tm.inputRange),
+    inferenceModeStep(model, opt, classes),
+    split ? cachedFeeder(trainBoundary, classes) : imageFeeder(train, classes, tm.inputRange, loop.augment),
+    split ? cachedFeeder(valBoundary, classes) : imageFeeder(val, classes, tm.inputRange),
     classes,
     { ...loop, epochs: t.fineTuneEpochs, lr: t.fineTuneLr, firstEpoch: head.history.length, bestSoFar: head.best, phase: 'fine-tune', timeLimitSeconds: loop.timeLimitSeconds > 0 ? timeLeft : 0, seed: loop.seed + 1 },
     events,
