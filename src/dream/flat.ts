@@ -85,6 +85,6 @@ export const FLAT_STD = 0.02;
 export function flatDreamNote(unit: number, raster: Raster, objective: number): string | undefined {
   const std = luminanceStd(raster);
   if (std >= FLAT_STD) return undefined;
-  const why = Math.abs(objective) < 1e-6 ? 'the unit does not respond to any picture (a dead filter: its output is 0 whatever the input)' : "this objective's optimum is a flat colour";
+  const why = Math.abs(objective) < 1e-6 ? 'the unit does not respond to any picture (a dead filter: its output is 0 whatever the input)' : "this objective's optimum is a flat colour (or the dream needs more --steps)";
   return `filter ${unit}: the dream is a flat colour (luminance std ${std.toFixed(3)}, objective ${objective.toFixed(3)}): ${why}`;
 }
