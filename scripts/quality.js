@@ -2,7 +2,7 @@
 // table (issue 4) for our method (Lucid's defaults) and the Keras baseline side by side, on the
 // real MobileNet and the 500 cats-dogs val photos.
 //
-//   node scripts/quality.js [--only bundled|mobilenet] [--layers a,b,c] [--filters 0-15] [--steps 512] [--backend wasm] [--out dir]
+//   node scripts/quality.js [--only bundled|mobilenet] [--model models/catsdogs] [--layers a,b,c] [--filters 0-15] [--steps 512] [--backend wasm] [--out dir]
 //
 // Bundled model (models/catsdogs), each picture made by the CLI exactly as a user types it:
 //   layer 1        `cnnviz dream --layer 1 --filter 3 --seed 1`: luminance std (>= 0.08) and the
@@ -174,11 +174,11 @@ function score(loaded, layerIndex, units, dreams, photos) {
 }
 
 async function bundled(outDir) {
-  const model = path.join(ROOT, 'models/catsdogs');
+  const model = arg('model', path.join(ROOT, 'models/catsdogs'));
   const loaded = await loadModel(model);
   const side = loaded.inputShape[0];
   const l1 = path.join(outDir, 'bundled-layer1-filter3.png');
-  const note = cli(['dream', '--layer', '1', '--filter', '3', '--seed', '1', '-o', l1]);
+  const note = cli(['dream', '-m', model, '--layer', '1', '--filter', '3', '--seed', '1', '-o', l1]);
   const o = orientationScore(await readImage(l1, { channels: 3 }));
   const l1ok = o.std >= 0.08 && o.ratio >= 2.5;
   console.log(`\n## bundled model (${loaded.meta.name}, ${loaded.graph.layers.length} layers)`);
@@ -187,7 +187,7 @@ async function bundled(outDir) {
 
   const dir = path.join(outDir, 'bundled-layer25');
   mkdirSync(dir, { recursive: true });
-  cli(['dream', '--layer', '25', '--filters', '0-15', '--seed', '1', '-o', path.join(outDir, 'bundled-layer25.png'), '--out-dir', dir]);
+  cli(['dream', '-m', model, '--layer', '25', '--filters', '0-15', '--seed', '1', '-o', path.join(outDir, 'bundled-layer25.png'), '--out-dir', dir]);
   const units = Array.from({ length: 16 }, (_, i) => i);
   const dreams = [];
   for (const u of units) {

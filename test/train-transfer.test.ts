@@ -96,7 +96,7 @@ function options(output: string, base: Partial<NonNullable<TrainRunOptions['base
     augment: DEFAULT_AUGMENT,
     command: 'cnnviz train (test)',
     backend: 'wasm',
-    base: { model: backbone, freeze: 3, fineTuneEpochs: 2, fineTuneLr: 0.01, ...base },
+    base: { model: backbone, freeze: 3, fineTuneEpochs: 2, fineTuneLr: 0.01, views: 3, ...base },
     ...extra,
   };
 }

@@ -30,6 +30,7 @@ interface TrainOptions extends CommonOptions {
   freeze: Freeze;
   fineTuneEpochs: number;
   fineTuneLr: number;
+  views: number;
 }
 
 /** Ctrl-C ends the run early on purpose: the best model is saved, and the exit code says so. */
@@ -73,16 +74,17 @@ export function trainCommand(): Command {
     .option('--freeze <all|none|N>', 'with --base: all = train the head only; none = then fine-tune the whole backbone; N = then fine-tune its last N layers', parseFreeze, 'all' as Freeze)
     .option('--fine-tune-epochs <n>', 'with --base and --freeze none|N: most epochs of the fine-tune phase, after the head phase (--epochs)', intOption('--fine-tune-epochs', 0), 10)
     .option('--fine-tune-lr <rate>', 'with --base: Adam learning rate of the fine-tune phase', floatOption('--fine-tune-lr', 1e-8, 1), 0.0001)
+    .option('--views <n>', 'with --base: views of each training image the frozen layers compute once: the image, its mirror image, then random crops (see --min-crop)', intOption('--views', 1, 16), 4)
     .option('--json', 'print the per-epoch history and the result as JSON on stdout', false)
     .action(async (dataset: string, opts: TrainOptions, self: Command) => {
       const inputRange = parseInputRange(opts.inputRange ?? '0,1');
       const explicit = (name: string) => self.getOptionValueSource(name) === 'cli';
-      for (const flag of ['baseLayer', 'freeze', 'fineTuneEpochs', 'fineTuneLr'] as const) {
+      for (const flag of ['baseLayer', 'freeze', 'fineTuneEpochs', 'fineTuneLr', 'views'] as const) {
         if (!opts.base && explicit(flag)) throw new UsageError(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} goes with --base <model> (transfer learning)`);
       }
       if (opts.base && explicit('arch')) throw new UsageError(`--arch and --base both choose the network: --base trains a head on ${opts.base}, --arch one from scratch`);
       const base = opts.base
-        ? { model: opts.base, layer: opts.baseLayer, inputRange: explicit('inputRange') ? inputRange : undefined, freeze: opts.freeze, fineTuneEpochs: opts.fineTuneEpochs, fineTuneLr: opts.fineTuneLr }
+        ? { model: opts.base, layer: opts.baseLayer, inputRange: explicit('inputRange') ? inputRange : undefined, freeze: opts.freeze, fineTuneEpochs: opts.fineTuneEpochs, fineTuneLr: opts.fineTuneLr, views: opts.views }
         : undefined;
       const totalEpochs = opts.epochs + (base && base.freeze !== 'all' ? base.fineTuneEpochs : 0);
       const output = opts.output ?? `${path.basename(path.resolve(dataset))}-model`;

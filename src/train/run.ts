@@ -22,6 +22,8 @@ export interface BaseOptions {
   freeze: Freeze;
   fineTuneEpochs: number;
   fineTuneLr: number;
+  /** Views of each training picture cached (--views): the picture, its mirror image, random crops. */
+  views: number;
 }
 
 export interface TrainRunOptions {
@@ -133,6 +135,7 @@ export async function trainFromFolder(opts: TrainRunOptions, events: TrainRunEve
               freeze: opts.base.freeze,
               fineTuneEpochs: opts.base.fineTuneEpochs,
               fineTuneLr: opts.base.fineTuneLr,
+              views: opts.augment ? opts.base.views : 1,
             },
           }
         : {}),

@@ -6,7 +6,9 @@ import { type LoadedModel } from '../model/load.js';
 import { type InputRange } from '../model/meta.js';
 import { type ImageSet } from './dataset.js';
 import { fitLoop, imageFeeder, lossAndHits, type EpochRecord, type Feeder, type LoopEvents, type LoopOptions, type LoopResult, type TrainStep } from './loop.js';
-import { labelsToTensor, imagesToTensor } from './augment.js';
+import { augmentBatch, labelsToTensor, imagesToTensor, type AugmentOptions } from './augment.js';
+import { createRng, type Rng } from './random.js';
+import { installBatchNormGradient } from '../dream/batchnorm-gradient.js';
 
 /** `all`: only the head trains; `none`: the whole backbone fine-tunes; N: its last N layers do. */
 export type Freeze = 'all' | 'none' | number;
@@ -143,8 +145,8 @@ export function inferenceModeStep(model: tf.LayersModel, optimizer: tf.Optimizer
 }
 
 /**
- * Activations of one layer computed once per picture, for one or more views of it (the picture,
- * and its mirror image when augmenting): view v of picture i is row i of views[v].
+ * Activations of one layer computed once per picture, for one or more views of it (see
+ * cacheOutputs): view v of picture i is row i of views[v].
  */
 export interface CachedSet {
   count: number;
@@ -172,20 +174,23 @@ export function cachedFeeder(set: CachedSet, classes: number): Feeder {
 }
 
 /**
- * Run a set's pictures (and, with `mirror`, their mirror images) through `extractor` once, in
- * inference mode, keeping each of its outputs: one CachedSet per output.
+ * Run a set's pictures through `extractor` once per view, in inference mode, keeping each of
+ * its outputs: one CachedSet per output. View 0 is the picture as it is, view 1 (with
+ * augmentation) its mirror image, views 2 and up random crops, flips and brightness/contrast
+ * drawn from `rng` with `augment`'s ranges.
  */
-export async function cacheOutputs(extractor: tf.LayersModel, set: ImageSet, range: InputRange, mirror: boolean, onProgress?: (done: number) => void, batchSize = 32): Promise<CachedSet[]> {
+export async function cacheOutputs(extractor: tf.LayersModel, set: ImageSet, range: InputRange, nViews: number, augment: AugmentOptions | false, rng: Rng, onProgress?: (done: number) => void, batchSize = 32): Promise<CachedSet[]> {
   const shapes = extractor.outputs.map((o) => o.shape.slice(1) as number[]);
   const widths = shapes.map((sh) => sh.reduce((a, b) => a * b, 1));
-  const nViews = mirror ? 2 : 1;
-  const caches = shapes.map((shape, k) => ({ count: set.count, shape, labels: set.labels, views: Array.from({ length: nViews }, () => new Float32Array(set.count * widths[k])) }));
+  const views = augment ? nViews : 1;
+  const caches = shapes.map((shape, k) => ({ count: set.count, shape, labels: set.labels, views: Array.from({ length: views }, () => new Float32Array(set.count * widths[k])) }));
   for (let start = 0; start < set.count; start += batchSize) {
     const idx = Array.from({ length: Math.min(batchSize, set.count - start) }, (_, j) => start + j);
-    for (let v = 0; v < nViews; v++) {
+    for (let v = 0; v < views; v++) {
       const outs = tf.tidy(() => {
         const x = imagesToTensor(set, idx, range);
-        const y = extractor.predict(v === 1 ? tf.reverse(x, 2) : x);
+        const view = v === 0 || !augment ? x : v === 1 ? tf.reverse(x, 2) : augmentBatch(x, rng, range, augment);
+        const y = extractor.predict(view);
         return Array.isArray(y) ? y : [y];
       });
       for (let k = 0; k < outs.length; k++) caches[k].views[v].set(await outs[k].data(), start * widths[k]);
@@ -227,6 +232,8 @@ export interface TransferOptions {
   freeze: Freeze;
   fineTuneEpochs: number;
   fineTuneLr: number;
+  /** Views of each training picture the frozen layers see once (with augmentation): the picture, its mirror image, then random crops. */
+  views: number;
 }
 
 export interface TransferEvents extends LoopEvents {
@@ -239,18 +246,18 @@ export interface TransferEvents extends LoopEvents {
  * Fine-tune (unless --freeze all): the backbone's last layers train too, at a low rate, in
  * inference mode; it keeps the head phase's weights unless it beats their val loss.
  *
- * Whatever is frozen gives the same output every epoch, so it runs once: one pass over the
- * pictures (and their mirror images, the one augmentation that survives caching) stores the
- * pooled features and the input of the first layer that fine-tunes; both phases then train
- * on those. When the top cannot be split off (not a chain) or would not fit in memory, the
+ * Whatever is frozen gives the same output every epoch, so it runs once per view of each
+ * picture (the picture, its mirror image, random crops: `views` of them, drawn once, not anew
+ * every epoch), storing the pooled features and the input of the first layer that fine-tunes;
+ * both phases then train on those, each batch drawing one view per picture. The batch norm
+ * gradient is the exact broadcasting one dreams use (tfjs's stock one tiles). When the top cannot be split off (not a chain) or would not fit in memory, the
  * fine-tune phase runs the whole network on every batch with the usual random augmentation.
  */
 export async function trainTransfer(tm: TransferModel, train: ImageSet, val: ImageSet, classes: number, loop: LoopOptions, t: TransferOptions, events: TransferEvents = {}): Promise<LoopResult> {
   const t0 = Date.now();
   const open = t.freeze === 'all' || t.fineTuneEpochs === 0 ? 0 : setFrozen(tm.base, t.freeze);
   setFrozen(tm.base, 'all');
-  const mirror = loop.augment !== false && loop.augment.flip;
-  const views = mirror ? 2 : 1;
+  const views = loop.augment === false ? 1 : Math.max(1, t.views);
   let split = topOfChain(tm, open);
   if (split) {
     const floats = (train.count * views + val.count) * split.boundary.shape.slice(1).reduce((a: number, b) => a * (b ?? 1), 1);
@@ -259,9 +266,11 @@ export async function trainTransfer(tm: TransferModel, train: ImageSet, val: Ima
   // One pass over the backbone yields both: its pooled output and the boundary inside it.
   const pooled = tf.layers.globalAveragePooling2d({ name: 'pooled_features' }).apply(tm.base.outputs[0]) as tf.SymbolicTensor;
   const extractor = tf.model({ inputs: tm.base.inputs, outputs: split ? [pooled, split.boundary] : [pooled] });
-  events.onStage?.(`running the frozen layers once per picture${mirror ? ' and its mirror image' : ''} (${train.count + val.count} pictures)`);
-  const [trainPooled, trainBoundary] = await cacheOutputs(extractor, train, tm.inputRange, mirror, (n) => events.onFeatures?.('train', n, train.count));
-  const [valPooled, valBoundary] = await cacheOutputs(extractor, val, tm.inputRange, false, (n) => events.onFeatures?.('val', n, val.count));
+  events.onStage?.(`running the frozen layers once per view: ${views} of each of ${train.count} training pictures, 1 of each of ${val.count} validation pictures`);
+  installBatchNormGradient();
+  const rng = createRng(loop.seed ^ 0xca5e);
+  const [trainPooled, trainBoundary] = await cacheOutputs(extractor, train, tm.inputRange, views, loop.augment, rng, (n) => events.onFeatures?.('train', n, train.count));
+  const [valPooled, valBoundary] = await cacheOutputs(extractor, val, tm.inputRange, 1, false, rng, (n) => events.onFeatures?.('val', n, val.count));
 
   const featureInput = tf.input({ shape: trainPooled.shape, name: 'features' });
   const headModel = tf.model({ inputs: featureInput, outputs: tm.head.apply(featureInput) as tf.SymbolicTensor });
