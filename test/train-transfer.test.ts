@@ -238,3 +238,20 @@ describe('cnnviz train --base (CLI)', () => {
     expect(existsSync(path.join(out, 'model.json'))).toBe(false);
   }, 300_000);
 });
+
+describe('the bundled model (models/catsdogs)', () => {
+  test('is MobileNet with a new head, trained by train --base: layer 1 base/conv1, layer 25 base/conv_pw_4, the pooled layer 81 base/conv_pw_13_relu', async () => {
+    const loaded = await loadModel();
+    const layers = loaded.graph.layers;
+    expect(layers).toHaveLength(84);
+    expect([1, 25, 81, 82, 83].map((i) => layers[i].name)).toEqual(['base/conv1', 'base/conv_pw_4', 'base/conv_pw_13_relu', 'gap', 'head']);
+    expect(lastSpatialLayer(layers)).toBe(81);
+    expect(layers[1].outputShape).toEqual([null, 112, 112, 8]);
+    expect(layers[25].outputShape).toEqual([null, 28, 28, 64]);
+    expect(loaded.inputShape).toEqual([224, 224, 3]);
+    expect(loaded.meta.inputRange).toEqual([-1, 1]);
+    expect(loaded.meta.labels).toEqual(['cat', 'dog']);
+    expect(loaded.meta.extra).toMatchObject({ training: { arch: 'transfer', base: { layer: 'conv_pw_13_relu' } } });
+    loaded.model.dispose();
+  });
+});
