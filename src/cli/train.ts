@@ -140,7 +140,7 @@ export function trainCommand(): Command {
     });
   addBackendOptions(cmd);
   return examples(cmd, [
-    'cnnviz train ../shared/data/cats-dogs -o models/catsdogs --min-crop 0.35 --epochs 40 --time-limit 40',
+    'cnnviz train ../shared/data/cats-dogs -o models/catsdogs --base ../shared/data/models/mobilenet-v1-0.25-224 --epochs 60 --lr 0.003 --freeze 36 --fine-tune-epochs 15 --fine-tune-lr 0.0002',
     'cnnviz train photos/ -o my-model --input-size 64 --epochs 10',
     'cnnviz train photos/ -o my-model --arch tiny --val-split 0.1 --json > history.json',
     'cnnviz train photos/ -o my-model --base ../shared/data/models/mobilenet-v1-0.25-224 --epochs 20',
