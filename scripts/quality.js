@@ -1,13 +1,20 @@
-// `npm run quality`: the dream acceptance table (issue 4) for our method (Lucid's defaults) and
-// the Keras baseline side by side, on the real MobileNet and the 500 cats-dogs val photos.
+// `npm run quality`: first the bundled model's checks (issue 17), then the dream acceptance
+// table (issue 4) for our method (Lucid's defaults) and the Keras baseline side by side, on the
+// real MobileNet and the 500 cats-dogs val photos.
 //
-//   node scripts/quality.js [--layers a,b,c] [--filters 0-15] [--steps 512] [--backend wasm] [--out dir]
+//   node scripts/quality.js [--only bundled|mobilenet] [--model models/catsdogs] [--layers a,b,c] [--filters 0-15] [--steps 512] [--backend wasm] [--out dir]
+//
+// Bundled model (models/catsdogs), each picture made by the CLI exactly as a user types it:
+//   layer 1        `cnnviz dream --layer 1 --filter 3 --seed 1`: luminance std (>= 0.08) and the
+//                  orientation ratio (largest of 12 orientation bins / mean bin, >= 2.5), see orientationScore
+//   layer 25       `cnnviz dream --layer 25 --filters 0-15 --seed 1`: superstimulus and distinct (>= 90% each)
 //
 // Measures, per layer (see docs/dream.md for what each means):
 //   superstimulus  dreams whose target-channel mean beats the best of the photos (dream resized to 224)
 //   distinct       dreams of filter f that excite channel f more than any other filter's dream does
 //   HF share       median share of power above half Nyquist (grey 128 px dream, mean removed, Hann window)
 //   rank           median rank of the target channel by z-score against the photos (1 = best)
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,6 +82,48 @@ export function highFrequencyShare(raster) {
   return total > 0 ? high / total : 0;
 }
 
+/**
+ * Is a picture an oriented pattern rather than a flat colour (issue 17)? Luminance in [0, 1]
+ * (Rec.601 grey, as cnnviz converts), the centred square of side n: its standard deviation,
+ * and, after removing the mean and applying a 2-D Hann window, how the power |FFT|^2 at radii
+ * strictly between 4 and n/2 cycles per picture spreads over 12 orientation bins of [0, 180):
+ * the largest bin over the mean bin. Stripes score 3-5, a flat blob or isotropic texture ~1-2.
+ */
+export function orientationScore(raster) {
+  const { width: w, height: h, channels: c, data } = raster;
+  const n = Math.min(w, h);
+  const x0 = Math.floor((w - n) / 2);
+  const y0 = Math.floor((h - n) / 2);
+  const g = new Float64Array(n * n);
+  for (let y = 0; y < n; y++) {
+    for (let x = 0; x < n; x++) {
+      const i = (y + y0) * w + (x + x0);
+      g[y * n + x] = (c === 1 ? data[i] : 0.299 * data[i * c] + 0.587 * data[i * c + 1] + 0.114 * data[i * c + 2]) / 255;
+    }
+  }
+  const mean = g.reduce((a, v) => a + v, 0) / g.length;
+  const std = Math.sqrt(g.reduce((a, v) => a + (v - mean) ** 2, 0) / g.length);
+  const hann = (k) => 0.5 - 0.5 * Math.cos((2 * Math.PI * k) / (n - 1));
+  for (let y = 0; y < n; y++) for (let x = 0; x < n; x++) g[y * n + x] = (g[y * n + x] - mean) * hann(x) * hann(y);
+  const re = new Float64Array(n * n);
+  const im = new Float64Array(n * n);
+  for (let y = 0; y < n; y++) dftInPlace(re, im, g, null, y * n, 1, n);
+  for (let x = 0; x < n; x++) dftInPlace(re, im, re.slice(), im.slice(), x, n, n);
+  const bins = new Float64Array(12);
+  for (let l = 0; l < n; l++) {
+    for (let k = 0; k < n; k++) {
+      const fx = k <= n / 2 ? k : k - n;
+      const fy = l <= n / 2 ? l : l - n;
+      const r = Math.hypot(fx, fy);
+      if (!(r > 4 && r < n / 2)) continue;
+      const angle = ((Math.atan2(fy, fx) * 180) / Math.PI + 360) % 180;
+      bins[Math.min(11, Math.floor(angle / 15))] += re[l * n + k] ** 2 + im[l * n + k] ** 2;
+    }
+  }
+  const meanBin = bins.reduce((a, v) => a + v, 0) / bins.length;
+  return { n, std, ratio: meanBin > 0 ? Math.max(...bins) / meanBin : 0, bins: Array.from(bins) };
+}
+
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
@@ -101,7 +150,69 @@ function channelMeans(loaded, rasters, layerIdx) {
   return out;
 }
 
+function cli(args) {
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/cnnviz.js'), ...args], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cnnviz ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return r.stderr;
+}
+
+async function readPhotos(size) {
+  const files = ['cat', 'dog'].flatMap((c) => readdirSync(path.join(PHOTOS, c)).map((f) => path.join(PHOTOS, c, f)));
+  const photos = [];
+  for (const f of files) photos.push(await readImage(f, { channels: 3, size: [size, size], fit: 'cover' }));
+  return photos;
+}
+
+/** Superstimulus and distinctness of dreams of `units` at one layer, against the photos. */
+function score(loaded, layerIndex, units, dreams, photos) {
+  const rows = channelMeans(loaded, photos, [layerIndex])[0];
+  const max = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c])));
+  const dreamMeans = channelMeans(loaded, dreams, [layerIndex])[0];
+  const superstim = units.filter((u, i) => dreamMeans[i][u] > max[u]).length;
+  const distinct = units.filter((u, i) => units.every((_, j) => j === i || dreamMeans[i][u] > dreamMeans[j][u])).length;
+  return { superstim, distinct };
+}
+
+async function bundled(outDir) {
+  const model = arg('model', path.join(ROOT, 'models/catsdogs'));
+  const loaded = await loadModel(model);
+  const side = loaded.inputShape[0];
+  const l1 = path.join(outDir, 'bundled-layer1-filter3.png');
+  const note = cli(['dream', '-m', model, '--layer', '1', '--filter', '3', '--seed', '1', '-o', l1]);
+  const o = orientationScore(await readImage(l1, { channels: 3 }));
+  const l1ok = o.std >= 0.08 && o.ratio >= 2.5;
+  console.log(`\n## bundled model (${loaded.meta.name}, ${loaded.graph.layers.length} layers)`);
+  console.log(`layer 1 (${loaded.graph.layers[1].name}), filter 3, seed 1: luminance std ${o.std.toFixed(3)} (target >= 0.08), orientation ratio ${o.ratio.toFixed(2)} (target >= 2.5): ${l1ok ? 'holds' : 'MISSES'}  [${l1}]`);
+  for (const line of note.split('\n').filter((l) => /warning/.test(l))) console.log(`  ${line}`);
+
+  const dir = path.join(outDir, 'bundled-layer25');
+  mkdirSync(dir, { recursive: true });
+  cli(['dream', '-m', model, '--layer', '25', '--filters', '0-15', '--seed', '1', '-o', path.join(outDir, 'bundled-layer25.png'), '--out-dir', dir]);
+  const units = Array.from({ length: 16 }, (_, i) => i);
+  const dreams = [];
+  for (const u of units) {
+    const file = readdirSync(dir).find((f) => f.endsWith(`.${u}.png`));
+    dreams.push(await readImage(path.join(dir, file), { channels: 3, size: [side, side], fit: 'fill' }));
+  }
+  const photos = await readPhotos(side);
+  const { superstim, distinct } = score(loaded, 25, units, dreams, photos);
+  const pct = (k) => `${k}/16 (${((100 * k) / 16).toFixed(0)}%)`;
+  console.log(`layer 25 (${loaded.graph.layers[25].name}), filters 0-15, seed 1: superstimulus ${pct(superstim)}, distinct ${pct(distinct)} (targets >= 90%): ${superstim >= 14.4 && distinct >= 14.4 ? 'holds' : 'MISSES'}  [${outDir}/bundled-layer25.png]`);
+  loaded.model.dispose();
+}
+
 async function main() {
+  const only = arg('only', 'all');
+  const outDir0 = arg('out', path.join(ROOT, 'tmp/quality'));
+  mkdirSync(outDir0, { recursive: true });
+  if (only !== 'mobilenet') {
+    if (!existsSync(PHOTOS)) console.log(`skipped the bundled model's checks: ${PHOTOS} is absent (../shared is not beside the project)`);
+    else {
+      await initBackend(arg('backend', 'wasm'));
+      await bundled(outDir0);
+    }
+    if (only === 'bundled') return;
+  }
   if (!existsSync(MOBILENET) || !existsSync(PHOTOS)) {
     console.log(`skipped: ${MOBILENET} or ${PHOTOS} is absent (../shared is not beside the project)`);
     return;

@@ -5,6 +5,7 @@ import { UsageError } from '../errors.js';
 import { checkOutputWritable, encodePng, readImage, writeOutput, writePng } from '../image/io.js';
 import { resolveIndexList, resolveLayer } from '../model/address.js';
 import { encodeAnimation } from '../dream/animation.js';
+import { flatDreamNote } from '../dream/flat.js';
 import { OBJECTIVE_KINDS, type ObjectiveKind } from '../dream/objectives.js';
 import { PARAM_KINDS, type ParamKind } from '../dream/param.js';
 import { randomSeed } from '../dream/random.js';
@@ -101,7 +102,8 @@ export function dreamCommand(): Command {
       const backend = activeBackend();
       const layers = loaded.graph.layers;
       const layerIndex = settings.objective === 'logit' ? layers.length - 1 : resolveLayer(opts.layer ?? defaultLayer(layers), layers);
-      const { target, units: count } = dreamTarget(loaded, layerIndex, settings.objective, settings.at);
+      const { target, units: count, note } = dreamTarget(loaded, layerIndex, settings.objective, settings.at);
+      if (note) ui.warn(note);
       const owner = `layer ${target.name}`;
       let units: number[];
       if (settings.objective === 'logit') {
@@ -145,6 +147,10 @@ export function dreamCommand(): Command {
       }
       const seconds = (Date.now() - t0) / 1000;
 
+      for (let i = 0; i < run.units.length; i++) {
+        const flat = flatDreamNote(run.units[i], run.images[i], run.objectives[i]);
+        if (flat) ui.warn(flat);
+      }
       const sheet = dreamSheet(run, { labels: units.length > 1 });
       await writeOutput(output, await encodePng(sheet));
       const files: string[] = [];

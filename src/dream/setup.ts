@@ -2,6 +2,7 @@ import tf = require('@tensorflow/tfjs');
 import { UsageError } from '../errors.js';
 import { type Raster } from '../image/raster.js';
 import { type LoadedModel } from '../model/load.js';
+import { channelTarget } from './flat.js';
 import { checkObjective, type ObjectiveKind } from './objectives.js';
 import { type ModelInput } from './render.js';
 import { layerTarget, logitTarget, type Target } from './target.js';
@@ -37,11 +38,14 @@ export function dreamSizeWarning(input: ModelInput, requested?: number): string 
   return `--size ${requested}: the model takes ${w}x${h} only, so the network sees the picture resized to that and it has no detail finer than ${Math.min(h, w)} px (use --size ${Math.min(h, w)} or less for full detail)`;
 }
 
-/** The tensor the objective reads, and how many units (channels, classes) it offers. */
-export function dreamTarget(loaded: LoadedModel, layerIndex: number, kind: ObjectiveKind, at?: [number, number]): { target: Target; units: number } {
-  const target = kind === 'logit' ? logitTarget(loaded) : layerTarget(loaded, layerIndex);
+/**
+ * The tensor the objective reads, and how many units (channels, classes) it offers. `note` is
+ * one line for the user when the target is not simply the layer's output (see flat.ts).
+ */
+export function dreamTarget(loaded: LoadedModel, layerIndex: number, kind: ObjectiveKind, at?: [number, number]): { target: Target; units: number; note?: string } {
+  const target = kind === 'logit' ? logitTarget(loaded) : kind === 'channel' ? channelTarget(loaded, layerIndex) : layerTarget(loaded, layerIndex);
   checkObjective(kind, target, at);
-  return { target, units: target.shape[target.shape.length - 1] };
+  return { target, units: target.shape[target.shape.length - 1], note: (target as { note?: string }).note };
 }
 
 /** A start picture (--from) as [1, size, size, c] in [0, 1]. */

@@ -137,5 +137,15 @@ export function fromLayersModel(model: tf.LayersModel, source: string, meta: Mod
   }
   const channels = shape[3];
   if (channels == null) throw new UsageError(`model ${source} has no fixed channel count`);
-  return { model, graph: flattenModel(model), meta, source, inputShape: [shape[1], shape[2], channels] };
+  // Re-applying a nested Sequential's layers (flattenModel) makes tfjs warn about the input
+  // shapes their configs recorded; the shapes are right, and the chatter would corrupt -o -.
+  const warn = console.warn;
+  console.warn = () => {};
+  let graph: ReturnType<typeof flattenModel>;
+  try {
+    graph = flattenModel(model);
+  } finally {
+    console.warn = warn;
+  }
+  return { model, graph, meta, source, inputShape: [shape[1], shape[2], channels] };
 }

@@ -18,9 +18,10 @@ export interface AugmentOptions {
 
 export const DEFAULT_AUGMENT: AugmentOptions = { minCrop: 0.7, aspect: 1.2, brightness: 0.1, contrast: 0.2, flip: true };
 
-/** Gather some images of a set into a [n, size, size, 3] float tensor scaled to `range`. */
+/** Gather some images of a set into a [n, size, size, channels] float tensor scaled to `range`. */
 export function imagesToTensor(set: ImageSet, indices: ArrayLike<number>, range: InputRange): tf.Tensor4D {
-  const per = set.size * set.size * 3;
+  const channels = set.channels ?? 3;
+  const per = set.size * set.size * channels;
   const data = new Float32Array(indices.length * per);
   const [lo, hi] = range;
   const scale = (hi - lo) / 255;
@@ -29,11 +30,11 @@ export function imagesToTensor(set: ImageSet, indices: ArrayLike<number>, range:
     const base = j * per;
     for (let k = 0; k < per; k++) data[base + k] = src[k] * scale + lo;
   }
-  return tf.tensor4d(data, [indices.length, set.size, set.size, 3]);
+  return tf.tensor4d(data, [indices.length, set.size, set.size, channels]);
 }
 
 /** Targets in the form the loss wants: [n, 1] for a sigmoid head, one-hot [n, classes] otherwise. */
-export function labelsToTensor(set: ImageSet, indices: ArrayLike<number>, classes: number): tf.Tensor2D {
+export function labelsToTensor(set: Pick<ImageSet, 'labels'>, indices: ArrayLike<number>, classes: number): tf.Tensor2D {
   const labels = Int32Array.from({ length: indices.length }, (_, j) => set.labels[indices[j]]);
   if (classes === 2) return tf.tensor2d(Float32Array.from(labels), [labels.length, 1]);
   return tf.tidy(() => tf.oneHot(tf.tensor1d(labels, 'int32'), classes).toFloat() as tf.Tensor2D);

@@ -125,8 +125,10 @@ function sample(files: string[], limit: number | undefined, rng: Rng): string[] 
 /** Decoded images of one split, all at one size, kept as bytes: ~28 KB each at 96 px. */
 export interface ImageSet {
   size: number;
-  /** N × size × size × 3 interleaved RGB bytes. */
+  /** N × size × size × channels interleaved bytes. */
   pixels: Uint8Array;
+  /** 3 (RGB) unless the model takes grey pictures; absent means 3. */
+  channels?: 1 | 3;
   labels: Int32Array;
   files: string[];
   count: number;
@@ -145,8 +147,8 @@ export const MAX_UNREADABLE_FRACTION = 0.1;
  * centre crop), so validation here and `cnnviz predict` later see the same pixels.
  * Unreadable files are skipped and reported (see checkUnreadable).
  */
-export async function decodeImages(items: LabeledFile[], size: number, onProgress?: (done: number) => void, concurrency = 4): Promise<DecodeReport> {
-  const per = size * size * 3;
+export async function decodeImages(items: LabeledFile[], size: number, onProgress?: (done: number) => void, concurrency = 4, channels: 1 | 3 = 3): Promise<DecodeReport> {
+  const per = size * size * channels;
   const pixels = new Uint8Array(items.length * per);
   const ok = new Array<boolean>(items.length).fill(false);
   const skipped: DecodeReport['skipped'] = [];
@@ -156,7 +158,7 @@ export async function decodeImages(items: LabeledFile[], size: number, onProgres
     while (next < items.length) {
       const i = next++;
       try {
-        const img = await readImage(items[i].file, { channels: 3, size: [size, size], fit: 'cover' });
+        const img = await readImage(items[i].file, { channels, size: [size, size], fit: 'cover' });
         pixels.set(img.data, i * per);
         ok[i] = true;
       } catch (err) {
@@ -172,7 +174,7 @@ export async function decodeImages(items: LabeledFile[], size: number, onProgres
   if (packed !== pixels) keep.forEach((i, j) => packed.set(pixels.subarray(i * per, (i + 1) * per), j * per));
   skipped.sort((a, b) => a.file.localeCompare(b.file));
   return {
-    set: { size, pixels: packed, labels: Int32Array.from(keep.map((i) => items[i].label)), files: keep.map((i) => items[i].file), count: keep.length },
+    set: { size, channels, pixels: packed, labels: Int32Array.from(keep.map((i) => items[i].label)), files: keep.map((i) => items[i].file), count: keep.length },
     skipped,
   };
 }

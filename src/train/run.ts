@@ -3,12 +3,29 @@ import path from 'node:path';
 import tf = require('@tensorflow/tfjs');
 import { UsageError } from '../errors.js';
 import { checkOutputWritable } from '../image/io.js';
+import { loadModel, type LoadedModel } from '../model/load.js';
 import { type CnnvizJson, type InputRange } from '../model/meta.js';
 import { saveModel } from '../model/save.js';
 import { archSpec, buildModel, checkInputSize } from './arch.js';
 import { type AugmentOptions } from './augment.js';
 import { checkDecoded, classCounts, decodeImages, scanDataset, type DecodeReport } from './dataset.js';
 import { trainLoop, type EpochRecord, type LoopEvents, type LoopResult } from './loop.js';
+import { buildTransferModel, backboneInputSize, cutBackbone, trainTransfer, type BackboneCut, type Freeze } from './transfer.js';
+
+/** Transfer learning (--base): the backbone and how much of it trains. */
+export interface BaseOptions {
+  /** Any model cnnviz loads (a layers model): model.json, its folder, or a Keras file. */
+  model: string;
+  /** Where to cut it (--base-layer; default: its last layer with a spatial extent of at least 2x2). */
+  layer?: string;
+  /** Overrides the backbone's own input range (--input-range given explicitly). */
+  inputRange?: InputRange;
+  freeze: Freeze;
+  fineTuneEpochs: number;
+  fineTuneLr: number;
+  /** Views of each training picture cached (--views): the picture, its mirror image, random crops. */
+  views: number;
+}
 
 export interface TrainRunOptions {
   dataset: string;
@@ -31,11 +48,15 @@ export interface TrainRunOptions {
   /** The command line as typed, recorded in cnnviz.json. */
   command: string;
   backend: string;
+  /** Train a head (and the top of) a loaded backbone instead of --arch from scratch. */
+  base?: BaseOptions;
 }
 
 export interface TrainRunEvents extends LoopEvents {
   onStage?(message: string): void;
   onDecode?(split: 'train' | 'val', done: number, total: number): void;
+  /** Transfer learning computes the frozen backbone's features once per image. */
+  onFeatures?(split: 'train' | 'val', done: number, total: number): void;
 }
 
 export interface TrainRunResult {
@@ -56,8 +77,19 @@ export function checkOutputDir(dir: string, force: boolean): void {
 
 /** Read a dataset folder, train a classifier on it and save the best epoch's model to `output`. */
 export async function trainFromFolder(opts: TrainRunOptions, events: TrainRunEvents = {}): Promise<TrainRunResult> {
-  const spec = archSpec(opts.arch);
-  checkInputSize(spec, opts.inputSize);
+  let backbone: LoadedModel | undefined;
+  let cut: BackboneCut | undefined;
+  if (opts.base) {
+    backbone = await loadModel(opts.base.model, { inputRange: opts.base.inputRange });
+    cut = cutBackbone(backbone, opts.base.layer, opts.base.freeze);
+  } else {
+    checkInputSize(archSpec(opts.arch), opts.inputSize);
+  }
+  // The backbone decides the pictures' size, channels and range; --input-size only fills in a size it leaves open.
+  const inputSize = backbone ? backboneInputSize(backbone, opts.inputSize) : opts.inputSize;
+  const inputRange = backbone ? backbone.meta.inputRange : opts.inputRange;
+  const channels = backbone ? backbone.inputShape[2] : 3;
+  if (channels !== 1 && channels !== 3) throw new UsageError(`backbone ${backbone!.source} takes ${channels}-channel pictures: train reads photos as 1 (grey) or 3 (RGB) channels`);
   checkOutputDir(opts.output, opts.force);
   const backend = tf.getBackend();
   if (!tf.getKernel('Conv2DBackpropFilter', backend)) {
@@ -67,18 +99,19 @@ export async function trainFromFolder(opts: TrainRunOptions, events: TrainRunEve
   const where = files.layout === 'split' ? 'train/ and val/' : `a seeded ${Math.round(opts.valSplit * 100)}% validation split`;
   events.onStage?.(`dataset ${files.root}: ${files.classes.length} classes (${files.classes.join(', ')}), ${files.train.length} training and ${files.val.length} validation images from ${where}`);
 
-  const train = await decodeImages(files.train, opts.inputSize, (n) => events.onDecode?.('train', n, files.train.length));
-  const val = await decodeImages(files.val, opts.inputSize, (n) => events.onDecode?.('val', n, files.val.length));
+  const train = await decodeImages(files.train, inputSize, (n) => events.onDecode?.('train', n, files.train.length), 4, channels);
+  const val = await decodeImages(files.val, inputSize, (n) => events.onDecode?.('val', n, files.val.length), 4, channels);
   checkDecoded([train, val], files.classes);
   const skipped = [...train.skipped, ...val.skipped];
 
-  const model = buildModel(spec, opts.inputSize, files.classes.length, opts.seed);
+  const transfer = backbone && cut ? buildTransferModel(backbone, cut, { classes: files.classes.length, seed: opts.seed, inputSize }) : undefined;
+  const model = transfer ? transfer.model : buildModel(archSpec(opts.arch), inputSize, files.classes.length, opts.seed);
   const counts = { train: classCounts(train.set, files.classes), val: classCounts(val.set, files.classes) };
   const sidecar = (loop: { history: EpochRecord[]; best: EpochRecord; stoppedBy?: string; seconds: number }): CnnvizJson => ({
     name: path.basename(path.resolve(opts.output)),
     labels: files.classes,
-    inputSize: opts.inputSize,
-    inputRange: opts.inputRange,
+    inputSize,
+    inputRange,
     head: files.classes.length === 2 ? `sigmoid: P(${files.classes[1]})` : 'softmax',
     valAccuracy: round(loop.best.valAccuracy),
     valLoss: round(loop.best.valLoss),
@@ -94,7 +127,21 @@ export async function trainFromFolder(opts: TrainRunOptions, events: TrainRunEve
       skippedUnreadable: skipped.length,
     },
     training: {
-      arch: opts.arch,
+      arch: transfer ? 'transfer' : opts.arch,
+      ...(transfer && opts.base
+        ? {
+            base: {
+              model: opts.base.model,
+              name: backbone!.meta.name,
+              layer: transfer.cut.name,
+              layerIndex: transfer.cut.index,
+              freeze: opts.base.freeze,
+              fineTuneEpochs: opts.base.fineTuneEpochs,
+              fineTuneLr: opts.base.fineTuneLr,
+              views: opts.augment ? opts.base.views : 1,
+            },
+          }
+        : {}),
       params: model.countParams(),
       epochsMax: opts.epochs,
       batchSize: opts.batchSize,
@@ -111,34 +158,37 @@ export async function trainFromFolder(opts: TrainRunOptions, events: TrainRunEve
 
   const t0 = Date.now();
   const history: EpochRecord[] = [];
-  const loop = await trainLoop(
-    model,
-    train.set,
-    val.set,
-    files.classes.length,
-    {
-      epochs: opts.epochs,
-      batchSize: opts.batchSize,
-      lr: opts.lr,
-      patience: opts.patience,
-      seed: opts.seed,
-      inputRange: opts.inputRange,
-      timeLimitSeconds: opts.timeLimitMinutes * 60,
-      augment: opts.augment,
+  const loopOptions = {
+    epochs: opts.epochs,
+    batchSize: opts.batchSize,
+    lr: opts.lr,
+    patience: opts.patience,
+    seed: opts.seed,
+    inputRange,
+    timeLimitSeconds: opts.timeLimitMinutes * 60,
+    augment: opts.augment,
+  };
+  const loopEvents: TrainRunEvents = {
+    ...events,
+    // Each new best is saved as it happens, so a killed run still leaves its best model behind.
+    onEpoch: async (record, improved) => {
+      history.push(record);
+      if (improved) await saveModel(model, opts.output, sidecar({ history, best: record, seconds: (Date.now() - t0) / 1000 }));
+      await events.onEpoch?.(record, improved);
     },
-    {
-      ...events,
-      // Each new best is saved as it happens, so a killed run still leaves its best model behind.
-      onEpoch: async (record, improved) => {
-        history.push(record);
-        if (improved) await saveModel(model, opts.output, sidecar({ history, best: record, seconds: (Date.now() - t0) / 1000 }));
-        await events.onEpoch?.(record, improved);
-      },
-    },
-  );
+  };
+  const loop =
+    transfer && opts.base
+      ? await trainTransfer(transfer, train.set, val.set, files.classes.length, loopOptions, opts.base, loopEvents)
+      : await trainLoop(model, train.set, val.set, files.classes.length, loopOptions, loopEvents);
   const final = sidecar(loop);
   const modelFile = await saveModel(model, opts.output, final);
-  model.dispose();
+  if (backbone) {
+    // The backbone's layers live in two models (it and `base`): dispose each weight once.
+    for (const w of new Set([...backbone.model.weights, ...model.weights])) w.dispose();
+  } else {
+    model.dispose();
+  }
   return { modelFile, sidecar: final, loop, skipped };
 }
 
