@@ -13,7 +13,7 @@ const COFFEE = path.join(ROOT, 'examples/coffee.jpg');
 test('8 processes writing into one folder lose nothing, and every file is a whole PNG', async () => {
   const cwd = tempDir();
   mkdirSync(path.join(cwd, 'out'));
-  const dream = (seed: number, output: string, extra: string[] = []) => ['dream', '--layer', '1', '--filters', '0-3', '--batch', '4', '--steps', '2', '--size', '24', '--seed', String(seed), '-o', output, '--json', ...extra];
+  const dream = (seed: number, output: string, extra: string[] = []) => ['dream', '--layer', 'base/conv_pw_1_relu', '--filters', '0-3', '--batch', '4', '--steps', '2', '--size', '24', '--seed', String(seed), '-o', output, '--json', ...extra];
   const jobs = [
     // Same names: two identical dreams, sheet and per-filter files alike.
     dream(1, 'out/sheet.png', ['--out-dir', 'out/']),

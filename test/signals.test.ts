@@ -135,7 +135,7 @@ describe('dream stopped by a signal', () => {
 
   test.each(['SIGINT', 'SIGTERM'] as const)('%s while the PNGs are being written: only whole PNGs, no temp files', async (signal) => {
     const out = tempDir();
-    const run = cnnviz(['dream', '--layer', '1', '--filters', '0-15', '--batch', '16', '--steps', '1', '--size', '128', '--seed', '1', '--out-dir', 'each/', '-o', 'sheet.png'], out);
+    const run = cnnviz(['dream', '--layer', 'base/conv_pw_1_relu', '--filters', '0-15', '--batch', '16', '--steps', '1', '--size', '128', '--seed', '1', '--out-dir', 'each/', '-o', 'sheet.png'], out);
     const each = path.join(out, 'each');
     expect(await when(run, () => wholeFilesIn(each).length > 0)).toBe(true);
     run.child.kill(signal);

@@ -137,7 +137,7 @@ export function activationsCommand(): Command {
   return examples(cmd, [
     'cnnviz activations examples/cat.jpg --layer 25',
     'cnnviz activations examples/cat.jpg --layer all -o out/',
-    'cnnviz activations examples/cat.jpg --layer block5_conv --top 16 --scale channel --cmap magma',
+    'cnnviz activations examples/cat.jpg --layer base/conv_pw_5_relu --top 16 --scale channel --cmap magma',
     'cat photo.png | cnnviz activations - --layer 3 -o - > maps.png',
     'cnnviz activations examples/cat.jpg --layer 1 --fit contain --channels 0-7 --tile-size 128',
     "cnnviz activations photo.jpg -m mobilenet/ --input-range -1,1 --layer 5-7 -o out/ --json | jq '.layers[].shape'",

@@ -103,7 +103,6 @@ export function dreamCommand(): Command {
       const layers = loaded.graph.layers;
       const layerIndex = settings.objective === 'logit' ? layers.length - 1 : resolveLayer(opts.layer ?? defaultLayer(layers), layers);
       const { target, units: count, note } = dreamTarget(loaded, layerIndex, settings.objective, settings.at);
-      if (note) ui.warn(note);
       const owner = `layer ${target.name}`;
       let units: number[];
       if (settings.objective === 'logit') {
@@ -118,7 +117,6 @@ export function dreamCommand(): Command {
       const start = opts.from ? await readImage(opts.from, { channels: input.channels as 1 | 3, size: [settings.size, settings.size], fit: 'cover', maxMegapixels: opts.maxPixels }) : undefined;
 
       const sizeWarning = dreamSizeWarning(input, opts.size);
-      if (sizeWarning) ui.warn(sizeWarning);
 
       const nameParts = {
         layer: settings.objective === 'logit' ? 'logit' : safeName(layers[layerIndex].name),
@@ -132,6 +130,8 @@ export function dreamCommand(): Command {
       checkOutputWritable(output);
       if (opts.outDir) checkOutputWritable(opts.outDir, 'folder');
       if (animation) checkOutputWritable(animation);
+      // Notes come once the command is known to run: a refused one prints its error line only.
+      for (const line of [note, sizeWarning]) if (line) ui.warn(line);
       if (opts.seed === undefined && !opts.json) ui.info(`seed ${settings.seed} (repeat with --seed ${settings.seed})`);
 
       const t0 = Date.now();
@@ -148,7 +148,7 @@ export function dreamCommand(): Command {
       const seconds = (Date.now() - t0) / 1000;
 
       for (let i = 0; i < run.units.length; i++) {
-        const flat = flatDreamNote(run.units[i], run.images[i], run.objectives[i]);
+        const flat = flatDreamNote(run.units[i], run.images[i], run.objectives[i], settings.steps);
         if (flat) ui.warn(flat);
       }
       const sheet = dreamSheet(run, { labels: units.length > 1 });

@@ -50,6 +50,6 @@ export function kernelsCommand(): Command {
   return examples(cmd, [
     'cnnviz kernels --layer 1 -m ../shared/data/models/mobilenet-v1-0.25-224',
     'cnnviz kernels                                   # first conv of the bundled model',
-    'cnnviz kernels --layer block2_conv --reduce mean --filters 0-31',
+    'cnnviz kernels --layer base/conv_pw_1 --reduce mean --filters 0-15',
   ]);
 }

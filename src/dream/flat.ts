@@ -81,8 +81,12 @@ export function luminanceStd(raster: Raster): number {
 /** Below this luminance spread a dream is a flat colour, whatever its hue. */
 export const FLAT_STD = 0.02;
 
-/** One line about a dream that came out flat, or undefined when it has structure. */
-export function flatDreamNote(unit: number, raster: Raster, objective: number): string | undefined {
+/** Fewer steps than this leave any dream close to its faint starting noise: too early to judge. */
+export const FLAT_MIN_STEPS = 64;
+
+/** One line about a dream that came out flat, or undefined when it has structure (or ran too few steps to tell). */
+export function flatDreamNote(unit: number, raster: Raster, objective: number, steps = FLAT_MIN_STEPS): string | undefined {
+  if (steps < FLAT_MIN_STEPS) return undefined;
   const std = luminanceStd(raster);
   if (std >= FLAT_STD) return undefined;
   const why = Math.abs(objective) < 1e-6 ? 'the unit does not respond to any picture (a dead filter: its output is 0 whatever the input)' : "this objective's optimum is a flat colour (or the dream needs more --steps)";
