@@ -194,10 +194,10 @@ export function dreamCommand(): Command {
   addMaxPixelsOption(cmd);
   addModelOptions(cmd);
   return examples(cmd, [
-    'cnnviz dream --layer 1 --filter 3',
+    'cnnviz dream --layer 1 --filter 5',
     'cnnviz dream -m mobilenet/ --layer conv_pw_7_relu --filters 0-15 -o sheet.png',
     'cnnviz dream --objective logit --class cat --steps 256',
     'cnnviz dream --layer 5 --filter 2 --from examples/cat.jpg --steps 64 --frames 4',
-    'cnnviz dream --layer 1 --filter 3 --param pixel --no-decorrelate --transforms none --optimizer sgd-l2   # the Keras baseline',
+    'cnnviz dream --layer 1 --filter 5 --param pixel --no-decorrelate --transforms none --optimizer sgd-l2   # the Keras baseline',
   ]);
 }
