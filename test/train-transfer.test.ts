@@ -1,8 +1,7 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/select.js';
-import { encodePng } from '../src/image/io.js';
 import { lastSpatialLayer } from '../src/model/default-layer.js';
 import { loadModel } from '../src/model/load.js';
 import { DEFAULT_AUGMENT } from '../src/train/augment.js';
@@ -10,6 +9,7 @@ import { trainFromFolder, type TrainRunOptions } from '../src/train/run.js';
 import { parseFreeze } from '../src/train/transfer.js';
 import { MOBILENET, SHARED, describeWithShared, runCli } from './helpers/cli.js';
 import { saveModelTo, tempDir } from './helpers/models.js';
+import { stripesDataset as stripesOf } from './helpers/datasets.js';
 
 const DOODLENET = path.join(SHARED, 'data/models/doodlenet');
 
@@ -39,28 +39,8 @@ function fixtureBackbone(): tf.LayersModel {
   return model;
 }
 
-/** A picture of stripes, horizontal or vertical, with a random period, phase and colours. */
-async function stripes(file: string, vertical: boolean, rnd: () => number, size: number): Promise<void> {
-  const period = 3 + Math.floor(rnd() * 4);
-  const phase = Math.floor(rnd() * period);
-  const on = [150 + rnd() * 100, 150 + rnd() * 100, 150 + rnd() * 100];
-  const off = [rnd() * 80, rnd() * 80, rnd() * 80];
-  const data = new Uint8Array(size * size * 3);
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) data.set((((vertical ? x : y) + phase) % period < period / 2 ? on : off).map(Math.round), (y * size + x) * 3);
-  }
-  writeFileSync(file, await encodePng({ data, width: size, height: size, channels: 3 }));
-}
-
-async function stripesDataset(dir: string, size: number, perClass = 40): Promise<string> {
-  let s = 11;
-  const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
-  for (const cls of ['horizontal', 'vertical']) {
-    mkdirSync(path.join(dir, cls), { recursive: true });
-    for (let i = 0; i < perClass; i++) await stripes(path.join(dir, cls, `${i}.png`), cls === 'vertical', rnd, size);
-  }
-  return dir;
-}
+/** The shared stripes set at `size` px, 40 a class. */
+const stripesDataset = (dir: string, size: number) => stripesOf(dir, 40, 11, size);
 
 /** Every weight of a layer as bytes, for bit-for-bit comparison. */
 function weightBytes(layer: tf.layers.Layer): Buffer[] {
