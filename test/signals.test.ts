@@ -248,7 +248,9 @@ describe('train stopped by a signal', () => {
     // Epoch 2's bar is drawn once its first batch is done (it may still read 0/2): the second is running.
     expect(await when(run, () => /epoch 2\/500 \S+ [01]\/2/.test(run.output()))).toBe(true);
     run.child.stdin.write('\x03');
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Far enough apart that the kernel delivers them as two signals (a signal still pending when
+    // its twin arrives merges with it), close enough to land in the same second-long batch.
+    await new Promise((resolve) => setTimeout(resolve, 300));
     run.child.stdin.write('\x03');
     const end = await run.ended;
     expect(end.status).toBe(130);
