@@ -25,8 +25,6 @@ export interface EachInputReport<T> {
   asJson: boolean;
 }
 
-/** A failure already printed, one line per input: the process only has to exit with its code. */
-
 /**
  * The error's message without the input's own name, which the line already starts with:
  * "image not found: a.jpg" → "image not found", "cannot decode a.jpg: …" → "cannot decode: …".

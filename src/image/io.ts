@@ -1,7 +1,7 @@
 import { closeSync, openSync, promises as fs, rmSync, statSync, accessSync, constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import sharp = require('sharp');
-import { RuntimeError, UsageError } from '../errors.js';
+import { reasonOf, RuntimeError, UsageError } from '../errors.js';
 import { trackCreatedFolder, trackTempFile } from '../signal-cleanup.js';
 import { type Raster } from './raster.js';
 import { refuseTerminalStdin, type StdinLike } from './stdin.js';
@@ -127,15 +127,11 @@ function decodeReason(err: unknown): string {
     .split('\n')
     .map((l) => l.replace(/^Input buffer has corrupt header:\s*/, '').trim())
     .filter((l) => l !== '');
-  return lines[0] ?? 'corrupt header';
+  return reasonOf(lines[0] ?? 'corrupt header');
 }
 
 export async function readImage(source: string, opts: DecodeOptions): Promise<Raster> {
   return decodeImage(await readImageBytes(source), opts, source === '-' ? 'standard input' : source);
-}
-
-function firstLine(err: unknown): string {
-  return String((err as Error)?.message ?? err).split('\n')[0];
 }
 
 /** Settle the channel count the model wants: luma for gray models, repetition for colour ones. */
@@ -313,5 +309,5 @@ const ERRNO_TEXT: Record<string, string> = {
 function describeErrno(err: unknown): string {
   const code = (err as NodeJS.ErrnoException)?.code;
   if (code) return ERRNO_TEXT[code] ? `${ERRNO_TEXT[code]} (${code})` : code;
-  return firstLine(err);
+  return reasonOf(err);
 }
