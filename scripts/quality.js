@@ -27,7 +27,7 @@ const PHOTOS = path.join(SHARED, 'data/cats-dogs/val');
 
 const lib = await import(path.join(ROOT, 'dist/index.js'));
 const { initBackend, loadModel, readImage, encodePng, decodeImage, writePng, tileGrid, probeActivations, rasterToTensor, resolveIndexList } = lib;
-const { dreamUnits } = await import(path.join(ROOT, 'dist/dream/sheet.js'));
+const { dreamUnits } = await import(path.join(ROOT, 'dist/dream/schedule.js'));
 const { DEFAULTS, KERAS_BASELINE } = await import(path.join(ROOT, 'dist/dream/render.js'));
 
 function arg(name, fallback) {

@@ -2,7 +2,7 @@ import { type ReportProgress } from '../backend/pool.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { loadModel, type LoadedModel } from '../model/load.js';
 import { type InputRange } from '../model/meta.js';
-import { renderBatch, type BatchSpec, type DreamRun } from './sheet.js';
+import { renderBatch, type BatchSpec, type DreamRun } from './batch.js';
 
 /** What a pool worker needs to render one batch: where the model is, and the batch. */
 export interface DreamJobArgs {
