@@ -24,6 +24,8 @@ export { DEFAULT_MODEL } from './model/load.js';
 export { fromLayersModel } from './model/load.js';
 /** A loaded network with its flattened layer list, input shape and input range; `LoadOptions` overrides the input range. */
 export type { LoadedModel, LoadOptions } from './model/load.js';
+/** One addressable layer of the flattened (nested models opened up) layer list `LoadedModel.graph.layers`, and that graph. */
+export type { LayerInfo, FlatGraph } from './model/layers.js';
 /** What cnnviz knows about a model's input: its value range and where that came from, its labels. */
 export type { ModelMeta, InputRange } from './model/meta.js';
 
