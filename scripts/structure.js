@@ -1,8 +1,10 @@
 // Structure checks, with the TypeScript compiler's own parser and checker (so `import type`,
 // re-exports and shadowed names are read as the compiler reads them):
 //   node scripts/structure.js cycles [srcDir]   exit 1 and print each import cycle in srcDir
-//   node scripts/structure.js state [dir]       list mutable module-level bindings under dir
-// test/structure.test.ts runs both; `npm run check:cycles` is the first.
+//   node scripts/structure.js state [dir] [scope]  list mutable module-level bindings under dir
+//                                                  (mutations looked for in scope, default src/)
+// test/structure.test.ts runs both (as child processes: a program of all src/ is a lot of memory
+// to leave in a jest worker); `npm run check:cycles` is the first.
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -203,7 +205,7 @@ export function mutableModuleState(dir, scope = path.join(ROOT, 'src')) {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const [what, dirArg] = process.argv.slice(2);
+  const [what, dirArg, scopeArg] = process.argv.slice(2);
   if (what === 'cycles') {
     const dir = path.resolve(dirArg ?? path.join(ROOT, 'src'));
     const cycles = findCycles(importGraph(dir));
@@ -212,7 +214,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     process.exitCode = cycles.length ? 1 : 0;
   } else if (what === 'state') {
     const dir = path.resolve(dirArg ?? path.join(ROOT, 'src/dream'));
-    for (const name of mutableModuleState(dir)) console.log(name);
+    for (const name of mutableModuleState(dir, scopeArg ? path.resolve(scopeArg) : undefined)) console.log(name);
   } else {
     console.error('usage: node scripts/structure.js cycles [srcDir] | state [dir]');
     process.exitCode = 2;

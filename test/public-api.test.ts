@@ -3,7 +3,6 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import ts from 'typescript';
 import { ROOT, runCli } from './helpers/cli.js';
 
 // The package as a user gets it: only `import … from 'cnnviz'`, resolved by node through
@@ -33,14 +32,22 @@ function runtimeExports(): Record<string, string> {
   return JSON.parse(r.stdout) as Record<string, string>;
 }
 
-/** Every name (values and types) the entry's declaration file exports, the file found through package.json `exports`. */
+/**
+ * Every name (values and types) the entry's declaration file exports, the file found through
+ * package.json `exports`, read by the TypeScript checker in a child process.
+ */
 function declaredExports(): string[] {
-  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { exports: { '.': { types: string } } };
-  const entry = path.join(ROOT, pkg.exports['.'].types);
-  const program = ts.createProgram([entry], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, noEmit: true, skipLibCheck: true, types: [] });
-  const checker = program.getTypeChecker();
-  const moduleSymbol = checker.getSymbolAtLocation(program.getSourceFile(entry)!)!;
-  return checker.getExportsOfModule(moduleSymbol).map((s) => s.name);
+  const code = [
+    "import ts from 'typescript';",
+    "import { readFileSync } from 'node:fs';",
+    "const entry = new URL(JSON.parse(readFileSync('package.json', 'utf8')).exports['.'].types, 'file://' + process.cwd() + '/').pathname;",
+    'const program = ts.createProgram([entry], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, noEmit: true, skipLibCheck: true, types: [] });',
+    'const checker = program.getTypeChecker();',
+    'console.log(JSON.stringify(checker.getExportsOfModule(checker.getSymbolAtLocation(program.getSourceFile(entry))).map((s) => s.name)));',
+  ].join('\n');
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`reading the declaration file failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as string[];
 }
 
 const sorted = (names: Iterable<string>) => [...names].sort();
