@@ -26,8 +26,10 @@ const MOBILENET = path.join(SHARED, 'data/models/mobilenet-v1-0.25-224');
 const PHOTOS = path.join(SHARED, 'data/cats-dogs/val');
 
 const lib = await import(path.join(ROOT, 'dist/index.js'));
-const { initBackend, loadModel, readImage, encodePng, decodeImage, writePng, tileGrid, probeActivations, rasterToTensor, resolveIndexList } = lib;
-const { dreamUnits } = await import(path.join(ROOT, 'dist/dream/sheet.js'));
+const { initBackend, loadModel, readImage, encodePng, decodeImage, writePng, tileGrid, resolveIndexList } = lib;
+// Tensors in, tensors out: below the public API, which hands activations back as arrays.
+const { probeActivations, rasterToTensor } = await import(path.join(ROOT, 'dist/model/probe.js'));
+const { dreamUnits } = await import(path.join(ROOT, 'dist/dream/schedule.js'));
 const { DEFAULTS, KERAS_BASELINE } = await import(path.join(ROOT, 'dist/dream/render.js'));
 
 function arg(name, fallback) {

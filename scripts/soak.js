@@ -30,7 +30,7 @@ const tf = await import('@tensorflow/tfjs');
 const { initBackend } = await dist('backend/select.js');
 const { loadModel } = await dist('model/load.js');
 const { DEFAULTS } = await dist('dream/render.js');
-const { dreamUnits } = await dist('dream/sheet.js');
+const { dreamUnits } = await dist('dream/schedule.js');
 
 if (!globalThis.gc) process.stderr.write('soak: run with node --expose-gc (npm run soak does): without it the RSS includes uncollected garbage\n');
 const backend = await initBackend(process.env.CNNVIZ_BACKEND);

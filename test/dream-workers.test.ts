@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/select.js';
 import { RuntimeError, UsageError } from '../src/errors.js';
 import { DEFAULTS, type DreamSettings } from '../src/dream/render.js';
-import { dreamUnits, type DreamProgress } from '../src/dream/sheet.js';
+import { dreamUnits, type DreamProgress } from '../src/dream/schedule.js';
 import { loadModel, type LoadedModel } from '../src/model/load.js';
 import { edgeModel, saveModelTo, tempDir } from './helpers/models.js';
 

@@ -1,13 +1,14 @@
 import { workerData } from 'node:worker_threads';
 import { initBackend } from './select.js';
-import type { PoolJobFunction, WorkerInit, WorkerTask } from './pool.js';
+import type { PoolJobFunction, WorkerInit, WorkerState, WorkerTask } from './pool.js';
 
 /**
  * Piscina worker: starts this thread's tfjs backend once, then runs jobs. Job modules are
- * imported once per worker (import() caches), so their own set-up (a loaded model, say)
- * can be kept in module state across jobs.
+ * imported once per worker (import() caches); what a job keeps for the next ones (a loaded
+ * model, say) goes in the worker's `workerState`, handed to every job.
  */
 let ready: Promise<string> | undefined;
+const workerState: WorkerState = new Map();
 
 async function startBackend(request: string): Promise<string> {
   if (request === 'wasm' || request === 'auto') {
@@ -30,7 +31,7 @@ export default async function runJob(task: WorkerTask): Promise<unknown> {
       throw new Error(`worker pool: ${task.module} has no exported function '${task.fn}' (exports: ${Object.keys(mod).join(', ') || 'none'})`);
     }
     const report = (info: unknown) => port.postMessage({ info });
-    return await (fn as PoolJobFunction)(task.args, report);
+    return await (fn as PoolJobFunction)(task.args, report, workerState);
   } finally {
     port.postMessage({ done: true });
     port.close();

@@ -23,8 +23,13 @@ export interface PoolJob<A = unknown> {
 }
 
 export type ReportProgress = (info: unknown) => void;
+/**
+ * What a job keeps in its worker for the worker's next jobs (a loaded model, say), by a key of
+ * its choosing: held by the worker, so job modules need no module-level state of their own.
+ */
+export type WorkerState = Map<string, unknown>;
 /** The shape a job function must have. */
-export type PoolJobFunction<A = unknown, R = unknown> = (args: A, reportProgress: ReportProgress) => R | Promise<R>;
+export type PoolJobFunction<A = unknown, R = unknown> = (args: A, reportProgress: ReportProgress, workerState: WorkerState) => R | Promise<R>;
 
 export interface WorkerPoolOptions {
   /** Worker count; default os.availableParallelism(). */

@@ -1,6 +1,8 @@
 // Feature visualization: objectives × parameterizations × transforms × optimizer, and the render loop.
-export { dreamBatch, scoreImages, toRasters, checkSettings, DEFAULTS as DREAM_DEFAULTS, KERAS_BASELINE, OPTIMIZER_KINDS, REDIRECT_STEPS } from './render.js';
-export type { DreamSettings, DreamBatchResult, ModelInput, OptimizerKind, StepListener } from './render.js';
+export { dreamBatch, scoreImages, toRasters, checkSettings, DEFAULTS as DREAM_DEFAULTS, KERAS_BASELINE, REDIRECT_STEPS } from './render.js';
+export type { DreamSettings, DreamBatchResult, ModelInput, StepListener } from './render.js';
+export { createOptimizer, OPTIMIZER_KINDS } from './optimizers.js';
+export type { DreamOptimizer, OptimizerKind } from './optimizers.js';
 export { createObjective, checkObjective, OBJECTIVE_KINDS } from './objectives.js';
 export type { Objective, ObjectiveKind, ObjectiveOptions } from './objectives.js';
 export { createImageParam, createKerasImage, PARAM_KINDS } from './param.js';
@@ -11,8 +13,11 @@ export { layerTarget, logitTarget } from './target.js';
 export type { Target } from './target.js';
 export { modelInput, dreamSize, dreamSizeWarning, dreamTarget, dreamFileName, neuronPosition, resolveClass } from './setup.js';
 export type { DreamNameParts } from './setup.js';
-export { dreamUnits, dreamSheet, renderBatch, splitBatches } from './sheet.js';
-export type { DreamRun, BatchSpec, DreamProgress } from './sheet.js';
+export { dreamUnits, splitBatches, mergeRuns } from './schedule.js';
+export type { DreamProgress, RunOptions } from './schedule.js';
+export { renderBatch } from './batch.js';
+export type { DreamRun, BatchSpec } from './batch.js';
+export { dreamSheet } from './sheet.js';
 export { setReluRedirect } from './relu-redirect.js';
 export { createRng, subSeed } from './random.js';
 export { encodeAnimation } from './animation.js';

@@ -1,8 +1,8 @@
-import { type ReportProgress } from '../backend/pool.js';
+import { type ReportProgress, type WorkerState } from '../backend/pool.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { loadModel, type LoadedModel } from '../model/load.js';
 import { type InputRange } from '../model/meta.js';
-import { renderBatch, type BatchSpec, type DreamRun } from './sheet.js';
+import { renderBatch, type BatchSpec, type DreamRun } from './batch.js';
 
 /** What a pool worker needs to render one batch: where the model is, and the batch. */
 export interface DreamJobArgs {
@@ -27,15 +27,13 @@ export interface DreamJobError {
 
 export type DreamJobResult = { run: DreamRun } | { error: DreamJobError };
 
-// One model per worker, loaded on its first job and kept for the next ones.
-const models = new Map<string, Promise<LoadedModel>>();
-
 /** Pool job: load (once) and render one batch, reporting every step. */
-export async function dreamBatchJob(args: DreamJobArgs, report: ReportProgress): Promise<DreamJobResult> {
-  const key = `${args.model}|${args.inputRange.join(',')}`;
+export async function dreamBatchJob(args: DreamJobArgs, report: ReportProgress, workerState: WorkerState): Promise<DreamJobResult> {
+  // One model per worker, loaded on its first job and kept for the next ones.
+  const key = `dream-model|${args.model}|${args.inputRange.join(',')}`;
   try {
-    let loading = models.get(key);
-    if (!loading) models.set(key, (loading = loadModel(args.model, { inputRange: args.inputRange })));
+    let loading = workerState.get(key) as Promise<LoadedModel> | undefined;
+    if (!loading) workerState.set(key, (loading = loadModel(args.model, { inputRange: args.inputRange })));
     const loaded = await loading;
     return { run: renderBatch(loaded, args.spec, (step, values) => report({ step, objective: values.reduce((a, v) => a + v, 0) / values.length } satisfies DreamJobProgress)) };
   } catch (err) {

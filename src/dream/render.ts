@@ -10,9 +10,9 @@ import { installBatchNormGradient } from './batchnorm-gradient.js';
 import { setReluRedirect } from './relu-redirect.js';
 import { placeChain, resizeTo, sampleAffine, transformImage, transformsFor, type TransformSet } from './transforms.js';
 import { type Target } from './target.js';
+import { createOptimizer, type OptimizerKind } from './optimizers.js';
 
-export type OptimizerKind = 'adam' | 'sgd-l2';
-export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['adam', 'sgd-l2'];
+export { OPTIMIZER_KINDS, type OptimizerKind } from './optimizers.js';
 
 /** Lucid redirects ReLU gradients for this many steps, then lets the true gradient take over. */
 export const REDIRECT_STEPS = 16;
@@ -116,12 +116,12 @@ export function dreamBatch(target: Target, input: ModelInput, units: number[], s
   const param: ImageParam = s.optimizer === 'sgd-l2' ? createKerasImage(paramOptions) : createImageParam(paramOptions);
   const rng = createRng(subSeed(s.seed, 2, ...units));
   const chain = transformsFor(s.transforms);
-  const adam = s.optimizer === 'adam' ? tf.train.adam(s.lr) : undefined;
+  const optimizer = createOptimizer(s.optimizer, s.lr);
   const frames: Raster[][] = [];
   const keepFrame = () => tf.tidy(() => frames.push(toRasters(param.display())));
   try {
     for (let step = 0; step < s.steps; step++) {
-      setReluRedirect(!!adam && step < REDIRECT_STEPS);
+      setReluRedirect(s.optimizer === 'adam' && step < REDIRECT_STEPS);
       let values: tf.Tensor1D | undefined;
       tf.tidy(() => {
         // The network's weights are fixed: no filter gradient is wanted, only the picture's.
@@ -130,16 +130,7 @@ export function dreamBatch(target: Target, input: ModelInput, units: number[], s
           values = tf.keep(objective.evaluate(target.apply(toModelInput(x, input))));
           return values.sum().mul(-sign) as tf.Scalar;
         }, param.variables));
-        if (adam) {
-          adam.applyGradients(grads as Parameters<typeof adam.applyGradients>[0]);
-        } else {
-          for (const v of param.variables) {
-            // Keras: g / ||g|| per picture, then a fixed-size step uphill.
-            const g = grads[v.name];
-            const norm = g.reshape([g.shape[0], -1]).square().sum(1).sqrt().maximum(1e-12).reshape([g.shape[0], ...g.shape.slice(1).map(() => 1)]);
-            v.assign(v.sub(g.div(norm).mul(s.lr)));
-          }
-        }
+        optimizer.apply(grads, param.variables);
       });
       const current = Array.from(values!.dataSync());
       values!.dispose();
@@ -160,7 +151,7 @@ export function dreamBatch(target: Target, input: ModelInput, units: number[], s
     }
   } finally {
     setReluRedirect(false);
-    adam?.dispose();
+    optimizer.dispose();
     param.dispose();
   }
 }

@@ -2,7 +2,7 @@ import tf = require('@tensorflow/tfjs');
 import { reasonOf, RuntimeError, UsageError } from '../errors.js';
 import { readModelJson, readWeights, type ModelJson } from './fs-io.js';
 import { type FlatGraph, type LayerInfo } from './layers.js';
-import { buildQuietly, type LoadedModel, type LoadOptions } from './load.js';
+import { buildQuietly, type LoadedModel, type LoadOptions } from './loaded.js';
 import { readModelMeta } from './meta.js';
 
 /**

@@ -4,7 +4,7 @@ import path from 'node:path';
 import tf = require('@tensorflow/tfjs');
 import { unzipSync } from 'fflate';
 import { reasonOf, RuntimeError, UsageError } from '../../errors.js';
-import { buildQuietly, fromLayersModel, type LoadedModel, type LoadOptions } from '../load.js';
+import { buildQuietly, fromLayersModel, type LoadedModel, type LoadOptions } from '../loaded.js';
 import { layersModelMeta } from '../input-range.js';
 import { configName, isKerasOp, isModelConfig, translateKerasConfig, type KerasConfigEntry } from './config.js';
 import './custom-layers.js';
