@@ -63,6 +63,9 @@ export function smallestSeenSide(size: number, transforms: TransformSet): number
   return placeChain(transformsFor(transforms), size, size, SMALLEST_DRAWS).height;
 }
 
+/** The largest --size. */
+const MAX_SIZE = 2048;
+
 /** Does the target compute a non-empty output from a side×side picture? */
 function reaches(target: Target, side: number, channels: number): boolean {
   try {
@@ -80,9 +83,12 @@ function reaches(target: Target, side: number, channels: number): boolean {
 export function checkNativeSize(target: Target, input: ModelInput, size: number, transforms: TransformSet): void {
   const works = (s: number) => reaches(target, smallestSeenSide(s, transforms), input.channels);
   if (works(size)) return;
-  // Binary search up to a size that surely works (the model's own, or the --size maximum).
-  let [lo, hi] = [size, Math.max(2048, ...(input.fixedSize ?? []))];
-  if (!works(hi)) throw new UsageError(`--render-scale native: ${target.name} computes nothing from a ${hi} px picture; use --render-scale fit`);
+  // Doubling, then halving the gap: small probes first, as a large picture is a slow one.
+  let [lo, hi] = [size, size * 2];
+  while (!works(hi)) {
+    if (hi >= MAX_SIZE) throw new UsageError(`--render-scale native: ${target.name} computes nothing from a ${MAX_SIZE} px picture; use --render-scale fit`);
+    [lo, hi] = [hi, Math.min(hi * 2, MAX_SIZE)];
+  }
   while (hi - lo > 1) {
     const mid = Math.floor((lo + hi) / 2);
     if (works(mid)) hi = mid;
