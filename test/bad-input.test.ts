@@ -204,6 +204,7 @@ describe('docs/errors.md is true', () => {
     cases.set('render-scale-native-impossible', ['dream', '-m', model, '--objective', 'logit', '--class', '1', '--render-scale', 'native', '-o', path.join(dir, 'out.png')]);
     const validConv = await saveModelTo(validConvModel(), path.join(dir, 'valid-conv'));
     cases.set('dream-too-small', ['dream', '-m', validConv, '--layer', 'grid', '--size', '8', '--transforms', 'none', '-o', path.join(dir, 'out.png')]);
+    cases.set('neuron-outside-native-grid', ['dream', '-m', validConv, '--layer', 'grid', '--objective', 'neuron', '--at', '10,10', '--size', '16', '--transforms', 'none', '--render-scale', 'native', '-o', path.join(dir, 'out.png')]);
     cases.set('bad-choice', activations(photo, '--cmap', 'nope'));
     cases.set('stdout-twice', ['activations', photo, '-m', model, '-o', '-', '--json']);
     cases.set('output-folder-missing', ['activations', photo, '-m', model, '-o', path.join(dir, 'no', 'such', 'out.png')]);

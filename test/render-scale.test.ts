@@ -114,6 +114,21 @@ describe('cnnviz dream --render-scale', () => {
     expect([named.code, fit.code]).toEqual([0, 0]);
   });
 
+  test('a neuron renders at fit scale unless native is asked for; at native its --at must be in the smaller grid', async () => {
+    const neuron = ['--layer', 'grid', '--objective', 'neuron', '--size', '16', '--transforms', 'none'];
+    const [byDefault, centre, outside] = await Promise.all([
+      dream(conv, ...neuron, '--at', '10,10'),
+      runCli(['dream', '-m', conv, ...neuron, '--render-scale', 'native', '--steps', '2', '--seed', '7', '--json'], { cwd: dir }),
+      dream(conv, ...neuron, '--at', '10,10', '--render-scale', 'native'),
+    ]);
+    expect(byDefault.code).toBe(0);
+    expect(JSON.parse(byDefault.stdout.toString()).settings.renderScale).toBe('fit'); // 10,10 is in the 22x22 grid of 32 px
+    expect(centre.code).toBe(0);
+    // The grid's size follows the picture's at native scale, so the name says centre, not x11y11.
+    expect(JSON.parse(centre.stdout.toString()).output).toBe('dream.grid.0.neuron-centre.png');
+    expect(outside).toMatchObject({ code: 2, stderr: "cnnviz: --at 10,10 is outside grid's grid at native scale: a 16 px picture reaches it as small as 6x6 (x 0-5, y 0-5); use --render-scale fit for the model's own grid\n" });
+  });
+
   // The pictures don't change where the user didn't ask: explicit fit is the build before
   // --render-scale existed. Needs that build: CNNVIZ_BASELINE_BIN, or ../main beside the project.
   const baseline = process.env.CNNVIZ_BASELINE_BIN ?? path.resolve(ROOT, '../main/bin/cnnviz.js');

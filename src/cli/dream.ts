@@ -116,8 +116,10 @@ export function dreamCommand(): Command {
       }
       const input = modelInput(loaded);
       settings.size = dreamSize(input, opts.size);
-      settings.renderScale = renderScaleFor(loaded, layerIndex, opts.renderScale);
-      if (settings.renderScale === 'native') checkNativeSize(target, input, settings.size, settings.transforms);
+      // A neuron's position addresses the layer's grid at the model's own size (as `layers`
+      // shows it), so a neuron dream renders at fit scale unless native is asked for.
+      settings.renderScale = renderScaleFor(loaded, layerIndex, opts.renderScale ?? (settings.objective === 'neuron' ? 'fit' : undefined));
+      if (settings.renderScale === 'native') checkNativeSize(target, input, settings.size, settings.transforms, settings.at);
       const start = opts.from ? await readImage(opts.from, { channels: input.channels as 1 | 3, size: [settings.size, settings.size], fit: 'cover', maxMegapixels: opts.maxPixels }) : undefined;
 
       const sizeWarning = dreamSizeWarning(input, opts.size, settings.renderScale);
@@ -125,7 +127,8 @@ export function dreamCommand(): Command {
       const nameParts = {
         layer: settings.objective === 'logit' ? 'logit' : safeName(layers[layerIndex].name),
         objective: settings.objective,
-        at: settings.objective === 'neuron' ? neuronPosition(target, settings.at) : undefined,
+        // At native scale the grid's size follows the picture's: the default neuron is its centre.
+        at: settings.objective === 'neuron' ? (settings.renderScale === 'native' && !settings.at && target.shape.length === 3 ? 'centre' : neuronPosition(target, settings.at)) : undefined,
         minimize: settings.minimize,
       };
       const output = opts.output ?? dreamFileName({ ...nameParts, units });

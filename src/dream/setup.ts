@@ -80,9 +80,12 @@ function reaches(target: Target, side: number, channels: number): boolean {
  * small for its valid convolutions and poolings can't reach the target: say so, with the
  * smallest --size that works, before a tfjs shape error would.
  */
-export function checkNativeSize(target: Target, input: ModelInput, size: number, transforms: TransformSet): void {
+export function checkNativeSize(target: Target, input: ModelInput, size: number, transforms: TransformSet, at?: [number, number]): void {
   const works = (s: number) => reaches(target, smallestSeenSide(s, transforms), input.channels);
-  if (works(size)) return;
+  if (works(size)) {
+    if (at) checkNativePosition(target, input, size, transforms, at);
+    return;
+  }
   // Doubling, then halving the gap: small probes first, as a large picture is a slow one.
   let [lo, hi] = [size, size * 2];
   while (!works(hi)) {
@@ -97,6 +100,20 @@ export function checkNativeSize(target: Target, input: ModelInput, size: number,
   const seen = smallestSeenSide(size, transforms);
   const after = transforms === 'none' ? '' : ` (${seen} px after the transforms)`;
   throw new UsageError(`--size ${size} is too small for ${target.name} at native scale: the network sees the picture at its own size${after} and that is too small to reach the layer; use --size ${hi} or more, or --render-scale fit`);
+}
+
+/**
+ * A neuron position (--at) in the grid the layer has at native scale: smaller than at the
+ * model's own size when the picture is, and it varies with the transforms' scale; the
+ * position has to exist in the smallest.
+ */
+function checkNativePosition(target: Target, input: ModelInput, size: number, transforms: TransformSet, [x, y]: [number, number]): void {
+  const side = smallestSeenSide(size, transforms);
+  const shape = tf.tidy(() => target.apply(tf.zeros([1, side, side, input.channels])).shape);
+  if (shape.length !== 4) return;
+  const [, h, w] = shape;
+  if (x < w && y < h) return;
+  throw new UsageError(`--at ${x},${y} is outside ${target.name}'s grid at native scale: a ${size} px picture reaches it as small as ${w}x${h} (x 0-${w - 1}, y 0-${h - 1}); use --render-scale fit for the model's own grid`);
 }
 
 /**
