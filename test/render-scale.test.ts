@@ -5,12 +5,13 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/select.js';
 import { UsageError } from '../src/errors.js';
 import { needsFixedInput } from '../src/model/fixed-input.js';
-import { fromLayersModel } from '../src/model/load.js';
+import { fromLayersModel, loadModel, type LoadedModel } from '../src/model/load.js';
 import { type ModelMeta } from '../src/model/meta.js';
 import { DEFAULTS, dreamBatch, type DreamSettings } from '../src/dream/render.js';
 import { checkNativeSize, dreamSizeWarning, modelInput, renderScaleFor, smallestSeenSide } from '../src/dream/setup.js';
 import { layerTarget, type Target } from '../src/dream/target.js';
 import { ROOT, runCli } from './helpers/cli.js';
+import { writeGraphModel } from './helpers/graph-fixture.js';
 import { edgeModel, saveModelTo, tempDir, validConvModel } from './helpers/models.js';
 
 const META: ModelMeta = { name: 'test', inputRange: [0, 1], inputRangeSource: 'default', extra: {} };
@@ -68,6 +69,20 @@ describe('render scale', () => {
     expect(renderScaleFor(edge, index('head'))).toBe('fit');
     expect(renderScaleFor(edge, index('pool'), 'fit')).toBe('fit');
     expect(() => renderScaleFor(edge, index('head'), 'native')).toThrow(new UsageError("--render-scale native: flat (Flatten) needs the model's 16x16 input to reach head; use --render-scale fit"));
+  });
+
+  test('graph models: one run at a second size decides; a placeholder of one size keeps them at fit', async () => {
+    const dir = tempDir('cnnviz-render-scale-graph-');
+    const [fixed, free] = await Promise.all([loadModel(writeGraphModel(path.join(dir, 'fixed'))), loadModel(writeGraphModel(path.join(dir, 'free'), { anySize: true }))]);
+    const last = (m: LoadedModel) => m.graph.layers.length - 1;
+    // tfjs's executor refuses a picture of another size than the placeholder's: that is the answer.
+    const verdict = needsFixedInput(fixed, [last(fixed)]);
+    expect(verdict.fixed).toBe(true);
+    expect(verdict.because).toMatch(/^the graph does not run at 40x40 on the way to .*must be \[-1,8,8,1\].*so it needs the model's 8x8 input$/);
+    expect(renderScaleFor(fixed, last(fixed))).toBe('fit');
+    expect(() => renderScaleFor(fixed, last(fixed), 'native')).toThrow(/^--render-scale native: the graph does not run at 40x40/);
+    expect(needsFixedInput(free, [last(free)])).toEqual({ fixed: false });
+    expect(renderScaleFor(free, last(free))).toBe('native');
   });
 
   test('a picture too small to reach the layer at native scale is refused with the smallest size that works', () => {

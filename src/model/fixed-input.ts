@@ -87,10 +87,11 @@ function graphVerdict(loaded: LoadedModel, graphModel: tf.GraphModel, index: num
   const [h2, w2] = [h + 32, w + 32];
   const nodes = info.node ? [info.node] : graphModel.outputNodes;
   try {
-    tf.tidy(() => {
-      executeNodes(graphModel, tf.zeros([1, h2, w2, c ?? 3]), nodes);
-    });
-    return { fixed: false };
+    // A frozen Flatten is a Reshape to [-1, n]: at another size it may not fail but fold the
+    // grid into more rows than pictures, so the batch axis must come out as it went in.
+    const batch = tf.tidy(() => executeNodes(graphModel, tf.zeros([1, h2, w2, c ?? 3]), nodes)[0].shape[0]);
+    if (batch === 1) return { fixed: false };
+    return { fixed: true, because: `the graph folds a ${w2}x${h2} picture into ${batch} rows on the way to ${info.name} (a flatten), so it needs ${sizeText(loaded)}` };
   } catch (err) {
     const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 120);
     return { fixed: true, because: `the graph does not run at ${w2}x${h2} on the way to ${info.name} (${reason}), so it needs ${sizeText(loaded)}` };
