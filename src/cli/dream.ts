@@ -66,7 +66,7 @@ export function dreamCommand(): Command {
     .option('--steps <n>', 'optimization steps (default: 512; 30 with sgd-l2)', intOption('--steps', 1, 100000))
     .option('--lr <rate>', 'learning rate (default: 0.05; step 10 with sgd-l2)', floatOption('--lr', 0))
     .option('--size <px>', "side of the painted picture (default: 128, or the model's fixed input size if smaller)", intOption('--size', 8, 2048))
-    .addOption(new Option('--render-scale <mode>', `${RENDER_SCALES.join('|')}: native feeds the network the picture at its own size (as Lucid), fit resizes it to the model's input size (as Lucent) (default: native, or fit where the layer needs the model's input size, e.g. after a Flatten)`).argParser(choiceOption('--render-scale', RENDER_SCALES)))
+    .addOption(new Option('--render-scale <mode>', `${RENDER_SCALES.join('|')}: native feeds the network the picture at its own size (as Lucid), fit resizes it to the model's input size (as Lucent) (default: native; fit for --objective neuron, and where the layer needs the model's input size, e.g. after a Flatten)`).argParser(choiceOption('--render-scale', RENDER_SCALES)))
     .option('--seed <n>', 'random seed: the same seed gives the same bytes (default: random, printed)', intOption('--seed', 0, 2 ** 31 - 1))
     .option('--from <image>', 'start from this picture instead of noise (DeepDream style) (default: noise)')
     .option('--batch <n>', 'pictures optimized together in one batch (the output depends on it, not on the core count)', intOption('--batch', 1, 256), 8)

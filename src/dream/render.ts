@@ -106,7 +106,7 @@ export function seenInput(input: ModelInput, scale: RenderScale): ModelInput {
   return scale === 'native' ? { ...input, fixedSize: undefined } : input;
 }
 
-/** Objective per unit for untransformed pictures (resized to the model's size if fixed). */
+/** Objective per unit for untransformed pictures, resized to `input.fixedSize` if set (at fit scale: see seenInput). */
 export function scoreImages(target: Target, input: ModelInput, evaluate: (out: tf.Tensor) => tf.Tensor1D, images: tf.Tensor4D): number[] {
   return tf.tidy(() => {
     const [, h, w] = images.shape;
