@@ -17,3 +17,5 @@ export { loadKerasFile, loadKerasH5, loadKerasZip } from './model/keras/load.js'
 export * from './backend/fft.js';
 export * from './dream/index.js';
 export * from './backend/pool.js';
+export { needsFixedInput } from './model/fixed-input.js';
+export type { FixedInputVerdict } from './model/fixed-input.js';
