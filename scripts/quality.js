@@ -1,8 +1,15 @@
 // `npm run quality`: first the bundled model's checks (issue 17), then the dream acceptance
-// table (issue 4) for our method (Lucid's defaults) and the Keras baseline side by side, on the
-// real MobileNet and the 500 cats-dogs val photos.
+// table (issues 4 and 16) on the real MobileNet and the 500 cats-dogs val photos: our method
+// (Lucid's defaults) at native render scale and at fit scale, and the Keras baseline, side by
+// side. Every dream is made by the CLI as a user types it, and scored at the size the network
+// saw it: native at its own 128 px, fit and the baseline resized to the model's 224.
 //
-//   node scripts/quality.js [--only bundled|mobilenet] [--model models/catsdogs] [--layers a,b,c] [--filters 0-15] [--steps 512] [--backend wasm] [--out dir]
+//   node scripts/quality.js [--only bundled|mobilenet] [--model models/catsdogs] [--layers a,b,c] [--filters 0-15] [--steps 512]
+//                           [--methods native,fit,keras] [--baseline <other checkout>/bin/cnnviz.js] [--backend wasm] [--out dir]
+//
+// --baseline adds a column: the fit-scale dreams of another build (the commit before issue 16),
+// made in the same run, so issue 16's acceptance 5 (fit within one count per column and 0.02 HF
+// share of it) is checked here.
 //
 // Bundled model (models/catsdogs), each picture made by the CLI exactly as a user types it:
 //   layer 1        `cnnviz dream --layer 1 --filter 3 --seed 1`: luminance std (>= 0.08) and the
@@ -10,12 +17,12 @@
 //   layer 25       `cnnviz dream --layer 25 --filters 0-15 --seed 1`: superstimulus and distinct (>= 90% each)
 //
 // Measures, per layer (see docs/dream.md for what each means):
-//   superstimulus  dreams whose target-channel mean beats the best of the photos (dream resized to 224)
+//   superstimulus  dreams whose target-channel mean beats the best of the photos (224 px, centre crop)
 //   distinct       dreams of filter f that excite channel f more than any other filter's dream does
 //   HF share       median share of power above half Nyquist (grey 128 px dream, mean removed, Hann window)
 //   rank           median rank of the target channel by z-score against the photos (1 = best)
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -31,6 +38,7 @@ const { initBackend, loadModel, readImage, encodePng, decodeImage, writePng, til
 const { probeActivations, rasterToTensor } = await import(path.join(ROOT, 'dist/model/probe.js'));
 const { dreamUnits } = await import(path.join(ROOT, 'dist/dream/schedule.js'));
 const { DEFAULTS, KERAS_BASELINE } = await import(path.join(ROOT, 'dist/dream/render.js'));
+const { layerActivationFn } = await import(path.join(ROOT, 'dist/model/layer-fn.js'));
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -152,10 +160,28 @@ function channelMeans(loaded, rasters, layerIdx) {
   return out;
 }
 
-function cli(args) {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/cnnviz.js'), ...args], { encoding: 'utf8' });
+/**
+ * Channel means [n][channels] at one layer for rasters of any size: the network is fed each at
+ * its own size (the probe of predict() only takes the model's input size).
+ */
+function channelMeansAnySize(loaded, rasters, layerIndex) {
+  const fn = layerActivationFn(loaded, layerIndex);
+  return rasters.map((r) =>
+    tf.tidy(() => Array.from(fn(rasterToTensor(r, loaded.meta.inputRange)).mean([0, 1, 2]).dataSync())),
+  );
+}
+
+function cli(args, bin = path.join(ROOT, 'bin/cnnviz.js')) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
   if (r.status !== 0) throw new Error(`cnnviz ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return r.stderr;
+  return r;
+}
+
+/** Channel means of dreams: through the same probe as the photos when they are the model's size. */
+function dreamChannelMeans(loaded, rasters, layerIndex) {
+  const [h, w] = loaded.inputShape;
+  const modelSized = rasters.every((r) => r.height === h && r.width === w);
+  return modelSized ? channelMeans(loaded, rasters, [layerIndex])[0] : channelMeansAnySize(loaded, rasters, layerIndex);
 }
 
 async function readPhotos(size) {
@@ -169,7 +195,7 @@ async function readPhotos(size) {
 function score(loaded, layerIndex, units, dreams, photos) {
   const rows = channelMeans(loaded, photos, [layerIndex])[0];
   const max = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c])));
-  const dreamMeans = channelMeans(loaded, dreams, [layerIndex])[0];
+  const dreamMeans = dreamChannelMeans(loaded, dreams, layerIndex);
   const superstim = units.filter((u, i) => dreamMeans[i][u] > max[u]).length;
   const distinct = units.filter((u, i) => units.every((_, j) => j === i || dreamMeans[i][u] > dreamMeans[j][u])).length;
   return { superstim, distinct };
@@ -180,7 +206,7 @@ async function bundled(outDir) {
   const loaded = await loadModel(model);
   const side = loaded.inputShape[0];
   const l1 = path.join(outDir, 'bundled-layer1-filter3.png');
-  const note = cli(['dream', '-m', model, '--layer', '1', '--filter', '3', '--seed', '1', '-o', l1]);
+  const note = cli(['dream', '-m', model, '--layer', '1', '--filter', '3', '--seed', '1', '-o', l1]).stderr;
   const o = orientationScore(await readImage(l1, { channels: 3 }));
   const l1ok = o.std >= 0.08 && o.ratio >= 2.5;
   console.log(`\n## bundled model (${loaded.meta.name}, ${loaded.graph.layers.length} layers)`);
@@ -189,17 +215,19 @@ async function bundled(outDir) {
 
   const dir = path.join(outDir, 'bundled-layer25');
   mkdirSync(dir, { recursive: true });
-  cli(['dream', '-m', model, '--layer', '25', '--filters', '0-15', '--seed', '1', '-o', path.join(outDir, 'bundled-layer25.png'), '--out-dir', dir]);
+  const json = JSON.parse(cli(['dream', '-m', model, '--layer', '25', '--filters', '0-15', '--seed', '1', '-o', path.join(outDir, 'bundled-layer25.png'), '--out-dir', dir, '--json']).stdout);
+  const scale = json.settings.renderScale ?? 'fit';
   const units = Array.from({ length: 16 }, (_, i) => i);
   const dreams = [];
   for (const u of units) {
     const file = readdirSync(dir).find((f) => f.endsWith(`.${u}.png`));
-    dreams.push(await readImage(path.join(dir, file), { channels: 3, size: [side, side], fit: 'fill' }));
+    // Scored at the size the network saw it at: its own at native scale, the model's at fit.
+    dreams.push(await readImage(path.join(dir, file), scale === 'native' ? { channels: 3 } : { channels: 3, size: [side, side], fit: 'fill' }));
   }
   const photos = await readPhotos(side);
   const { superstim, distinct } = score(loaded, 25, units, dreams, photos);
   const pct = (k) => `${k}/16 (${((100 * k) / 16).toFixed(0)}%)`;
-  console.log(`layer 25 (${loaded.graph.layers[25].name}), filters 0-15, seed 1: superstimulus ${pct(superstim)}, distinct ${pct(distinct)} (targets >= 90%): ${superstim >= 14.4 && distinct >= 14.4 ? 'holds' : 'MISSES'}  [${outDir}/bundled-layer25.png]`);
+  console.log(`layer 25 (${loaded.graph.layers[25].name}), filters 0-15, seed 1, ${scale} render scale: superstimulus ${pct(superstim)}, distinct ${pct(distinct)} (targets >= 90%): ${superstim >= 14.4 && distinct >= 14.4 ? 'holds' : 'MISSES'}  [${outDir}/bundled-layer25.png]`);
   loaded.model.dispose();
 }
 
@@ -246,58 +274,85 @@ async function main() {
   });
   console.error(`${photos.length} photos scored in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
-  const methods = [
-    ['ours (fft, decorrelated, standard transforms, Adam)', { ...DEFAULTS, steps, seed: 7 }],
-    ['Keras baseline (pixel, sgd-l2, 30 steps)', { ...DEFAULTS, ...KERAS_BASELINE, seed: 7 }],
-  ];
+  const keras = ['--param', 'pixel', '--no-decorrelate', '--transforms', 'none', '--optimizer', 'sgd-l2'];
+  const stepFlags = ['--steps', String(steps)];
+  const allMethods = {
+    native: { label: 'native (ours: fft, decorrelated, standard transforms, Adam; fed at 128 px)', args: [...stepFlags, '--render-scale', 'native'], scale: 'native' },
+    fit: { label: 'fit (ours, resized to 224 as Lucent)', args: [...stepFlags, '--render-scale', 'fit'], scale: 'fit' },
+    keras: { label: `Keras baseline (pixel, sgd-l2, ${KERAS_BASELINE.steps} steps, fit)`, args: [...keras, '--render-scale', 'fit'], scale: 'fit' },
+  };
+  const methods = arg('methods', 'native,fit,keras').split(',').map((m) => {
+    if (!allMethods[m]) throw new Error(`unknown method ${m}: use ${Object.keys(allMethods).join(',')}`);
+    return { key: m, ...allMethods[m] };
+  });
+  const baselineBin = arg('baseline');
+  // The build before --render-scale renders at fit scale, and knows no such flag.
+  if (baselineBin) methods.push({ key: 'baseline', label: `fit, baseline build (${baselineBin})`, args: stepFlags, scale: 'fit', bin: path.resolve(baselineBin) });
+
   const rows = [];
   for (const [li, name] of layerNames.entries()) {
     const count = loaded.graph.layers[layerIdx[li]].outputShape[3];
     const units = resolveIndexList(arg('filters', '0-15'), count, 'filter', `layer ${name}`);
     const row = { layer: name, n: units.length };
-    for (const [label, settings] of methods) {
-      const t1 = Date.now();
-      const run = await dreamUnits(loaded, { layerIndex: layerIdx[li], units, settings: { ...settings, size: 128 } }, { batchSize: batch }, (p) => {
-        if (p.done % 32 === 0) process.stderr.write(`\r${name} ${label.split(' ')[0]}: step ${p.done}/${p.total} objective ${p.objective.toFixed(3)}   `);
-      });
-      const seconds = (Date.now() - t1) / 1000;
-      process.stderr.write('\n');
-      await writePng(path.join(outDir, `${name}.${label.split(' ')[0]}.png`), tileGrid(run.images, { labels: units.map(String) }));
-      // Score the written 128 px pictures, resized to 224 with no transforms.
-      const sized = [];
-      for (const img of run.images) sized.push(await decodeImage(await encodePng(img), { channels: 3, size: [224, 224], fit: 'fill' }));
-      const dreamMeans = channelMeans(loaded, sized, [layerIdx[li]])[0];
+    for (const m of methods) {
+      const dir = path.join(outDir, `${name}.${m.key}`);
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true });
+      process.stderr.write(`${name} ${m.key}: dreaming ${units.length} filters…\n`);
+      const dreamArgs = ['dream', '-m', MOBILENET, '--layer', name, '--filters', units.join(','), '--seed', '7', '--size', '128', '--batch', String(batch), '--backend', backend, '-o', path.join(outDir, `${name}.${m.key}.png`), '--out-dir', dir, '--json', ...m.args];
+      const json = JSON.parse(cli(dreamArgs, m.bin).stdout);
+      const images = [];
+      for (const f of json.files) images.push(await readImage(f, { channels: 3 }));
+      // Scored at the size the network saw the picture at: native as painted, fit resized to 224.
+      const sized = m.scale === 'native' ? images : await Promise.all(images.map(async (img) => decodeImage(await encodePng(img), { channels: 3, size: [224, 224], fit: 'fill' })));
+      const dreamMeans = dreamChannelMeans(loaded, sized, layerIdx[li]);
       const s = stats[li];
       const superstim = units.filter((u, i) => dreamMeans[i][u] > s.max[u]).length;
       const distinct = units.filter((u, i) => units.every((_, j) => j === i || dreamMeans[i][u] > dreamMeans[j][u])).length;
-      const hf = median(run.images.map(highFrequencyShare));
+      const hfs = images.map(highFrequencyShare);
       const ranks = units.map((u, i) => {
         const z = dreamMeans[i].map((v, c) => (v - s.mean[c]) / s.std[c]);
         return 1 + z.filter((v) => v > z[u]).length;
       });
-      row[label] = { superstim, distinct, hf, rank: median(ranks), ranks, seconds, channels: count };
+      row[m.key] = { superstim, distinct, hf: median(hfs), rank: median(ranks), ranks, seconds: json.seconds, channels: count };
       // Partial results as they come: a long run that is stopped early still says something.
-      console.error(`${name} ${label}: superstimulus ${superstim}/${units.length}, distinct ${distinct}/${units.length}, HF ${run.images.map(highFrequencyShare).map((v) => v.toFixed(2)).join(' ')}, ranks ${ranks.join(' ')}, ${seconds.toFixed(0)} s`);
+      console.error(`${name} ${m.label}: superstimulus ${superstim}/${units.length}, distinct ${distinct}/${units.length}, HF ${hfs.map((v) => v.toFixed(2)).join(' ')}, ranks ${ranks.join(' ')}, ${json.seconds.toFixed(0)} s`);
     }
     rows.push(row);
   }
 
-  const labels = methods.map(([l]) => l);
-  console.log(`\n## dream quality: MobileNet v1 0.25, ${steps} steps (baseline ${KERAS_BASELINE.steps}), 128 px, seed 7, backend ${backend}, ${photos.length} photos`);
-  console.log(`| layer | ${labels.map((l) => `${l}: superstimulus / distinct / HF share / median rank / time`).join(' | ')} |`);
-  console.log(`| --- | ${labels.map(() => '---').join(' | ')} |`);
+  console.log(`\n## dream quality: MobileNet v1 0.25, ${steps} steps (Keras baseline ${KERAS_BASELINE.steps}), 128 px pictures, seed 7, backend ${backend}, ${photos.length} photos at 224 px (centre crop)`);
+  console.log('Each cell: superstimulus / distinct / median HF share / median rank / optimization time. Dreams are scored at the size the network saw them at: native at 128 px, fit at 224.');
+  console.log(`| layer | ${methods.map((m) => m.label).join(' | ')} |`);
+  console.log(`| --- | ${methods.map(() => '---').join(' | ')} |`);
   for (const r of rows) {
-    const cell = (m) => `${m.superstim}/${r.n} / ${m.distinct}/${r.n} / ${m.hf.toFixed(2)} / ${m.rank} of ${m.channels} / ${m.seconds.toFixed(0)} s`;
-    console.log(`| ${r.layer} | ${labels.map((l) => cell(r[l])).join(' | ')} |`);
+    const cell = (c) => `${c.superstim}/${r.n} / ${c.distinct}/${r.n} / ${c.hf.toFixed(2)} / ${c.rank} of ${c.channels} / ${c.seconds.toFixed(0)} s`;
+    console.log(`| ${r.layer} | ${methods.map((m) => cell(r[m.key])).join(' | ')} |`);
   }
-  for (const l of labels) {
-    const n = rows.reduce((a, r) => a + r.n, 0);
-    const sup = rows.reduce((a, r) => a + r[l].superstim, 0);
-    const dis = rows.reduce((a, r) => a + r[l].distinct, 0);
-    const hfOk = rows.every((r) => r[l].hf <= 0.35);
-    console.log(`${l}: superstimulus ${sup}/${n} (${((100 * sup) / n).toFixed(0)}%, target >= 90%), distinct ${dis}/${n} (${((100 * dis) / n).toFixed(0)}%, target >= 90%), HF median <= 0.35 on every layer: ${hfOk ? 'yes' : 'no'}`);
+  const verdict = (ok) => (ok ? 'met' : 'MISSED');
+  if (row0Has(rows, 'native')) {
+    // Issue 16, acceptance 2: at native scale, per layer.
+    console.log('\nnative render scale (issue 16, acceptance 2): superstimulus >= 15/16, distinct >= 15/16, median HF share <= 0.2, on every layer');
+    for (const r of rows) {
+      const c = r.native;
+      const need = Math.ceil((15 / 16) * r.n);
+      console.log(`  ${r.layer}: superstimulus ${c.superstim}/${r.n} (>= ${need}: ${verdict(c.superstim >= need)}), distinct ${c.distinct}/${r.n} (>= ${need}: ${verdict(c.distinct >= need)}), HF ${c.hf.toFixed(2)} (<= 0.2: ${verdict(c.hf <= 0.2)})`);
+    }
+  }
+  if (row0Has(rows, 'fit') && row0Has(rows, 'baseline')) {
+    // Issue 16, acceptance 5: explicit fit stays where the build before this work was.
+    console.log('\nfit render scale against the baseline build (issue 16, acceptance 5): within one count per column and 0.02 HF share per layer');
+    for (const r of rows) {
+      const [a, b] = [r.fit, r.baseline];
+      const ok = Math.abs(a.superstim - b.superstim) <= 1 && Math.abs(a.distinct - b.distinct) <= 1 && Math.abs(a.hf - b.hf) <= 0.02;
+      console.log(`  ${r.layer}: superstimulus ${a.superstim} vs ${b.superstim}, distinct ${a.distinct} vs ${b.distinct}, HF ${a.hf.toFixed(2)} vs ${b.hf.toFixed(2)}: ${verdict(ok)}`);
+    }
+  } else if (row0Has(rows, 'fit')) {
+    console.log('\nfit render scale: compare with the table of the build before issue 16 (acceptance 5: within one count per column, 0.02 HF share); --baseline <bin/cnnviz.js> does it in this run');
   }
   console.log(`sheets: ${outDir}`);
 }
+
+const row0Has = (rows, key) => rows.length > 0 && key in rows[0];
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

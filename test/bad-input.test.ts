@@ -15,7 +15,7 @@ import { baseModels, pngClaiming, writeNonKerasH5, type FuzzCase } from './helpe
 import { runBatch, type FuzzOutcome } from './helpers/fuzz-harness.js';
 import { writeGraphModel } from './helpers/graph-fixture.js';
 import { writeKeras2H5 } from './helpers/keras-fixtures.js';
-import { edgeModel, saveModelTo, tempDir } from './helpers/models.js';
+import { edgeModel, saveModelTo, tempDir, validConvModel } from './helpers/models.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -201,6 +201,10 @@ describe('docs/errors.md is true', () => {
     cases.set('unknown-command', ['index', '--help']);
     cases.set('layer-out-of-range', activations(photo, '--layer', '99'));
     cases.set('filter-out-of-range', ['dream', '-m', model, '--layer', 'edges', '--filter', '9', '-o', path.join(dir, 'out.png')]);
+    cases.set('render-scale-native-impossible', ['dream', '-m', model, '--objective', 'logit', '--class', '1', '--render-scale', 'native', '-o', path.join(dir, 'out.png')]);
+    const validConv = await saveModelTo(validConvModel(), path.join(dir, 'valid-conv'));
+    cases.set('dream-too-small', ['dream', '-m', validConv, '--layer', 'grid', '--size', '8', '--transforms', 'none', '-o', path.join(dir, 'out.png')]);
+    cases.set('neuron-outside-native-grid', ['dream', '-m', validConv, '--layer', 'grid', '--objective', 'neuron', '--at', '10,10', '--size', '16', '--transforms', 'none', '--render-scale', 'native', '-o', path.join(dir, 'out.png')]);
     cases.set('bad-choice', activations(photo, '--cmap', 'nope'));
     cases.set('stdout-twice', ['activations', photo, '-m', model, '-o', '-', '--json']);
     cases.set('output-folder-missing', ['activations', photo, '-m', model, '-o', path.join(dir, 'no', 'such', 'out.png')]);

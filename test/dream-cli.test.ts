@@ -86,12 +86,16 @@ describe('cnnviz dream', () => {
     expect(readdirSync(cwd).filter((f) => f.endsWith('.png'))).toHaveLength(6);
   });
 
-  test('--size above the model\'s fixed input paints that size and says in one line what the network sees', async () => {
-    const r = await runCli(['dream', '-m', model, '--layer', 'edges', '--size', '40', ...FAST, '-o', '-']);
+  test('--size above the model\'s fixed input paints that size and, at fit scale, says in one line what the network sees', async () => {
+    const [r, native] = await Promise.all([runCli(['dream', '-m', model, '--layer', 'edges', '--size', '40', '--render-scale', 'fit', ...FAST, '-o', '-']), runCli(['dream', '-m', model, '--layer', 'edges', '--size', '40', ...FAST, '-o', '-'])]);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/^warning: --size 40: the model takes 16x16 only, .*no detail finer than 16 px/m);
     expect(r.stderr.split('\n').filter((l) => /--size/.test(l))).toHaveLength(1);
     expect((await sharp(r.stdout).metadata()).width).toBe(40);
+    // At native scale (the default here) the network sees all 40 px: nothing to warn about.
+    expect(native.code).toBe(0);
+    expect(native.stderr).toBe('');
+    expect((await sharp(native.stdout).metadata()).width).toBe(40);
   });
 
   test.each([

@@ -9,10 +9,10 @@ import { flatDreamNote } from '../dream/flat.js';
 import { OBJECTIVE_KINDS, type ObjectiveKind } from '../dream/objectives.js';
 import { PARAM_KINDS, type ParamKind } from '../dream/param.js';
 import { randomSeed } from '../dream/random.js';
-import { DEFAULTS, KERAS_BASELINE, OPTIMIZER_KINDS, checkSettings, type DreamSettings, type OptimizerKind } from '../dream/render.js';
+import { DEFAULTS, KERAS_BASELINE, OPTIMIZER_KINDS, RENDER_SCALES, checkSettings, type DreamSettings, type OptimizerKind, type RenderScale } from '../dream/render.js';
 import { dreamUnits } from '../dream/schedule.js';
 import { dreamSheet } from '../dream/sheet.js';
-import { dreamFileName, dreamSize, dreamSizeWarning, dreamTarget, modelInput, neuronPosition, resolveClass } from '../dream/setup.js';
+import { checkNativeSize, dreamFileName, dreamSize, dreamSizeWarning, dreamTarget, modelInput, neuronPosition, renderScaleFor, resolveClass } from '../dream/setup.js';
 import { TRANSFORM_SETS, type TransformSet } from '../dream/transforms.js';
 import { addLabelsOption, addMaxPixelsOption, addModelOptions, checkStdout, choiceOption, defaultLayer, examples, floatOption, intOption, openModelWithLabels, safeName, type CommonOptions, type LabelsOptions } from './options.js';
 import { progressBar, ui } from './ui.js';
@@ -32,6 +32,7 @@ interface DreamOptions extends CommonOptions, LabelsOptions {
   steps?: number;
   lr?: number;
   size?: number;
+  renderScale?: RenderScale;
   seed?: number;
   from?: string;
   maxPixels: number;
@@ -66,6 +67,7 @@ export function dreamCommand(): Command {
     .option('--steps <n>', 'optimization steps (default: 512; 30 with sgd-l2)', intOption('--steps', 1, 100000))
     .option('--lr <rate>', 'learning rate (default: 0.05; step 10 with sgd-l2)', floatOption('--lr', 0))
     .option('--size <px>', "side of the painted picture (default: 128, or the model's fixed input size if smaller)", intOption('--size', 8, 2048))
+    .addOption(new Option('--render-scale <mode>', `${RENDER_SCALES.join('|')}: native feeds the network the picture at its own size (as Lucid), fit resizes it to the model's input size (as Lucent) (default: native; fit for --objective neuron, and where the layer needs the model's input size, e.g. after a Flatten)`).argParser(choiceOption('--render-scale', RENDER_SCALES)))
     .option('--seed <n>', 'random seed: the same seed gives the same bytes (default: random, printed)', intOption('--seed', 0, 2 ** 31 - 1))
     .option('--from <image>', 'start from this picture instead of noise (DeepDream style) (default: noise)')
     .option('--batch <n>', 'pictures optimized together in one batch (the output depends on it, not on the core count)', intOption('--batch', 1, 256), 8)
@@ -115,14 +117,19 @@ export function dreamCommand(): Command {
       }
       const input = modelInput(loaded);
       settings.size = dreamSize(input, opts.size);
+      // A neuron's position addresses the layer's grid at the model's own size (as `layers`
+      // shows it), so a neuron dream renders at fit scale unless native is asked for.
+      settings.renderScale = renderScaleFor(loaded, layerIndex, opts.renderScale ?? (settings.objective === 'neuron' ? 'fit' : undefined));
+      if (settings.renderScale === 'native') checkNativeSize(target, input, settings.size, settings.transforms, settings.at);
       const start = opts.from ? await readImage(opts.from, { channels: input.channels as 1 | 3, size: [settings.size, settings.size], fit: 'cover', maxMegapixels: opts.maxPixels }) : undefined;
 
-      const sizeWarning = dreamSizeWarning(input, opts.size);
+      const sizeWarning = dreamSizeWarning(input, opts.size, settings.renderScale);
 
       const nameParts = {
         layer: settings.objective === 'logit' ? 'logit' : safeName(layers[layerIndex].name),
         objective: settings.objective,
-        at: settings.objective === 'neuron' ? neuronPosition(target, settings.at) : undefined,
+        // At native scale the grid's size follows the picture's: the default neuron is its centre.
+        at: settings.objective === 'neuron' ? (settings.renderScale === 'native' && !settings.at && target.shape.length === 3 ? 'centre' : neuronPosition(target, settings.at)) : undefined,
         minimize: settings.minimize,
       };
       const output = opts.output ?? dreamFileName({ ...nameParts, units });
@@ -178,7 +185,7 @@ export function dreamCommand(): Command {
           seed: settings.seed,
           backend,
           workers: run.workers ?? 1,
-          settings: { param: settings.param, decorrelate: settings.decorrelate, transforms: settings.transforms, optimizer: settings.optimizer, steps: settings.steps, lr: settings.lr, size: settings.size, batch: opts.batch },
+          settings: { param: settings.param, decorrelate: settings.decorrelate, transforms: settings.transforms, optimizer: settings.optimizer, steps: settings.steps, lr: settings.lr, size: settings.size, renderScale: settings.renderScale, batch: opts.batch },
           seconds,
           output,
           files,
@@ -198,6 +205,7 @@ export function dreamCommand(): Command {
     'cnnviz dream --layer 1 --filter 5',
     'cnnviz dream -m mobilenet/ --layer conv_pw_7_relu --filters 0-15 -o sheet.png',
     'cnnviz dream --objective logit --class cat --steps 256',
+    'cnnviz dream --layer 25 --filter 7 --render-scale fit   # resized to the model\'s 224 px input, as Lucent',
     'cnnviz dream --layer 5 --filter 2 --from examples/cat.jpg --steps 64 --frames 4',
     'cnnviz dream --layer 1 --filter 5 --param pixel --no-decorrelate --transforms none --optimizer sgd-l2   # the Keras baseline',
   ]);

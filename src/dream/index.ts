@@ -22,3 +22,6 @@ export { setReluRedirect } from './relu-redirect.js';
 export { createRng, subSeed } from './random.js';
 export { encodeAnimation } from './animation.js';
 export { COLOR_CORRELATION } from './color.js';
+export { RENDER_SCALES, seenInput } from './render.js';
+export type { RenderScale } from './render.js';
+export { renderScaleFor, checkNativeSize, smallestSeenSide } from './setup.js';

@@ -14,6 +14,13 @@ import { createOptimizer, type OptimizerKind } from './optimizers.js';
 
 export { OPTIMIZER_KINDS, type OptimizerKind } from './optimizers.js';
 
+/**
+ * What size the network sees the transformed picture at: `native` its own (the input opened
+ * up, as Lucid renders), `fit` resized to the model's fixed input size (as Lucent renders).
+ */
+export type RenderScale = 'native' | 'fit';
+export const RENDER_SCALES: readonly RenderScale[] = ['native', 'fit'];
+
 /** Lucid redirects ReLU gradients for this many steps, then lets the true gradient take over. */
 export const REDIRECT_STEPS = 16;
 
@@ -30,6 +37,8 @@ export interface DreamSettings {
   lr: number;
   /** Side of the optimized image. */
   size: number;
+  /** `native` needs a target that runs at any input size (see model/fixed-input.ts). */
+  renderScale: RenderScale;
   seed: number;
   /** Keep every k-th step's picture (0: none). */
   frameEvery: number;
@@ -46,6 +55,7 @@ export const DEFAULTS: DreamSettings = {
   steps: 512,
   lr: 0.05,
   size: 128,
+  renderScale: 'native',
   seed: 0,
   frameEvery: 0,
 };
@@ -91,7 +101,12 @@ function toModelInput(image: tf.Tensor4D, input: ModelInput): tf.Tensor4D {
   return tf.tidy(() => image.mul(hi - lo).add(lo) as tf.Tensor4D);
 }
 
-/** Objective per unit for untransformed pictures (resized to the model's size if fixed). */
+/** The input as the network is fed at a render scale: native drops the resize to a fixed size. */
+export function seenInput(input: ModelInput, scale: RenderScale): ModelInput {
+  return scale === 'native' ? { ...input, fixedSize: undefined } : input;
+}
+
+/** Objective per unit for untransformed pictures, resized to `input.fixedSize` if set (at fit scale: see seenInput). */
 export function scoreImages(target: Target, input: ModelInput, evaluate: (out: tf.Tensor) => tf.Tensor1D, images: tf.Tensor4D): number[] {
   return tf.tidy(() => {
     const [, h, w] = images.shape;
@@ -105,8 +120,9 @@ export function scoreImages(target: Target, input: ModelInput, evaluate: (out: t
  * `target`. Every random draw comes from `settings.seed` and the unit list, so the same call
  * gives the same bytes. Tensors are created and freed inside each step: the count stays flat.
  */
-export function dreamBatch(target: Target, input: ModelInput, units: number[], settings: DreamSettings, onStep?: StepListener, start?: tf.Tensor4D): DreamBatchResult {
+export function dreamBatch(target: Target, model: ModelInput, units: number[], settings: DreamSettings, onStep?: StepListener, start?: tf.Tensor4D): DreamBatchResult {
   checkSettings(settings);
+  const input = seenInput(model, settings.renderScale);
   installBatchNormGradient();
   const s = settings;
   const sign = s.minimize ? -1 : 1;

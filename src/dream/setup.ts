@@ -4,8 +4,11 @@ import { type Raster } from '../image/raster.js';
 import { type LoadedModel } from '../model/load.js';
 import { channelTarget } from './flat.js';
 import { checkObjective, type ObjectiveKind } from './objectives.js';
-import { type ModelInput } from './render.js';
+import { needsFixedInput } from '../model/fixed-input.js';
+import { type ModelInput, type RenderScale } from './render.js';
 import { layerTarget, logitTarget, type Target } from './target.js';
+import { type Rng } from './random.js';
+import { placeChain, transformsFor, type TransformSet } from './transforms.js';
 
 /** What the network takes: channel count, value range, and its size when it only takes one. */
 export function modelInput(loaded: LoadedModel): ModelInput {
@@ -31,11 +34,86 @@ export function dreamSize(input: ModelInput, requested?: number): number {
  * picture resized to its input at every step, so a larger picture gets no detail finer
  * than that input: it is an enlargement, not more resolution.
  */
-export function dreamSizeWarning(input: ModelInput, requested?: number): string | undefined {
-  if (!requested || !input.fixedSize) return undefined;
+export function dreamSizeWarning(input: ModelInput, requested?: number, scale: RenderScale = 'fit'): string | undefined {
+  // At native scale the network sees the picture at its own size: every pixel counts.
+  if (!requested || !input.fixedSize || scale === 'native') return undefined;
   const [h, w] = input.fixedSize;
   if (requested <= Math.min(h, w)) return undefined;
   return `--size ${requested}: the model takes ${w}x${h} only, so the network sees the picture resized to that and it has no detail finer than ${Math.min(h, w)} px (use --size ${Math.min(h, w)} or less for full detail)`;
+}
+
+/**
+ * The render scale for a dream of layer `layerIndex`: the one asked for, else native where
+ * the layer runs at any input size and fit where it needs the model's own (silently: fit is
+ * how such a model always rendered). Native asked for where it can't be had is a usage error.
+ */
+export function renderScaleFor(loaded: LoadedModel, layerIndex: number, requested?: RenderScale): RenderScale {
+  if (requested === 'fit') return 'fit';
+  const verdict = needsFixedInput(loaded, [layerIndex]);
+  if (!verdict.fixed) return 'native';
+  if (requested === 'native') throw new UsageError(`--render-scale native: ${verdict.because}; use --render-scale fit`);
+  return 'fit';
+}
+
+// The smallest canvas a transform chain can make: every random draw at its low end.
+const SMALLEST_DRAWS: Rng = { next: () => 0, normal: (n) => new Float32Array(n), int: (lo) => lo, pick: (items) => [...items].sort((a, b) => Number(a) - Number(b))[0] };
+
+/** The side of the smallest picture the network is fed at native scale, for a `size` px dream. */
+export function smallestSeenSide(size: number, transforms: TransformSet): number {
+  return placeChain(transformsFor(transforms), size, size, SMALLEST_DRAWS).height;
+}
+
+/** The largest --size. */
+const MAX_SIZE = 2048;
+
+/** Does the target compute a non-empty output from a side×side picture? */
+function reaches(target: Target, side: number, channels: number): boolean {
+  try {
+    return tf.tidy(() => target.apply(tf.zeros([1, side, side, channels])).shape.every((d) => d > 0));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * At native scale the network sees the (transformed) picture at its own size, and one too
+ * small for its valid convolutions and poolings can't reach the target: say so, with the
+ * smallest --size that works, before a tfjs shape error would.
+ */
+export function checkNativeSize(target: Target, input: ModelInput, size: number, transforms: TransformSet, at?: [number, number]): void {
+  const works = (s: number) => reaches(target, smallestSeenSide(s, transforms), input.channels);
+  if (works(size)) {
+    if (at) checkNativePosition(target, input, size, transforms, at);
+    return;
+  }
+  // Doubling, then halving the gap: small probes first, as a large picture is a slow one.
+  let [lo, hi] = [size, size * 2];
+  while (!works(hi)) {
+    if (hi >= MAX_SIZE) throw new UsageError(`--render-scale native: ${target.name} computes nothing from a ${MAX_SIZE} px picture; use --render-scale fit`);
+    [lo, hi] = [hi, Math.min(hi * 2, MAX_SIZE)];
+  }
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (works(mid)) hi = mid;
+    else lo = mid;
+  }
+  const seen = smallestSeenSide(size, transforms);
+  const after = transforms === 'none' ? '' : ` (${seen} px after the transforms)`;
+  throw new UsageError(`--size ${size} is too small for ${target.name} at native scale: the network sees the picture at its own size${after} and that is too small to reach the layer; use --size ${hi} or more, or --render-scale fit`);
+}
+
+/**
+ * A neuron position (--at) in the grid the layer has at native scale: smaller than at the
+ * model's own size when the picture is, and it varies with the transforms' scale; the
+ * position has to exist in the smallest.
+ */
+function checkNativePosition(target: Target, input: ModelInput, size: number, transforms: TransformSet, [x, y]: [number, number]): void {
+  const side = smallestSeenSide(size, transforms);
+  const shape = tf.tidy(() => target.apply(tf.zeros([1, side, side, input.channels])).shape);
+  if (shape.length !== 4) return;
+  const [, h, w] = shape;
+  if (x < w && y < h) return;
+  throw new UsageError(`--at ${x},${y} is outside ${target.name}'s grid at native scale: a ${size} px picture reaches it as small as ${w}x${h} (x 0-${w - 1}, y 0-${h - 1}); use --render-scale fit for the model's own grid`);
 }
 
 /**

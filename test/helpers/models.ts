@@ -43,6 +43,21 @@ export function edgeModel(): tf.Sequential {
   return model;
 }
 
+/**
+ * A 32 px colour model of 'valid' convolutions only (3x3, 5x5, 5x5: 'grid' is 10 px smaller
+ * than the picture), then a global average and a dense head: any picture side of 11 px or
+ * more reaches 'grid', and its side says what size the network was fed.
+ */
+export function validConvModel(): tf.Sequential {
+  const model = tf.sequential();
+  model.add(tf.layers.conv2d({ inputShape: [32, 32, 3], filters: 4, kernelSize: 3, activation: 'relu', name: 'c1', kernelInitializer: tf.initializers.randomNormal({ seed: 1 }) }));
+  model.add(tf.layers.conv2d({ filters: 4, kernelSize: 5, activation: 'relu', name: 'c2', kernelInitializer: tf.initializers.randomNormal({ seed: 2 }) }));
+  model.add(tf.layers.conv2d({ filters: 4, kernelSize: 5, activation: 'relu', name: 'grid', kernelInitializer: tf.initializers.randomNormal({ seed: 3 }) }));
+  model.add(tf.layers.globalAveragePooling2d({ name: 'gap' }));
+  model.add(tf.layers.dense({ units: 2, name: 'head', kernelInitializer: tf.initializers.randomNormal({ seed: 4 }) }));
+  return model;
+}
+
 /** A w×h gray PNG-ready buffer: dark left of column `edgeX`, bright from it on. */
 export function verticalEdgeImage(w: number, h: number, edgeX: number): Uint8Array {
   const px = new Uint8Array(w * h);
