@@ -63,7 +63,8 @@ if (!haveReference) console.warn(`skipping the byte-identity check against a ref
     ['sgd-l2', ['--layer', '1', '--filter', '5', '--optimizer', 'sgd-l2', '--param', 'pixel', '--no-decorrelate']],
   ])('%s: dream --steps 8 --seed 7 gives the same PNG bytes as the reference build', async (_kind, flags) => {
     const args = ['dream', ...flags, '--steps', '8', '--seed', '7', '--size', '64', '-o', '-'];
-    const ours = await runCli(args);
+    // The reference may predate --render-scale: it rendered at fit, which ours must now be asked for.
+    const ours = await runCli([...args, '--render-scale', 'fit']);
     const theirs = await runReference(args);
     expect({ code: ours.code, stderr: ours.code === 0 ? '' : ours.stderr }).toEqual({ code: 0, stderr: '' });
     expect(theirs.code).toBe(0);
