@@ -13,7 +13,6 @@ export { modelInput, dreamSize, dreamSizeWarning, dreamTarget, dreamFileName, ne
 export type { DreamNameParts } from './setup.js';
 export { dreamUnits, dreamSheet, renderBatch, splitBatches } from './sheet.js';
 export type { DreamRun, BatchSpec, DreamProgress } from './sheet.js';
-export { setReluRedirect } from './relu-redirect.js';
 export { createRng, subSeed } from './random.js';
 export { encodeAnimation } from './animation.js';
 export { COLOR_CORRELATION } from './color.js';
