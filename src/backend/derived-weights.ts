@@ -15,7 +15,9 @@ interface Entry {
   bytes: number;
 }
 
-const MAX_ENTRIES = 256;
+// A dream keeps two folded weights per conv → batch norm chain and a flipped filter per
+// convolution: some 300 for InceptionV3, which must not evict each other every step.
+const MAX_ENTRIES = 1024;
 const MAX_BYTES = 512 * 1024 * 1024;
 
 // A Map keeps insertion order, which makes it an LRU when hits are re-inserted.

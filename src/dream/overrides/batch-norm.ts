@@ -34,24 +34,26 @@ export function batchNormSpec(layer: Layer): BatchNormSpec {
  */
 export function batchNormAffine(spec: BatchNormSpec): { scale: tf.Tensor1D; offset: tf.Tensor1D } {
   const weights = spec.layer.getWeights();
-  const compute = () => {
-    // Keras orders a BatchNormalization's weights gamma, beta, moving mean, moving variance,
-    // leaving out gamma without `scale` and beta without `center`.
-    const w = [...weights];
-    const gamma = spec.scale ? w.shift() : undefined;
-    const beta = spec.center ? w.shift() : undefined;
-    const [mean, variance] = w;
-    let s = tf.rsqrt(tf.add(variance, spec.epsilon));
-    if (gamma) s = tf.mul(s, gamma);
-    let o = tf.neg(tf.mul(mean, s));
-    if (beta) o = tf.add(o, beta);
-    return { s, o };
-  };
   const recipe = `batch-norm-affine:${spec.epsilon}`;
   return {
-    scale: derivedFrom(weights, `${recipe}:scale`, () => compute().s) as tf.Tensor1D,
-    offset: derivedFrom(weights, `${recipe}:offset`, () => compute().o) as tf.Tensor1D,
+    scale: derivedFrom(weights, `${recipe}:scale`, () => affineOf(spec, weights).scale) as tf.Tensor1D,
+    offset: derivedFrom(weights, `${recipe}:offset`, () => affineOf(spec, weights).offset) as tf.Tensor1D,
   };
+}
+
+/** s and o from the layer's weights (`weights`, as getWeights gives them), as new tensors. */
+export function affineOf(spec: BatchNormSpec, weights: tf.Tensor[]): { scale: tf.Tensor1D; offset: tf.Tensor1D } {
+  // Keras orders a BatchNormalization's weights gamma, beta, moving mean, moving variance,
+  // leaving out gamma without `scale` and beta without `center`.
+  const w = [...weights];
+  const gamma = spec.scale ? w.shift() : undefined;
+  const beta = spec.center ? w.shift() : undefined;
+  const [mean, variance] = w;
+  let s = tf.rsqrt(tf.add(variance, spec.epsilon));
+  if (gamma) s = tf.mul(s, gamma);
+  let o = tf.neg(tf.mul(mean, s));
+  if (beta) o = tf.add(o, beta);
+  return { scale: s as tf.Tensor1D, offset: o as tf.Tensor1D };
 }
 
 /** The layer's inference output for `x`, as the affine map. */

@@ -1,6 +1,6 @@
 import tf = require('@tensorflow/tfjs');
 import { derivedFrom } from '../../backend/derived-weights.js';
-import { batchNormAffine, type BatchNormSpec } from './batch-norm.js';
+import { affineOf, type BatchNormSpec } from './batch-norm.js';
 import { convActivation } from './conv-activation.js';
 import { type ClampActivation } from './redirect.js';
 
@@ -72,14 +72,19 @@ function foldedWeights({ conv, norm }: ConvChain): { filter: tf.Tensor4D; bias?:
   const convWeights = conv.layer.getWeights();
   const [kernel, convBias] = convWeights as [tf.Tensor4D, tf.Tensor1D | undefined];
   if (!norm) return { filter: kernel, bias: convBias };
-  const { scale, offset } = batchNormAffine(norm);
-  const sources = [...convWeights, scale, offset];
-  const filter = derivedFrom(sources, 'fold-filter', () => {
+  const normWeights = norm.layer.getWeights();
+  const sources = [...convWeights, ...normWeights];
+  const recipe = `fold:${norm.epsilon}`;
+  const filter = derivedFrom(sources, `${recipe}:filter`, () => {
+    const { scale } = affineOf(norm, normWeights);
     // A depthwise kernel [kh, kw, in, multiplier] makes output channel c * multiplier + m.
     const perOut = conv.depthwise ? tf.reshape(scale, [1, 1, kernel.shape[2], kernel.shape[3]]) : scale;
     return tf.mul(kernel, perOut);
   }) as tf.Tensor4D;
-  const bias = derivedFrom(sources, 'fold-bias', () => (convBias ? tf.add(tf.mul(convBias, scale), offset) : tf.clone(offset))) as tf.Tensor1D;
+  const bias = derivedFrom(sources, `${recipe}:bias`, () => {
+    const { scale, offset } = affineOf(norm, normWeights);
+    return convBias ? tf.add(tf.mul(convBias, scale), offset) : offset;
+  }) as tf.Tensor1D;
   return { filter, bias };
 }
 
