@@ -187,13 +187,16 @@ describe('redirection is an option of one pass', () => {
     x.dispose();
   });
 
-  /** in -> Dense(relu), SeparableConv2D(relu), or a conv and a ReLU or Activation(relu6) layer, biased so every unit is dead for an all-zero picture. */
-  function deadModel(kind: 'relu-layer' | 'relu6-activation' | 'dense-relu' | 'separable-relu'): LoadedModel {
+  /** in -> Dense(relu), Conv2D(relu), SeparableConv2D(relu), or a conv and a ReLU or Activation(relu6) layer, biased so every unit is dead for an all-zero picture. */
+  function deadModel(kind: 'relu-layer' | 'relu6-activation' | 'dense-relu' | 'conv-relu' | 'separable-relu'): LoadedModel {
     const input = tf.input({ shape: [6, 6, 1] });
     let y: tf.SymbolicTensor;
     if (kind === 'dense-relu') {
       const flat = tf.layers.flatten().apply(input) as tf.SymbolicTensor;
       y = tf.layers.dense({ units: 3, activation: 'relu', name: 'unit', biasInitializer: tf.initializers.constant({ value: -5 }) }).apply(flat) as tf.SymbolicTensor;
+    } else if (kind === 'conv-relu') {
+      // Fused with its own activation: the clamp's gradient redirects inside the fused kernel's.
+      y = tf.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same', activation: 'relu', name: 'unit', biasInitializer: tf.initializers.constant({ value: -5 }) }).apply(input) as tf.SymbolicTensor;
     } else if (kind === 'separable-relu') {
       // No override for this one: it runs as itself, its Relu kernel redirected for the pass.
       y = tf.layers.separableConv2d({ filters: 2, kernelSize: 3, padding: 'same', activation: 'relu', name: 'unit', biasInitializer: tf.initializers.constant({ value: -5 }) }).apply(input) as tf.SymbolicTensor;
@@ -206,7 +209,7 @@ describe('redirection is an option of one pass', () => {
     return fromLayersModel(tf.model({ inputs: input, outputs: y }), kind, { name: kind, inputRange: [0, 1], inputRangeSource: 'default', extra: {} });
   }
 
-  test.each(['relu-layer', 'relu6-activation', 'dense-relu', 'separable-relu'] as const)('%s: a dead example gets gradient uphill only with redirection on', (kind) => {
+  test.each(['relu-layer', 'relu6-activation', 'dense-relu', 'conv-relu', 'separable-relu'] as const)('%s: a dead example gets gradient uphill only with redirection on', (kind) => {
     const m = deadModel(kind);
     const x = tf.zeros([1, 6, 6, 1]) as tf.Tensor4D;
     const off = gradient(m, 'unit', x, false, -1);
