@@ -1,7 +1,8 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/select.js';
-import { flatDreamNote, linearInPicture, luminanceStd } from '../src/dream/flat.js';
+import { channelRead, flatDreamNote, linearInPicture, luminanceStd } from '../src/dream/flat.js';
+import { createProbe } from '../src/dream/probe.js';
 import { readImage } from '../src/image/io.js';
 import { loadModel } from '../src/model/load.js';
 import { runCli } from './helpers/cli.js';
@@ -61,6 +62,17 @@ describe('dreams whose optimum is a flat colour', () => {
     // Not a flat colour: the line detector's dream has structure (24 px, the model's size).
     const zero = await readImage(path.join(dir, '..', 'each', 'dream.c1.0.png'), { channels: 3 });
     expect(luminanceStd(zero)).toBeGreaterThan(0.08);
+  });
+
+  test('channelRead says what a channel objective reads, and a probe notes a read that is linear in the picture', async () => {
+    const loaded = await loadModel(dir);
+    expect(channelRead(loaded, 1)).toMatchObject({ read: { layer: 2 }, relu: true, name: 'relu(c1_bn)' });
+    expect(channelRead(loaded, 1).note).toMatch(/dreaming relu\(c1_bn\)/);
+    expect(channelRead(loaded, 4)).toEqual({ read: { layer: 4 }, relu: false, name: 'c2' });
+    const probe = createProbe(loaded, [{ layer: 1 }, { layer: 4 }]);
+    expect(probe.notes[0]).toMatch(/^layer 1 c1 is linear in the picture: an objective that averages it over positions peaks at a flat colour/);
+    expect(probe.notes[1]).toBeUndefined();
+    loaded.model.dispose();
   });
 
   test('a layer after a nonlinearity is dreamed as it is, without a note', async () => {

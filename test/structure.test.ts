@@ -16,17 +16,10 @@ function stateOf(dir: string, scope?: string): string[] {
 
 /**
  * Module-level state in src/dream/ that changes between calls. The goal is none: gradient
- * overrides are scoped to one forward pass, caches are held by their caller.
- * ALLOWED_UNTIL_MERGE lists today's offenders, which helper A's branch removes (the overrides
- * move into src/dream/overrides/ and are applied by a scoped wrapper): the lead empties it when
- * that branch lands, and the test then holds the directory to the empty set.
+ * overrides are scoped to one forward pass, caches are held by their caller. The set must stay
+ * empty: a new entry here needs a reason that survives review.
  */
-const ALLOWED_UNTIL_MERGE = [
-  'src/dream/fuse-convs.ts:chainsOf', // WeakMap cache of each model's fused chains
-  'src/dream/fuse-convs.ts:foldedOf', // WeakMap cache of folded conv+BN weights
-  'src/dream/relu-redirect.ts:installed', // the process-wide gradient override's install flag
-  'src/dream/relu-redirect.ts:redirecting', // flipped by the render loop every step
-];
+const ALLOWED_UNTIL_MERGE: string[] = [];
 
 function tempTree(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'cnnviz-structure-'));

@@ -12,7 +12,7 @@ import tf = require('@tensorflow/tfjs');
  * (a difference of two finite floats is 0 only when they are equal).
  */
 // Process-wide, so that a second copy of this module (dist/ beside sources under jest) does
-// not install again over the ReLU redirection (relu-redirect.ts) that wraps these.
+// not install its own copies again.
 const INSTALLED = Symbol.for('cnnviz.activationGradients');
 
 /** Register `config` in place of tfjs's gradient for its kernel (tfjs warns on that; here it is the point). */
@@ -43,7 +43,7 @@ const greaterMask = (a: tf.Tensor, b: tf.Tensor) => positive(tf.sub(a, b));
 const GRADIENTS: tf.GradConfig[] = [
   {
     // tfjs's is cast(dy, 'float32'), which on wasm copies the buffer in JavaScript: dy for
-    // every layer a dream passes a tensor through unchanged (fuse-convs.ts). clone shares it.
+    // every op that passes a tensor through unchanged. clone shares it.
     kernelName: 'Identity',
     gradFunc: (dy) => ({ x: () => tf.clone(dy as tf.Tensor) }),
   },
@@ -85,8 +85,9 @@ const GRADIENTS: tf.GradConfig[] = [
 ];
 
 /**
- * Install the gradients above, once per process. Whatever wraps a gradient of these kernels
- * (the ReLU redirection) must call this first, so that it wraps these and is not replaced.
+ * Install the gradients above, once per process (at backend start). A dream's redirected
+ * ReLU gradient replaces these only for one forward pass and then puts them back
+ * (dream/overrides/scope.ts).
  */
 export function installActivationGradients(): void {
   const flags = globalThis as Record<symbol, unknown>;

@@ -8,7 +8,7 @@ import { heapOffset, simdKernels } from './simd/kernels.js';
  * step, sub, mul), and after every convolution of a MobileNet those passes cost more than the
  * convolution's own input gradient.
  *  - CnnvizBandPass: dy where lo < y < hi, else 0.
- *  - CnnvizRedirectPass: Lucid's redirected gradient (relu-redirect.ts), per example along
+ *  - CnnvizRedirectPass: Lucid's redirected gradient (dream/overrides/redirect.ts), per example along
  *    the first axis: the band pass, or, for an example whose band pass is all zero, dy except
  *    where it would push a unit further past a bound (y <= lo with dy > 0, y >= hi with dy < 0).
  * On wasm both are SIMD kernels of ours (simd/kernels.wat); on cpu, and where those cannot

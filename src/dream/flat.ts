@@ -2,6 +2,8 @@ import tf = require('@tensorflow/tfjs');
 import { type Raster } from '../image/raster.js';
 import { type LoadedModel } from '../model/load.js';
 import { type LayerInfo } from '../model/layers.js';
+import { type Read } from './objectives/objective.js';
+import { linearInPicture } from './probe.js';
 import { layerTarget, type Target } from './target.js';
 
 /**
@@ -12,17 +14,7 @@ import { layerTarget, type Target } from './target.js';
  * drives every position into the cap is optimal too.
  */
 
-/** Layers that map their input linearly (when their own activation, if any, is linear). */
-const LINEAR = /^(InputLayer|Conv1D|Conv2D|DepthwiseConv2D|SeparableConv2D|Conv2DTranspose|Dense|BatchNormalization|ZeroPadding2D|Cropping2D|AveragePooling2D|Rescaling|Normalization|Reshape|Flatten|Dropout|Permute)$/;
-
-function isLinear(info: LayerInfo): boolean {
-  return LINEAR.test(info.className) && (info.activation === undefined || info.activation === 'linear');
-}
-
-/** Is layer `index` linear in the picture: it and every layer listed before it are linear maps? */
-export function linearInPicture(layers: readonly LayerInfo[], index: number): boolean {
-  return layers.slice(0, index + 1).every(isLinear);
-}
+export { linearInPicture };
 
 /** The ReLU or ReLU6 that closes layer `index`'s conv → (batch norm) → activation chain, if any. */
 function activationAfter(layers: readonly LayerInfo[], index: number): LayerInfo | undefined {
@@ -34,33 +26,53 @@ function activationAfter(layers: readonly LayerInfo[], index: number): LayerInfo
   return kind === 'relu' || kind === 'relu6' || (kind ?? '').startsWith('relu(') ? act : undefined;
 }
 
+/** What a channel of layer `index` is dreamed from: see channelTarget. */
+export interface ChannelRead {
+  /** The tensor to read. */
+  read: Read;
+  /** Take relu of it first (an uncapped activation in place of the layer's own). */
+  relu: boolean;
+  /** What the objective is called in messages. */
+  name: string;
+  /** One line for the user when the read is not simply the layer's output. */
+  note?: string;
+}
+
 /**
  * What `--objective channel` reads at layer `index`. Usually the layer's output. For a layer
  * that is linear in the picture and closed by a ReLU or ReLU6, it is that chain's output
  * before the activation, through an uncapped ReLU: the channel after its activation, as the
  * network sees it, but without the cap that a flat colour would saturate. A unit then
- * prefers the pattern its kernel matches over the average colour. The target's `note` says so.
+ * prefers the pattern its kernel matches over the average colour. `note` says so.
  */
-export function channelTarget(loaded: LoadedModel, index: number): Target & { note?: string } {
+export function channelRead(loaded: LoadedModel, index: number): ChannelRead {
   const layers = loaded.graph.layers;
   const info = layers[index];
-  const spatial = info.outputShape.length === 4;
-  if (!spatial || info.className === 'InputLayer' || !linearInPicture(layers, index)) return layerTarget(loaded, index);
+  const plain: ChannelRead = { read: { layer: index }, relu: false, name: info?.name ?? String(index) };
+  const spatial = info?.outputShape.length === 4;
+  if (!info || !spatial || info.className === 'InputLayer' || !linearInPicture(layers, index)) return plain;
   const act = activationAfter(layers, index);
   if (!act) {
     return {
-      ...layerTarget(loaded, index),
+      ...plain,
       note: `layer ${index} ${info.name} is linear in the picture, so a channel's mean depends only on the average colour and its dream is a flat colour: use --objective neuron, or a layer after a nonlinearity`,
     };
   }
   const before = layers[act.index - 1];
-  const inner = layerTarget(loaded, before.index);
   return {
+    read: { layer: before.index },
+    relu: true,
     name: `relu(${before.name})`,
-    shape: inner.shape,
-    apply: (x) => tf.tidy(() => tf.relu(inner.apply(x))),
     note: `layer ${index} ${info.name} is linear in the picture, so its channel mean peaks at a flat colour: dreaming relu(${before.name}), the channel after its activation (${act.name}) without a cap, which a flat colour would saturate`,
   };
+}
+
+/** channelRead as a single-read target. */
+export function channelTarget(loaded: LoadedModel, index: number): Target & { note?: string } {
+  const { read, relu, name, note } = channelRead(loaded, index);
+  const inner = layerTarget(loaded, 'layer' in read ? read.layer : index);
+  if (!relu) return note ? { ...inner, note } : inner;
+  return { name, shape: inner.shape, apply: (x, opts) => tf.tidy(() => tf.relu(inner.apply(x, opts))), note };
 }
 
 /** Standard deviation of a picture's luminance (Rec.601) in [0, 1]: ~0 for a flat colour. */

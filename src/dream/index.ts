@@ -18,7 +18,6 @@ export type { DreamProgress, RunOptions } from './schedule.js';
 export { renderBatch } from './batch.js';
 export type { DreamRun, BatchSpec } from './batch.js';
 export { dreamSheet } from './sheet.js';
-export { setReluRedirect } from './relu-redirect.js';
 export { createRng, subSeed } from './random.js';
 export { encodeAnimation } from './animation.js';
 export { COLOR_CORRELATION } from './color.js';

@@ -6,8 +6,6 @@ import { createObjective, type ObjectiveKind } from './objectives.js';
 import { createImageParam, createKerasImage, type ImageParam, type ParamKind } from './param.js';
 import { createRng, subSeed } from './random.js';
 import { inputGradientsOnly } from '../backend/gradients.js';
-import { installBatchNormGradient } from './batchnorm-gradient.js';
-import { setReluRedirect } from './relu-redirect.js';
 import { placeChain, resizeTo, sampleAffine, transformImage, transformsFor, type TransformSet } from './transforms.js';
 import { type Target } from './target.js';
 import { createOptimizer, type OptimizerKind } from './optimizers.js';
@@ -123,7 +121,6 @@ export function scoreImages(target: Target, input: ModelInput, evaluate: (out: t
 export function dreamBatch(target: Target, model: ModelInput, units: number[], settings: DreamSettings, onStep?: StepListener, start?: tf.Tensor4D): DreamBatchResult {
   checkSettings(settings);
   const input = seenInput(model, settings.renderScale);
-  installBatchNormGradient();
   const s = settings;
   const sign = s.minimize ? -1 : 1;
   const objective = createObjective({ kind: s.objective, units, at: s.at, border: s.optimizer === 'sgd-l2' ? 2 : 0 });
@@ -137,13 +134,13 @@ export function dreamBatch(target: Target, model: ModelInput, units: number[], s
   const keepFrame = () => tf.tidy(() => frames.push(toRasters(param.display())));
   try {
     for (let step = 0; step < s.steps; step++) {
-      setReluRedirect(s.optimizer === 'adam' && step < REDIRECT_STEPS);
+      const redirect = s.optimizer === 'adam' && step < REDIRECT_STEPS;
       let values: tf.Tensor1D | undefined;
       tf.tidy(() => {
         // The network's weights are fixed: no filter gradient is wanted, only the picture's.
         const { grads } = inputGradientsOnly(() => tf.variableGrads(() => {
           const x = transformImage(param.image(), chain, rng, input.fixedSize);
-          values = tf.keep(objective.evaluate(target.apply(toModelInput(x, input))));
+          values = tf.keep(objective.evaluate(target.apply(toModelInput(x, input), { redirect })));
           return values.sum().mul(-sign) as tf.Scalar;
         }, param.variables));
         optimizer.apply(grads, param.variables);
@@ -166,7 +163,6 @@ export function dreamBatch(target: Target, model: ModelInput, units: number[], s
       final.dispose();
     }
   } finally {
-    setReluRedirect(false);
     optimizer.dispose();
     param.dispose();
   }

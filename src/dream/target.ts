@@ -1,137 +1,34 @@
 import tf = require('@tensorflow/tfjs');
-import { UsageError } from '../errors.js';
-import { executeNodes } from '../model/graph.js';
-import { layerActivationFn } from '../model/layer-fn.js';
+import { type Read } from './objectives/objective.js';
 import { type LoadedModel } from '../model/load.js';
-import { withFusedConvolutions } from './fuse-convs.js';
+import { createProbe, type ProbeOptions } from './probe.js';
 
-/** A differentiable map from the model's input to the tensor a dream's objective reads. */
+/**
+ * A differentiable map from the model's input to the one tensor a single-read objective
+ * reads: a probe (probe.ts) with one read.
+ */
 export interface Target {
   /** What the objective reads, for messages: a layer name or "logits of <layer>". */
   name: string;
-  /** Output shape without the batch axis. */
+  /** Output shape without the batch axis (-1 where it depends on the input's size). */
   shape: number[];
-  apply(input: tf.Tensor4D): tf.Tensor;
+  apply(input: tf.Tensor4D, opts?: ProbeOptions): tf.Tensor;
 }
 
-/** Layer `index`'s output as a target (the shared, cached input→layer function). */
-function layerOutput(loaded: LoadedModel, index: number, name = loaded.graph.layers[index].name): Target {
-  const shape = loaded.graph.layers[index].outputShape.slice(1).map((d) => d ?? -1);
-  const fn = layerActivationFn(loaded, index);
-  return { name, shape, apply: (x) => withFusedConvolutions(loaded, index, () => fn(x)) };
+function singleRead(loaded: LoadedModel, read: Read): Target {
+  const probe = createProbe(loaded, [read]);
+  return { name: probe.names[0], shape: probe.shapes[0], apply: (x, opts) => probe.apply(x, opts)[0] };
 }
 
 /** The output of layer `index` of the flattened graph. */
 export function layerTarget(loaded: LoadedModel, index: number): Target {
-  return layerOutput(loaded, index);
-}
-
-const SQUASHING = /^(softmax|sigmoid)$/i;
-const PASS_THROUGH = /^(Reshape|Flatten|Dropout|SpatialDropout\dD|GaussianNoise|GaussianDropout)$/;
-
-/**
- * A one-unit head (sigmoid, P(second class)) has a single logit z for two classes: z is the
- * log-odds of class 1 and -z those of class 0 (logit(1 - p) = -z). So it reads as the two
- * scores [-z, z], and each class is maximized by its own sign of z.
- */
-function twoClassIfOneUnit(target: Target): Target {
-  if (target.shape.length !== 1 || target.shape[0] !== 1) return target;
-  return {
-    ...target,
-    shape: [2],
-    apply: (x) =>
-      tf.tidy(() => {
-        const z = target.apply(x).reshape([x.shape[0], 1]);
-        return tf.concat([z.neg(), z], 1);
-      }),
-  };
+  return singleRead(loaded, { layer: index });
 }
 
 /**
- * The classifier's pre-activation scores [B, classes]. A softmax probability saturates and
- * can rise by suppressing the other classes; the logit can only rise by looking more like
- * the class. Walks back from the output over reshapes, dropout and a separate softmax
- * Activation; a Dense or 1x1 conv head with a built-in softmax is re-applied without it.
- * A one-unit sigmoid head gives two scores, one per class (see twoClassIfOneUnit).
+ * The classifier's pre-activation scores [B, classes] (logits.ts): a one-unit sigmoid head
+ * gives two scores, one per class.
  */
 export function logitTarget(loaded: LoadedModel): Target {
-  return twoClassIfOneUnit(loaded.graphModel ? graphLogitTarget(loaded, loaded.graphModel) : layersLogitTarget(loaded));
-}
-
-function layersLogitTarget(loaded: LoadedModel): Target {
-  const layers = loaded.graph.layers;
-  const byOutput = new Map(layers.map((l) => [l.output.id, l]));
-  // The layer feeding `l` (nested models are flattened, so fall back to list order).
-  const feeding = (l: (typeof layers)[number]) => {
-    const inbound = l.layer.inboundNodes[0]?.inputTensors?.[0] as tf.SymbolicTensor | undefined;
-    return inbound && l.index > 0 ? byOutput.get(inbound.id) ?? layers[l.index - 1] : undefined;
-  };
-  let info = layers[layers.length - 1];
-  for (;;) {
-    const cls = info.className;
-    const prev = feeding(info);
-    if (!prev) break;
-    if (PASS_THROUGH.test(cls) || (cls === 'Activation' && SQUASHING.test(info.activation ?? ''))) {
-      info = prev;
-      continue;
-    }
-    break;
-  }
-  const classes = (shape: number[]) => shape[shape.length - 1];
-  if (info.activation && SQUASHING.test(info.activation) && (info.className === 'Dense' || info.className === 'Conv2D')) {
-    // Re-run the head's linear part on its own input: weights are read, not copied.
-    const [kernel, bias] = info.layer.getWeights();
-    const feeder = feeding(info);
-    if (!feeder) throw new UsageError(`cannot find the input of layer ${info.name} to compute its logits`);
-    const before = layerOutput(loaded, feeder.index);
-    const shape = [classes(info.outputShape.slice(1) as number[])];
-    const apply = (x: tf.Tensor4D) =>
-      tf.tidy(() => {
-        const h = before.apply(x);
-        const z = info.className === 'Dense' ? tf.matMul(h.reshape([h.shape[0], -1]), kernel) : tf.conv2d(h as tf.Tensor4D, kernel as tf.Tensor4D, 1, 'same');
-        const withBias = bias ? z.add(bias) : z;
-        return withBias.reshape([x.shape[0], -1]);
-      });
-    return { name: `logits of ${info.name}`, shape, apply };
-  }
-  if (info.activation && SQUASHING.test(info.activation)) {
-    throw new UsageError(`cannot find the pre-activation scores of layer ${info.name} (${info.className} with ${info.activation}): use --objective channel on an earlier layer`);
-  }
-  const base = layerOutput(loaded, info.index, `logits of ${info.name}`);
-  const n = base.shape.reduce((a, b) => a * b, 1);
-  return { name: base.name, shape: [n], apply: (x) => tf.tidy(() => base.apply(x).reshape([x.shape[0], n])) };
-}
-
-/** Graph ops a class score passes through unchanged on its way to the output. */
-const GRAPH_PASS_THROUGH = new Set(['Reshape', 'Squeeze', 'Identity', 'Softmax', 'Sigmoid']);
-
-/**
- * A graph model's pre-softmax node: walk back from the output node over Softmax/Sigmoid and
- * reshapes to the first node that computes something. It is the logits when its output is
- * a vector of scores ([B, n], or [B, 1, 1, n] from a 1x1-conv head) and no activation is
- * fused into it; otherwise there is no such node to read.
- */
-function graphLogitTarget(loaded: LoadedModel, graphModel: tf.GraphModel): Target {
-  const refuse = (why: string) =>
-    new UsageError(`--objective logit: ${why}, so this graph model has no pre-softmax scores to maximize: use --layer -1 --filter N (a channel of the last listed layer) instead`);
-  const nodeName = (ref: string) => ref.replace(/^\^/, '').replace(/:\d+$/, '');
-  const byName = new Map((loaded.graphNodes ?? []).map((n) => [n.name, n]));
-  const output = nodeName(graphModel.outputNodes[0]);
-  let node = byName.get(output);
-  while (node && GRAPH_PASS_THROUGH.has(node.op)) {
-    const input = (node.input ?? []).find((i) => !i.startsWith('^'));
-    node = input ? byName.get(nodeName(input)) : undefined;
-  }
-  if (!node || node.op === 'Placeholder' || node.op === 'Const') throw refuse(`the output node '${output}' reads no computed node`);
-  const fused = (node.attr?.fused_ops as { list?: { s?: string[] } } | undefined)?.list?.s?.map((s) => Buffer.from(s, 'base64').toString()) ?? [];
-  const squash = fused.find((op) => SQUASHING.test(op));
-  if (squash) throw refuse(`node '${node.name}' (${node.op}) has its ${squash} fused in`);
-  const name = node.name;
-  const [h, w, c] = loaded.inputShape;
-  const probeSide = loaded.meta.inputSize ?? [224, 224];
-  const shape = tf.tidy(() => executeNodes(graphModel, tf.zeros([1, h ?? probeSide[0], w ?? probeSide[1], c]), [name])[0].shape.slice(1));
-  const vector = shape.length === 1 || (shape.length === 3 && shape[0] === 1 && shape[1] === 1);
-  if (!vector) throw refuse(`node '${name}' (${node.op}) outputs [${shape.join(', ')}], not a vector of class scores`);
-  const n = shape[shape.length - 1];
-  return { name: `logits of ${name}`, shape: [n], apply: (x) => tf.tidy(() => executeNodes(graphModel, x, [name])[0].reshape([x.shape[0], n])) };
+  return singleRead(loaded, { logits: true });
 }

@@ -8,7 +8,7 @@ import { type ImageSet } from './dataset.js';
 import { fitLoop, imageFeeder, lossAndHits, type EpochRecord, type Feeder, type LoopEvents, type LoopOptions, type LoopResult, type TrainStep } from './loop.js';
 import { augmentBatch, labelsToTensor, imagesToTensor, type AugmentOptions } from './augment.js';
 import { createRng, type Rng } from './random.js';
-import { installBatchNormGradient } from '../dream/batchnorm-gradient.js';
+import { installBatchNormGradient } from '../backend/batchnorm-gradient.js';
 
 /** `all`: only the head trains; `none`: the whole backbone fine-tunes; N: its last N layers do. */
 export type Freeze = 'all' | 'none' | number;

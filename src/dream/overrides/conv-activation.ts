@@ -1,9 +1,6 @@
 import tf = require('@tensorflow/tfjs');
-import { bandPass } from '../backend/band-pass.js';
-import { isRedirecting, redirectedFromOutput } from './relu-redirect.js';
-
-/** An activation XNNPACK can clamp to inside the convolution, for free. */
-export type ClampActivation = 'relu' | 'relu6';
+import { bandPass } from '../../backend/band-pass.js';
+import { redirectedFromOutput, UPPER, type ClampActivation } from './redirect.js';
 
 export interface ConvActivation {
   x: tf.Tensor4D;
@@ -14,9 +11,9 @@ export interface ConvActivation {
   pad: 'same' | 'valid';
   dilations: [number, number] | number;
   activation?: ClampActivation;
+  /** Lucid's redirected gradient for the activation (redirect.ts) instead of the true one. */
+  redirect?: boolean;
 }
-
-const UPPER: Record<ClampActivation, number> = { relu: Infinity, relu6: 6 };
 
 /**
  * conv (or depthwise conv) + bias + relu/relu6 as one fused kernel, differentiable in `x`
@@ -28,7 +25,7 @@ const UPPER: Record<ClampActivation, number> = { relu: Infinity, relu6: 6 };
  * gives it 1): a set of measure zero.
  */
 export function convActivation(c: ConvActivation): tf.Tensor4D {
-  const { filter, bias, depthwise, strides, pad, dilations, activation } = c;
+  const { filter, bias, depthwise, strides, pad, dilations, activation, redirect } = c;
   const forward = tf.customGrad((...args) => {
     const x = args[0] as tf.Tensor4D;
     const save = args[1] as tf.GradSaveFunc;
@@ -41,7 +38,7 @@ export function convActivation(c: ConvActivation): tf.Tensor4D {
     const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
       const g = dy as tf.Tensor4D;
       const upper = activation && UPPER[activation];
-      const dz = upper === undefined ? g : isRedirecting() ? redirectedFromOutput(g, saved[0], upper) : bandPass(g, saved[0], 0, upper);
+      const dz = upper === undefined ? g : redirect ? redirectedFromOutput(g, saved[0], upper) : bandPass(g, saved[0], 0, upper);
       const attrs = { strides, pad, dilations, dataFormat: 'NHWC', inputShape: x.shape } as unknown as tf.NamedAttrMap;
       const kernel = depthwise ? 'DepthwiseConv2dNativeBackpropInput' : 'Conv2DBackpropInput';
       return [tf.engine().runKernel(kernel, { dy: dz, filter }, attrs) as tf.Tensor4D];
