@@ -1,3 +1,4 @@
+import { VERSION } from './version.js';
 import { Command, CommanderError, Help } from 'commander';
 import { InputsFailed, exitCodeOf } from '../errors.js';
 
@@ -114,7 +115,7 @@ export function buildProgram(loaded?: { name: string; make: () => Command }, err
   const OUTPUT = { outputError: (str: string) => errors.push(oneLine(str)) };
   const program = new Command('cnnviz')
     .description('See what a trained convolutional network sees: layers, activations, feature visualization.')
-    .version('0.1.0')
+    .version(VERSION)
     .showHelpAfterError(false)
     .exitOverride()
     // The stand-ins have no options or arguments of their own: list every command by its usage.
