@@ -39,6 +39,8 @@ export interface Objective {
    * otherwise the render decides (one per unit, times --diversity).
    */
   pictures?: number;
+  /** Frees what the objective holds (a photo's activations); composites free their parts. */
+  dispose?(): void;
 }
 
 /**

@@ -1,0 +1,81 @@
+import tf = require('@tensorflow/tfjs');
+import { type Objective, type Read } from './objective.js';
+
+/**
+ * Objectives that compare the pictures of a batch with each other, within their group (the
+ * `--diversity N` pictures of one filter). Both are penalties: write them with a minus,
+ * `channel(25, 7) - 5 * diversity(25)`.
+ */
+
+const readText = (r: Read): string => ('layer' in r ? String(r.layer) : 'logits');
+
+/** [B, B]: 1 where pictures i ≠ j share a group. */
+function sameGroup(groups: readonly number[]): tf.Tensor2D {
+  const B = groups.length;
+  const m = new Float32Array(B * B);
+  for (let i = 0; i < B; i++) for (let j = 0; j < B; j++) if (i !== j && groups[i] === groups[j]) m[i * B + j] = 1;
+  return tf.tensor2d(m, [B, B]);
+}
+
+/** Each picture's Gram matrix over the read's positions, L2-normalized, as rows [B, C·C]. */
+function unitGrams(out: tf.Tensor): tf.Tensor2D {
+  const B = out.shape[0];
+  const c = out.shape[out.rank - 1];
+  const flat = out.reshape([B, -1, c]) as tf.Tensor3D;
+  const grams = tf.matMul(flat, flat, true, false).reshape([B, c * c]);
+  return grams.div(grams.norm('euclidean', 1, true).add(1e-10)) as tf.Tensor2D;
+}
+
+/**
+ * Lucid's `diversity`: how alike a picture's style (the Gram matrix of its activations, as
+ * style transfer compares textures) is to its group's other pictures, as the mean cosine.
+ * Subtracting it pushes the pictures of a filter apart into the different things it sees.
+ * A picture alone in its group scores 0.
+ */
+export function diversity(read: Read): Objective {
+  return {
+    reads: [read],
+    text: `diversity(${readText(read)})`,
+    evaluate: ({ read: get, groups }) =>
+      tf.tidy(() => {
+        const grams = unitGrams(get(read));
+        const mask = sameGroup(groups);
+        const cosines = tf.matMul(grams, grams, false, true).mul(mask);
+        return cosines.sum(1).div(mask.sum(1).maximum(1)) as tf.Tensor1D;
+      }),
+  };
+}
+
+/**
+ * Lucid's `alignment`: how far each picture's activations are from its next neighbours' in
+ * the row (mean squared difference, the d-th neighbour weighted 1/decay^d, d ≤ 4), so that a
+ * channel_interpolate row keeps one composition. A penalty: subtract it.
+ */
+export function alignment(read: Read, decay = 2): Objective {
+  return {
+    reads: [read],
+    text: decay === 2 ? `alignment(${readText(read)})` : `alignment(${readText(read)}, decay=${decay})`,
+    evaluate: ({ read: get, groups }) =>
+      tf.tidy(() => {
+        const out = get(read);
+        const B = out.shape[0];
+        const rows = out.reshape([B, -1]);
+        const terms: tf.Tensor1D[] = [];
+        for (let d = 1; d <= 4; d++) {
+          // Picture i is charged for its distance to i+d, and i+d for its distance to i.
+          const w = new Float32Array(B * B);
+          for (let i = 0; i + d < B; i++) {
+            if (groups[i] !== groups[i + d]) continue;
+            w[i * B + i + d] = w[(i + d) * B + i] = 1 / decay ** d;
+          }
+          if (w.every((v) => v === 0)) continue;
+          const sq = rows.square().mean(1);
+          // mean((a-b)²) = mean(a²) + mean(b²) - 2 mean(ab), for every pair at once.
+          const cross = tf.matMul(rows, rows, false, true).div(rows.shape[1] as number);
+          const dist = sq.expandDims(1).add(sq.expandDims(0)).sub(cross.mul(2)).relu();
+          terms.push(dist.mul(tf.tensor2d(w, [B, B])).sum(1) as tf.Tensor1D);
+        }
+        return terms.length ? (tf.addN(terms) as tf.Tensor1D) : (tf.zeros([B]) as tf.Tensor1D);
+      }),
+  };
+}
