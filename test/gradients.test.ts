@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/select.js';
 import { registerWasmGradients, wasmGradientKernelNames } from '../src/backend/gradients.js';
 import { conv2dFilterGradient, conv2dInputGradient, type ConvPad } from '../src/backend/conv-gradients.js';
-import { asSwap } from '../src/backend/wasm-kernels.js';
+import { asSwap, sliceRuns } from '../src/backend/wasm-kernels.js';
 import { mulberry32, randomArray, expectClose } from './gradients-helpers.js';
 
 /**
@@ -347,6 +347,28 @@ describe('wasm Transpose matches cpu', () => {
     [[0, 3], [1, 0], 'float32'],
   ] as Array<[number[], number[], tf.DataType]>)('shape %j perm %j %s', async (shape, perm, dtype) => {
     const [ref, got] = await onCpuAndWasm(shape, dtype, (x) => tf.transpose(x, perm));
+    expect(got).toEqual(ref);
+  });
+});
+
+describe('wasm Slice matches cpu', () => {
+  test('sliceRuns merges the trailing axes kept whole into one run', () => {
+    // The strided conv gradient's crop of one row and column: whole rows of 145 RGB pixels.
+    expect(sliceRuns([8, 146, 146, 3], [0, 0, 0, 0], [8, 145, 145, 3])).toEqual({ outer: [8, 145], strides: [146 * 146 * 3, 146 * 3], offset: 0, run: 145 * 3 });
+    expect(sliceRuns([4, 5, 6], [1, 0, 0], [2, 5, 6])).toEqual({ outer: [], strides: [], offset: 30, run: 60 });
+    expect(sliceRuns([4, 5, 6], [0, 1, 2], [4, 3, 2])).toEqual({ outer: [4, 3], strides: [30, 6], offset: 8, run: 2 });
+  });
+
+  test.each([
+    [[8, 10, 10, 3], [0, 0, 0, 0], [8, 9, 9, 3], 'float32'],
+    [[3, 7, 6, 5], [1, 2, 1, 1], [2, 4, 3, 3], 'float32'],
+    [[4, 5, 6], [1, 0, 0], [2, 5, 6], 'int32'],
+    [[9], [2], [5], 'float32'],
+    [[2, 3, 4, 5, 6], [1, 1, 0, 2, 0], [1, 2, 4, 2, 6], 'float32'],
+    [[3, 4], [0, 1], [3, 0], 'float32'], // empty: wasm's own kernel
+    [[3, 4], [1, 1], [2, 2], 'bool'],
+  ] as Array<[number[], number[], number[], tf.DataType]>)('shape %j begin %j size %j %s', async (shape, begin, size, dtype) => {
+    const [ref, got] = await onCpuAndWasm(shape, dtype, (x) => tf.slice(x, begin, size));
     expect(got).toEqual(ref);
   });
 });

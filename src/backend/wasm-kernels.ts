@@ -265,6 +265,51 @@ const transpose = () =>
   });
 
 /**
+ * A slice as runs of contiguous elements: trailing axes that are kept whole are merged into
+ * the innermost run, so cropping one row and column off an NHWC map copies whole rows.
+ * Returns [outer sizes, outer strides, base offset, run length].
+ */
+export function sliceRuns(shape: number[], begin: number[], size: number[]): { outer: number[]; strides: number[]; offset: number; run: number } {
+  const strides = tf.util.computeStrides(shape);
+  let k = shape.length - 1;
+  let run = 1;
+  // Merge axes from the end while each is kept whole.
+  while (k > 0 && begin[k] === 0 && size[k] === shape[k]) run *= shape[k--];
+  run *= size[k];
+  const offset = begin.reduce((o, b, i) => o + b * (strides[i] ?? 1), 0);
+  return { outer: size.slice(0, k), strides: strides.slice(0, k), offset, run };
+}
+
+/**
+ * wasm's Slice copies a 4-D crop one innermost row at a time through a fresh subarray:
+ * 14 ms to crop [8, 146, 146, 3] to 145 x 145 (three floats per copy), which the strided
+ * conv gradient does on every odd-sized native dream step. Whole-row runs: ~0.2 ms. Same bytes.
+ */
+const slice = () =>
+  delegating('Slice', ({ inputs, attrs, backend }) => {
+    const { x } = inputs;
+    if ((x.dtype !== 'float32' && x.dtype !== 'int32') || x.rank === 0) return undefined;
+    const [begin, size] = tf.slice_util.parseSliceParams(x, attrs.begin as number[], attrs.size as number[]);
+    if (size.some((d) => d === 0)) return undefined;
+    const heap = backend as WasmHeap;
+    const out = heap.makeOutput(size, x.dtype);
+    // Views after makeOutput: allocating can grow the heap and detach earlier ones.
+    const src = heap.typedArrayFromHeap(x);
+    const dst = heap.typedArrayFromHeap(out);
+    const { outer, strides, offset, run } = sliceRuns(x.shape, begin, size);
+    const count = outer.reduce((a, b) => a * b, 1);
+    const at = new Array<number>(outer.length).fill(0);
+    for (let r = 0; r < count; r++) {
+      let o = offset;
+      for (let i = 0; i < at.length; i++) o += at[i] * strides[i];
+      dst.set(src.subarray(o, o + run), r * run);
+      // Odometer over the outer axes, last fastest.
+      for (let i = at.length - 1; i >= 0 && ++at[i] === outer[i]; i--) at[i] = 0;
+    }
+    return out as unknown as tf.Tensor;
+  });
+
+/**
  * Kernels beyond the conv gradients that training or visualisation needs on wasm. Built on
  * each call: a delegating replacement captures the kernel registered at that moment.
  */
@@ -276,6 +321,7 @@ export function extraWasmKernels(): Record<string, Kernel> {
     Maximum: clampAgainstScalar('Maximum'),
     FusedBatchNorm: fusedBatchNorm(),
     Transpose: transpose(),
+    Slice: slice(),
   };
   const present = Object.entries(delegates).filter((e): e is [string, Kernel] => e[1] !== undefined);
   return {
