@@ -39,6 +39,36 @@ describe('dream optimizers', () => {
     v.dispose();
     g.dispose();
   });
+
+  // Our Adam is one kernel per variable (backend/adam-step.ts): it must be tfjs's, bit for bit,
+  // or every dream picture would change. 23 elements: five SIMD groups of four and a tail of three.
+  test.each(['cpu', 'wasm'])('adam gives tf.train.adam\'s exact bytes over 5 steps on %s', async (backend) => {
+    await initBackend(backend);
+    try {
+      let seed = 7;
+      const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+      const grads = Array.from({ length: 5 }, () => Array.from({ length: 23 }, (_, i) => rand() * 10 ** ((i % 7) - 3)));
+      const run = (step: (v: tf.Variable, g: tf.Tensor) => void) => {
+        const v = tf.variable(tf.tensor1d(Array.from({ length: 23 }, () => rand())), true);
+        for (const g of grads) tf.tidy(() => step(v, tf.tensor1d(g)));
+        const out = Array.from(v.dataSync());
+        v.dispose();
+        return out;
+      };
+      const start = seed;
+      const ours = createOptimizer('adam', 0.05);
+      const got = run((v, g) => ours.apply({ [v.name]: g }, [v]));
+      ours.dispose();
+      seed = start;
+      const theirs = tf.train.adam(0.05);
+      const want = run((v, g) => theirs.applyGradients({ [v.name]: g }));
+      theirs.dispose();
+      expect(got).toEqual(want);
+      expect(got.every((x, i) => x !== grads[0][i])).toBe(true);
+    } finally {
+      await initBackend('cpu');
+    }
+  });
 });
 
 // The optimizer's move out of the render loop must not change a byte: compare with a build of the

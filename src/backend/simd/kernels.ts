@@ -22,6 +22,8 @@ export interface SimdKernels {
   /** irfft2 of power-of-two sizes and its adjoint (fft-kernels.ts); the last seven are scratch offsets. */
   irfft2(out: number, re: number, im: number, planes: number, h: number, w: number, ...scratch: number[]): void;
   irfft2_adjoint(re: number, im: number, dy: number, planes: number, h: number, w: number, ...scratch: number[]): void;
+  /** One Adam update of n floats (adam-step.ts): x', m', v' from x, g, m, v and float32 constants. */
+  adam_step(xo: number, mo: number, vo: number, x: number, g: number, m: number, v: number, n: number, b1: number, c1: number, b2: number, c2: number, d1: number, d2: number, eps: number, nlr: number): void;
 }
 
 // The few WebAssembly JS API types used here (the project's lib has no DOM types).

@@ -593,4 +593,76 @@
             (br $cols)))
         (local.set $p (i32.add (local.get $p) (i32.const 1)))
         (br $planes_loop))))
+
+  ;; Adam's update in float32, op for op as tfjs's AdamOptimizer computes it on tensors:
+  ;;   m' = m b1 + g c1,  v' = v b2 + (g g) c2,  x' = ((m' / d1) / (sqrt(v' / d2) + eps)) nlr + x
+  ;; (c = 1 - b, d = 1 - b^t, nlr = -lr, all rounded to float32 by the caller), so the bytes
+  ;; match. Four lanes; the tail goes through the same function one lane at a time.
+  (func $adam4
+    (param $x v128) (param $g v128) (param $m v128) (param $v v128)
+    (param $b1 v128) (param $c1 v128) (param $b2 v128) (param $c2 v128)
+    (param $d1 v128) (param $d2 v128) (param $eps v128) (param $nlr v128)
+    (result v128 v128 v128)
+    (local $m2 v128) (local $v2 v128)
+    (local.set $m2 (f32x4.add (f32x4.mul (local.get $m) (local.get $b1)) (f32x4.mul (local.get $g) (local.get $c1))))
+    (local.set $v2 (f32x4.add (f32x4.mul (local.get $v) (local.get $b2)) (f32x4.mul (f32x4.mul (local.get $g) (local.get $g)) (local.get $c2))))
+    (f32x4.add
+      (f32x4.mul
+        (f32x4.div
+          (f32x4.div (local.get $m2) (local.get $d1))
+          (f32x4.add (f32x4.sqrt (f32x4.div (local.get $v2) (local.get $d2))) (local.get $eps)))
+        (local.get $nlr))
+      (local.get $x))
+    (local.get $m2)
+    (local.get $v2))
+
+  ;;   adam_step: x', m', v' (byte offsets xo, mo, vo) from x, g, m, v, n floats each.
+  (func (export "adam_step")
+    (param $xo i32) (param $mo i32) (param $vo i32) (param $x i32) (param $g i32) (param $m i32) (param $v i32) (param $n i32)
+    (param $b1 f32) (param $c1 f32) (param $b2 f32) (param $c2 f32) (param $d1 f32) (param $d2 f32) (param $eps f32) (param $nlr f32)
+    (local $i i32) (local $end i32) (local $vend i32)
+    (local $kb1 v128) (local $kc1 v128) (local $kb2 v128) (local $kc2 v128) (local $kd1 v128) (local $kd2 v128) (local $keps v128) (local $knlr v128)
+    (local $rx v128) (local $rm v128) (local $rv v128)
+    (local.set $kb1 (f32x4.splat (local.get $b1)))
+    (local.set $kc1 (f32x4.splat (local.get $c1)))
+    (local.set $kb2 (f32x4.splat (local.get $b2)))
+    (local.set $kc2 (f32x4.splat (local.get $c2)))
+    (local.set $kd1 (f32x4.splat (local.get $d1)))
+    (local.set $kd2 (f32x4.splat (local.get $d2)))
+    (local.set $keps (f32x4.splat (local.get $eps)))
+    (local.set $knlr (f32x4.splat (local.get $nlr)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vend (i32.and (local.get $end) (i32.const -16)))
+    (block $simd_done
+      (loop $simd
+        (br_if $simd_done (i32.ge_u (local.get $i) (local.get $vend)))
+        (call $adam4
+          (v128.load (i32.add (local.get $x) (local.get $i)))
+          (v128.load (i32.add (local.get $g) (local.get $i)))
+          (v128.load (i32.add (local.get $m) (local.get $i)))
+          (v128.load (i32.add (local.get $v) (local.get $i)))
+          (local.get $kb1) (local.get $kc1) (local.get $kb2) (local.get $kc2)
+          (local.get $kd1) (local.get $kd2) (local.get $keps) (local.get $knlr))
+        (local.set $rv) (local.set $rm) (local.set $rx)
+        (v128.store (i32.add (local.get $xo) (local.get $i)) (local.get $rx))
+        (v128.store (i32.add (local.get $mo) (local.get $i)) (local.get $rm))
+        (v128.store (i32.add (local.get $vo) (local.get $i)) (local.get $rv))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $simd)))
+    (block $tail_done
+      (loop $tail
+        (br_if $tail_done (i32.ge_u (local.get $i) (local.get $end)))
+        (call $adam4
+          (f32x4.splat (f32.load (i32.add (local.get $x) (local.get $i))))
+          (f32x4.splat (f32.load (i32.add (local.get $g) (local.get $i))))
+          (f32x4.splat (f32.load (i32.add (local.get $m) (local.get $i))))
+          (f32x4.splat (f32.load (i32.add (local.get $v) (local.get $i))))
+          (local.get $kb1) (local.get $kc1) (local.get $kb2) (local.get $kc2)
+          (local.get $kd1) (local.get $kd2) (local.get $keps) (local.get $knlr))
+        (local.set $rv) (local.set $rm) (local.set $rx)
+        (f32.store (i32.add (local.get $xo) (local.get $i)) (f32x4.extract_lane 0 (local.get $rx)))
+        (f32.store (i32.add (local.get $mo) (local.get $i)) (f32x4.extract_lane 0 (local.get $rm)))
+        (f32.store (i32.add (local.get $vo) (local.get $i)) (f32x4.extract_lane 0 (local.get $rv)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $tail))))
 )
