@@ -1,6 +1,7 @@
 import tf = require('@tensorflow/tfjs');
 import { decorrelationMatrix } from './color.js';
 import { irfft2d, rfft2dFrequencies } from '../backend/fft.js';
+import { mixPlanes } from '../backend/colour-mix.js';
 import { createRng } from './random.js';
 
 export type ParamKind = 'fft' | 'pixel';
@@ -41,8 +42,8 @@ const DECAY_POWER = 1;
  */
 interface RawImage {
   variables: tf.Variable[];
-  /** The unconstrained image, [B, h, w, c], before colour mixing and sigmoid. */
-  raw: () => tf.Tensor4D;
+  /** The unconstrained image, [B, h, w, c], colour-mixed by `mix` when given (pixel = x · mix), before the sigmoid. */
+  raw: (mix?: tf.Tensor2D) => tf.Tensor4D;
   dispose: () => void;
 }
 
@@ -63,10 +64,12 @@ function spectralImage(o: ParamOptions): RawImage {
   });
   const [re, im] = parts.map((p) => tf.tidy(() => tf.variable(tf.tensor(p, [seeds.length, c, h, wf]))));
   const scaleT = tf.keep(tf.tensor(scale, [h, wf]));
-  const raw = () =>
+  const raw = (mix?: tf.Tensor2D) =>
     tf.tidy(() => {
-      // [B, c, h, w] -> [B, h, w, c]
-      return irfft2d(re.mul(scaleT), im.mul(scaleT), h, w).transpose([0, 2, 3, 1]).div(4) as tf.Tensor4D;
+      const planes = irfft2d(re.mul(scaleT), im.mul(scaleT), h, w) as tf.Tensor4D;
+      // [B, c, h, w] -> [B, h, w, c], ÷4, and the colour mix: one pass on wasm.
+      if (mix) return mixPlanes(planes, mix, 4);
+      return planes.transpose([0, 2, 3, 1]).div(4) as tf.Tensor4D;
     });
   return {
     variables: [re, im],
@@ -84,7 +87,8 @@ function pixelImage(o: ParamOptions): RawImage {
   const init = new Float32Array(o.seeds.length * per);
   o.seeds.forEach((s, b) => init.set(createRng(s).normal(per, 0, INIT_SD), b * per));
   const pixels = tf.tidy(() => tf.variable(tf.tensor4d(init, [o.seeds.length, o.height, o.width, o.channels])));
-  return { variables: [pixels], raw: () => pixels.clone() as tf.Tensor4D, dispose: () => pixels.dispose() };
+  const raw = (mix?: tf.Tensor2D) => (mix ? tf.tidy(() => tf.matMul(pixels.reshape([-1, 3]), mix).reshape(pixels.shape)) : pixels.clone()) as tf.Tensor4D;
+  return { variables: [pixels], raw, dispose: () => pixels.dispose() };
 }
 
 /** Lucid's `to_valid_rgb`: decorrelated colour axes, then a sigmoid into [0, 1]. */
@@ -95,8 +99,7 @@ export function createImageParam(o: ParamOptions): ImageParam {
   const offset = o.start ? tf.keep(tf.tidy(() => tf.log(o.start!.clipByValue(0.01, 0.99)).sub(tf.log(tf.sub(1, o.start!.clipByValue(0.01, 0.99)))))) : undefined;
   const image = () =>
     tf.tidy(() => {
-      let t: tf.Tensor = base.raw();
-      if (mix) t = tf.matMul(t.reshape([-1, 3]), mix).reshape(t.shape);
+      let t: tf.Tensor = base.raw(mix);
       if (offset) t = t.add(offset);
       return tf.sigmoid(t) as tf.Tensor4D;
     });

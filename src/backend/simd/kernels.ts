@@ -23,6 +23,9 @@ export interface SimdKernels {
   irfft2(out: number, re: number, im: number, planes: number, h: number, w: number, ...scratch: number[]): void;
   irfft2_adjoint(re: number, im: number, dy: number, planes: number, h: number, w: number, ...scratch: number[]): void;
   /** One Adam update of n floats (adam-step.ts): x', m', v' from x, g, m, v and float32 constants. */
+  /** planes [batch, 3, n] / divisor -> pixels [batch, n, 3] times the 3x3 matrix at m, and its adjoint (colour-mix.ts). */
+  mix_planes3(out: number, planes: number, batch: number, n: number, m: number, divisor: number): void;
+  unmix_planes3(out: number, dy: number, batch: number, n: number, m: number, divisor: number): void;
   adam_step(xo: number, mo: number, vo: number, x: number, g: number, m: number, v: number, n: number, b1: number, c1: number, b2: number, c2: number, d1: number, d2: number, eps: number, nlr: number): void;
 }
 

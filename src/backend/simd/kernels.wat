@@ -665,4 +665,139 @@
         (f32.store (i32.add (local.get $vo) (local.get $i)) (f32x4.extract_lane 0 (local.get $rv)))
         (local.set $i (i32.add (local.get $i) (i32.const 4)))
         (br $tail))))
+
+  ;; Lucid's colour decorrelation between the spectral image's planes and the network's
+  ;; pixels (backend/colour-mix.ts), four pixels at a time, done as the transpose, division
+  ;; and XNNPACK matrix product it replaces did it: out_j = ((0 + x_0 m_0j) + x_1 m_1j) + x_2 m_2j
+  ;; with x_i = plane_i / divisor. The matrix m is 9 floats at byte offset $m, row-major.
+  (func $dot3 (param $a v128) (param $b v128) (param $c v128) (param $m i32) (param $col i32) (param $step i32) (result v128)
+    ;; a m[col] + b m[col + step] + c m[col + 2 step] (float offsets), summed left to right from 0.
+    (f32x4.add
+      (f32x4.add
+        (f32x4.add
+          (v128.const f32x4 0 0 0 0)
+          (f32x4.mul (local.get $a) (v128.load32_splat (i32.add (local.get $m) (i32.shl (local.get $col) (i32.const 2))))))
+        (f32x4.mul (local.get $b) (v128.load32_splat (i32.add (local.get $m) (i32.shl (i32.add (local.get $col) (local.get $step)) (i32.const 2))))))
+      (f32x4.mul (local.get $c) (v128.load32_splat (i32.add (local.get $m) (i32.shl (i32.add (local.get $col) (i32.shl (local.get $step) (i32.const 1))) (i32.const 2)))))))
+
+  ;;   mix_planes3: planes [batch, 3, n] -> out [batch, n, 3], out[b][p][j] = sum_i (planes[b][i][p] / divisor) m[i][j].
+  (func (export "mix_planes3")
+    (param $out i32) (param $planes i32) (param $batch i32) (param $n i32) (param $m i32) (param $divisor f32)
+    (local $b i32) (local $p i32) (local $vend i32) (local $plane i32) (local $src i32) (local $o i32) (local $d v128)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $r0 v128) (local $r1 v128) (local $r2 v128)
+    (local.set $d (f32x4.splat (local.get $divisor)))
+    (local.set $plane (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vend (i32.and (local.get $n) (i32.const -4)))
+    (local.set $o (local.get $out))
+    (block $b_done
+      (loop $pictures
+        (br_if $b_done (i32.ge_u (local.get $b) (local.get $batch)))
+        (local.set $src (i32.add (local.get $planes) (i32.mul (local.get $b) (i32.mul (local.get $plane) (i32.const 3)))))
+        (local.set $p (i32.const 0))
+        (block $p_done
+          (loop $pixels
+            (br_if $p_done (i32.ge_u (local.get $p) (local.get $n)))
+            (if (i32.lt_u (local.get $p) (local.get $vend))
+              (then
+                (local.set $x0 (v128.load (local.get $src)))
+                (local.set $x1 (v128.load (i32.add (local.get $src) (local.get $plane))))
+                (local.set $x2 (v128.load (i32.add (local.get $src) (i32.shl (local.get $plane) (i32.const 1))))))
+              (else
+                ;; The tail, a pixel at a time (lane 0 kept).
+                (local.set $x0 (v128.load32_splat (local.get $src)))
+                (local.set $x1 (v128.load32_splat (i32.add (local.get $src) (local.get $plane))))
+                (local.set $x2 (v128.load32_splat (i32.add (local.get $src) (i32.shl (local.get $plane) (i32.const 1)))))))
+            (local.set $x0 (f32x4.div (local.get $x0) (local.get $d)))
+            (local.set $x1 (f32x4.div (local.get $x1) (local.get $d)))
+            (local.set $x2 (f32x4.div (local.get $x2) (local.get $d)))
+            (local.set $r0 (call $dot3 (local.get $x0) (local.get $x1) (local.get $x2) (local.get $m) (i32.const 0) (i32.const 3)))
+            (local.set $r1 (call $dot3 (local.get $x0) (local.get $x1) (local.get $x2) (local.get $m) (i32.const 1) (i32.const 3)))
+            (local.set $r2 (call $dot3 (local.get $x0) (local.get $x1) (local.get $x2) (local.get $m) (i32.const 2) (i32.const 3)))
+            (if (i32.lt_u (local.get $p) (local.get $vend))
+              (then
+                ;; Interleave r0, r1, r2 (a channel each, four pixels) into 12 pixel-major floats.
+                (v128.store (local.get $o)
+                  (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 8 9 10 11
+                    (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1))
+                    (local.get $r2)))
+                (v128.store offset=16 (local.get $o)
+                  (i8x16.shuffle 0 1 2 3 4 5 6 7 24 25 26 27 8 9 10 11
+                    (i8x16.shuffle 4 5 6 7 20 21 22 23 8 9 10 11 24 25 26 27 (local.get $r1) (local.get $r2))
+                    (local.get $r0)))
+                (v128.store offset=32 (local.get $o)
+                  (i8x16.shuffle 0 1 2 3 4 5 6 7 28 29 30 31 8 9 10 11
+                    (i8x16.shuffle 24 25 26 27 12 13 14 15 28 29 30 31 0 1 2 3 (local.get $r0) (local.get $r2))
+                    (local.get $r1)))
+                (local.set $o (i32.add (local.get $o) (i32.const 48)))
+                (local.set $src (i32.add (local.get $src) (i32.const 16)))
+                (local.set $p (i32.add (local.get $p) (i32.const 4))))
+              (else
+                (f32.store (local.get $o) (f32x4.extract_lane 0 (local.get $r0)))
+                (f32.store offset=4 (local.get $o) (f32x4.extract_lane 0 (local.get $r1)))
+                (f32.store offset=8 (local.get $o) (f32x4.extract_lane 0 (local.get $r2)))
+                (local.set $o (i32.add (local.get $o) (i32.const 12)))
+                (local.set $src (i32.add (local.get $src) (i32.const 4)))
+                (local.set $p (i32.add (local.get $p) (i32.const 1)))))
+            (br $pixels)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br $pictures))))
+
+  ;;   unmix_planes3, its adjoint: dy [batch, n, 3] -> out [batch, 3, n],
+  ;;   out[b][i][p] = (sum_j dy[b][p][j] m[i][j]) / divisor.
+  (func (export "unmix_planes3")
+    (param $out i32) (param $dy i32) (param $batch i32) (param $n i32) (param $m i32) (param $divisor f32)
+    (local $b i32) (local $p i32) (local $vend i32) (local $plane i32) (local $dst i32) (local $src i32) (local $d v128)
+    (local $a v128) (local $bb v128) (local $c v128) (local $d0 v128) (local $d1 v128) (local $d2 v128) (local $g v128) (local $i i32)
+    (local.set $d (f32x4.splat (local.get $divisor)))
+    (local.set $plane (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vend (i32.and (local.get $n) (i32.const -4)))
+    (local.set $src (local.get $dy))
+    (block $b_done
+      (loop $pictures
+        (br_if $b_done (i32.ge_u (local.get $b) (local.get $batch)))
+        (local.set $dst (i32.add (local.get $out) (i32.mul (local.get $b) (i32.mul (local.get $plane) (i32.const 3)))))
+        (local.set $p (i32.const 0))
+        (block $p_done
+          (loop $pixels
+            (br_if $p_done (i32.ge_u (local.get $p) (local.get $n)))
+            (if (i32.lt_u (local.get $p) (local.get $vend))
+              (then
+                ;; 12 pixel-major floats into a vector per channel.
+                (local.set $a (v128.load (local.get $src)))
+                (local.set $bb (v128.load offset=16 (local.get $src)))
+                (local.set $c (v128.load offset=32 (local.get $src)))
+                (local.set $d0 (i8x16.shuffle 0 1 2 3 4 5 6 7 8 9 10 11 20 21 22 23
+                  (i8x16.shuffle 0 1 2 3 12 13 14 15 24 25 26 27 0 1 2 3 (local.get $a) (local.get $bb)) (local.get $c)))
+                (local.set $d1 (i8x16.shuffle 0 1 2 3 4 5 6 7 8 9 10 11 24 25 26 27
+                  (i8x16.shuffle 4 5 6 7 16 17 18 19 28 29 30 31 0 1 2 3 (local.get $a) (local.get $bb)) (local.get $c)))
+                (local.set $d2 (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 28 29 30 31
+                  (i8x16.shuffle 8 9 10 11 20 21 22 23 0 1 2 3 0 1 2 3 (local.get $a) (local.get $bb)) (local.get $c))))
+              (else
+                (local.set $d0 (v128.load32_splat (local.get $src)))
+                (local.set $d1 (v128.load32_splat offset=4 (local.get $src)))
+                (local.set $d2 (v128.load32_splat offset=8 (local.get $src)))))
+            (local.set $i (i32.const 0))
+            (block $i_done
+              (loop $channels
+                (br_if $i_done (i32.ge_u (local.get $i) (i32.const 3)))
+                (local.set $g (f32x4.div
+                  (call $dot3 (local.get $d0) (local.get $d1) (local.get $d2) (local.get $m) (i32.mul (local.get $i) (i32.const 3)) (i32.const 1))
+                  (local.get $d)))
+                (if (i32.lt_u (local.get $p) (local.get $vend))
+                  (then (v128.store (i32.add (local.get $dst) (i32.mul (local.get $i) (local.get $plane))) (local.get $g)))
+                  (else (f32.store (i32.add (local.get $dst) (i32.mul (local.get $i) (local.get $plane))) (f32x4.extract_lane 0 (local.get $g)))))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br $channels)))
+            (if (i32.lt_u (local.get $p) (local.get $vend))
+              (then
+                (local.set $src (i32.add (local.get $src) (i32.const 48)))
+                (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+                (local.set $p (i32.add (local.get $p) (i32.const 4))))
+              (else
+                (local.set $src (i32.add (local.get $src) (i32.const 12)))
+                (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+                (local.set $p (i32.add (local.get $p) (i32.const 1)))))
+            (br $pixels)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br $pictures))))
 )
