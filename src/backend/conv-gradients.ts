@@ -1,5 +1,6 @@
 import tf = require('@tensorflow/tfjs');
 import { derivedWeight } from './derived-weights.js';
+import { zeroDilate } from './zero-dilate.js';
 
 /**
  * Convolution gradients written as forward convolutions, so that they run on the backend's
@@ -50,17 +51,6 @@ function cropForPadding(t: tf.Tensor4D, rows: Pair, cols: Pair): { t: tf.Tensor4
     [0, 0],
   ];
   return { t, pad };
-}
-
-/**
- * Insert stride-1 zeros between the rows and columns of `dy`, plus stride-1 trailing ones
- * (cheaper to leave than to slice: the caller's crop/pad accounts for them).
- */
-function zeroDilate(dy: tf.Tensor4D, [sh, sw]: Pair): tf.Tensor4D {
-  if (sh === 1 && sw === 1) return dy;
-  const [n, h, w, c] = dy.shape;
-  const spread = tf.pad(tf.reshape(dy, [n, h, 1, w, 1, c]), [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]]);
-  return tf.reshape(spread, [n, h * sh, w * sw, c]);
 }
 
 /**

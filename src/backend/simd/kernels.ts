@@ -26,6 +26,8 @@ export interface SimdKernels {
   /** planes [batch, 3, n] / divisor -> pixels [batch, n, 3] times the 3x3 matrix at m, and its adjoint (colour-mix.ts). */
   mix_planes3(out: number, planes: number, batch: number, n: number, m: number, divisor: number): void;
   unmix_planes3(out: number, dy: number, batch: number, n: number, m: number, divisor: number): void;
+  /** x [n, h, w, c] onto every sh-th row and sw-th column of a zeroed [n, h sh, w sw, c] (conv-gradients.ts). */
+  zero_dilate(out: number, x: number, n: number, h: number, w: number, c: number, sh: number, sw: number): void;
   adam_step(xo: number, mo: number, vo: number, x: number, g: number, m: number, v: number, n: number, b1: number, c1: number, b2: number, c2: number, d1: number, d2: number, eps: number, nlr: number): void;
 }
 

@@ -800,4 +800,34 @@
             (br $pixels)))
         (local.set $b (i32.add (local.get $b) (i32.const 1)))
         (br $pictures))))
+
+  ;; out [n, h sh, w sw, c] = x [n, h, w, c] spread onto every sh-th row and sw-th column,
+  ;; zeros elsewhere (conv-gradients.ts: a strided convolution's output gradient, dilated for
+  ;; the stride-1 correlation that is its input gradient). One pixel of c floats a copy.
+  (func (export "zero_dilate")
+    (param $out i32) (param $x i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32) (param $sh i32) (param $sw i32)
+    (local $pixel i32) (local $row i32) (local $rows i32) (local $o i32) (local $ox i32) (local $j i32) (local $step i32) (local $down i32)
+    (local.set $pixel (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $step (i32.mul (local.get $pixel) (local.get $sw)))
+    ;; One output row, then the sh - 1 zero rows below it.
+    (local.set $down (i32.mul (i32.mul (local.get $step) (local.get $w)) (local.get $sh)))
+    (local.set $rows (i32.mul (local.get $n) (local.get $h)))
+    (memory.fill (local.get $out) (i32.const 0) (i32.mul (local.get $rows) (local.get $down)))
+    (local.set $o (local.get $out))
+    (block $rows_done
+      (loop $each_row
+        (br_if $rows_done (i32.ge_u (local.get $row) (local.get $rows)))
+        (local.set $ox (local.get $o))
+        (local.set $j (i32.const 0))
+        (block $cols_done
+          (loop $each_col
+            (br_if $cols_done (i32.ge_u (local.get $j) (local.get $w)))
+            (memory.copy (local.get $ox) (local.get $x) (local.get $pixel))
+            (local.set $x (i32.add (local.get $x) (local.get $pixel)))
+            (local.set $ox (i32.add (local.get $ox) (local.get $step)))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $each_col)))
+        (local.set $o (i32.add (local.get $o) (local.get $down)))
+        (local.set $row (i32.add (local.get $row) (i32.const 1)))
+        (br $each_row))))
 )
