@@ -3,6 +3,7 @@ import { initBackend } from '../src/backend/select.js';
 import { registerWasmGradients, wasmGradientKernelNames } from '../src/backend/gradients.js';
 import { conv2dFilterGradient, conv2dInputGradient, type ConvPad } from '../src/backend/conv-gradients.js';
 import { asSwap, sliceRuns } from '../src/backend/wasm-kernels.js';
+import { zeroDilate } from '../src/backend/zero-dilate.js';
 import { mulberry32, randomArray, expectClose } from './gradients-helpers.js';
 
 /**
@@ -370,6 +371,18 @@ describe('wasm Slice matches cpu', () => {
   ] as Array<[number[], number[], number[], tf.DataType]>)('shape %j begin %j size %j %s', async (shape, begin, size, dtype) => {
     const [ref, got] = await onCpuAndWasm(shape, dtype, (x) => tf.slice(x, begin, size));
     expect(got).toEqual(ref);
+  });
+});
+
+describe('zeroDilate (a kernel of ours on wasm) matches the pad it replaces on cpu', () => {
+  test.each([
+    [[2, 3, 4, 5], [2, 2]],
+    [[1, 5, 3, 3], [3, 2]],
+    [[3, 2, 2, 16], [1, 2]],
+  ] as Array<[[number, number, number, number], [number, number]]>)('shape %j strides %j', async (shape, strides) => {
+    const [ref, got] = await onCpuAndWasm(shape, 'float32', (x) => zeroDilate(x as tf.Tensor4D, strides));
+    expect(got).toEqual(ref);
+    expect(got.shape).toEqual([shape[0], shape[1] * strides[0], shape[2] * strides[1], shape[3]]);
   });
 });
 
