@@ -6,7 +6,7 @@ import { type ModelMeta } from '../src/model/meta.js';
 import { encodeAnimation } from '../src/dream/animation.js';
 import { COLOR_CORRELATION } from '../src/dream/color.js';
 import { createObjective } from '../src/dream/objectives.js';
-import { createImageParam } from '../src/dream/param.js';
+import { createImageParam, DECAY_POWER, decayPowerFor, NATIVE_DECAY_POWER } from '../src/dream/param.js';
 import { createRng } from '../src/dream/random.js';
 import { redirectedActivation } from '../src/dream/overrides/redirect.js';
 import { DEFAULTS, KERAS_BASELINE, dreamBatch, type DreamSettings } from '../src/dream/render.js';
@@ -181,6 +181,26 @@ describe('parameterizations', () => {
     p.variables.forEach((v) => v.assign(tf.zerosLike(v)));
     expect(Array.from(p.image().dataSync()).every((v) => Math.abs(v - 0.5) < 1e-6)).toBe(true);
     p.dispose();
+  });
+
+  test('a steeper spectrum decay (the native-scale setting) gives a smoother start; the default is Lucid\'s', () => {
+    const roughness = (decayPower?: number) =>
+      tf.tidy(() => {
+        const p = createImageParam({ kind: 'fft', height: 64, width: 64, channels: 3, decorrelate: true, seeds: [3], decayPower });
+        const img = p.image();
+        const d = img.slice([0, 0, 1, 0], [-1, -1, 63, -1]).sub(img.slice([0, 0, 0, 0], [-1, -1, 63, -1])).square().mean().dataSync()[0];
+        const v = tf.moments(img).variance.dataSync()[0];
+        const bytes = Array.from(img.dataSync());
+        p.dispose();
+        return { r: d / v, bytes };
+      });
+    expect(DECAY_POWER).toBe(1);
+    expect(NATIVE_DECAY_POWER).toBeGreaterThan(DECAY_POWER);
+    expect(roughness().bytes).toEqual(roughness(DECAY_POWER).bytes);
+    expect(roughness(NATIVE_DECAY_POWER).r).toBeLessThan(0.5 * roughness().r);
+    // Only where native and fit scale differ: MobileNet's 224 px input and a 128 px dream.
+    expect(decayPowerFor(true, 128, [224, 224])).toBe(NATIVE_DECAY_POWER);
+    expect([decayPowerFor(false, 128, [224, 224]), decayPowerFor(true, 12, [12, 12]), decayPowerFor(true, 128)]).toEqual([DECAY_POWER, DECAY_POWER, DECAY_POWER]);
   });
 
   test('decorrelation uses Lucid\'s matrix with unit largest column norm', () => {

@@ -30,11 +30,34 @@ export interface ParamOptions {
   seeds: number[];
   /** A [1, h, w, c] picture in [0, 1] to start from instead of grey (DeepDream style). */
   start?: tf.Tensor4D;
+  /** The spectral image's 1/f^p spectrum decay (fft only): Lucid's DECAY_POWER unless given. */
+  decayPower?: number;
 }
 
 /** Lucid's `fft_image` standard deviation and spectrum decay. */
 const INIT_SD = 0.01;
-const DECAY_POWER = 1;
+export const DECAY_POWER = 1;
+
+/**
+ * The decay for pictures the network sees at their own size (native render scale). There the
+ * net paints detail at its own pixel scale, and early layers' dreams turn to fine grain: with
+ * Lucid's 1/f the 16 conv_pw_3_relu dreams of MobileNet v1 0.25 (seed 7, 512 steps) put a
+ * median 0.21 of their power above half Nyquist (issue 16 asks <= 0.2); with 1/f^1.5 0.18
+ * (1.2 gave 0.21), conv_pw_7 and 11 going from 0.13 and 0.15 to 0.09 and 0.12, every layer
+ * still 16/16 superstimuli and >= 15/16 distinct (scripts/quality.js). At fit scale the resize to the
+ * model's input already damps the fine grain, and Lucid's decay stays.
+ */
+export const NATIVE_DECAY_POWER = 1.5;
+
+/**
+ * The decay for a `size` px dream: NATIVE_DECAY_POWER where native scale shows the network
+ * the picture at a size its fixed input would have changed (fit resizes it), Lucid's where the
+ * two scales see the same thing (a 12 px dream of a 12 px model, a model of any input size).
+ */
+export function decayPowerFor(native: boolean, size: number, fixedSize?: [number, number]): number {
+  const fitWouldResize = fixedSize !== undefined && (fixedSize[0] !== size || fixedSize[1] !== size);
+  return native && fitWouldResize ? NATIVE_DECAY_POWER : DECAY_POWER;
+}
 
 /**
  * Lucid's spectral image: Normal(0, 0.01) half-spectrum coefficients, scaled by 1/f (so low
@@ -48,11 +71,11 @@ interface RawImage {
 }
 
 function spectralImage(o: ParamOptions): RawImage {
-  const { height: h, width: w, channels: c, seeds } = o;
+  const { height: h, width: w, channels: c, seeds, decayPower = DECAY_POWER } = o;
   const wf = Math.floor(w / 2) + 1;
   const freqs = tf.tidy(() => rfft2dFrequencies(h, w).dataSync());
   const scale = new Float32Array(freqs.length);
-  for (let i = 0; i < freqs.length; i++) scale[i] = Math.sqrt(w * h) / Math.max(freqs[i], 1 / Math.max(w, h)) ** DECAY_POWER;
+  for (let i = 0; i < freqs.length; i++) scale[i] = Math.sqrt(w * h) / Math.max(freqs[i], 1 / Math.max(w, h)) ** decayPower;
   // Real and imaginary parts as two variables: slicing one [B, 2, ...] tensor apart each step
   // (tf.unstack) cost more on wasm than the inverse FFT itself.
   const per = c * h * wf;
