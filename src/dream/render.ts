@@ -3,7 +3,7 @@ import { RuntimeError, UsageError } from '../errors.js';
 import { type Raster } from '../image/raster.js';
 import { type InputRange } from '../model/meta.js';
 import { createObjective, type ObjectiveKind } from './objectives.js';
-import { createImageParam, createKerasImage, type ImageParam, type ParamKind } from './param.js';
+import { createImageParam, createKerasImage, decayPowerFor, type ImageParam, type ParamKind } from './param.js';
 import { createRng, subSeed } from './random.js';
 import { inputGradientsOnly } from '../backend/gradients.js';
 import { placeChain, resizeTo, sampleAffine, transformImage, transformsFor, type TransformSet } from './transforms.js';
@@ -125,7 +125,8 @@ export function dreamBatch(target: Target, model: ModelInput, units: number[], s
   const sign = s.minimize ? -1 : 1;
   const objective = createObjective({ kind: s.objective, units, at: s.at, border: s.optimizer === 'sgd-l2' ? 2 : 0 });
   const seeds = units.map((u) => subSeed(s.seed, 1, u));
-  const paramOptions = { kind: s.param, height: s.size, width: s.size, channels: input.channels, decorrelate: s.decorrelate, seeds, start };
+  const decayPower = decayPowerFor(s.renderScale === 'native', s.size, model.fixedSize);
+  const paramOptions = { kind: s.param, height: s.size, width: s.size, channels: input.channels, decorrelate: s.decorrelate, seeds, start, decayPower };
   const param: ImageParam = s.optimizer === 'sgd-l2' ? createKerasImage(paramOptions) : createImageParam(paramOptions);
   const rng = createRng(subSeed(s.seed, 2, ...units));
   const chain = transformsFor(s.transforms);
