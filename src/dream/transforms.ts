@@ -94,30 +94,43 @@ function bilinearTaps(H: number, W: number, placed: Placement): { index: Int32Ar
   // Coordinates are clamped into the source framed by one grey pixel, so a point far outside
   // reads pure grey and a point near the edge blends the edge with grey.
   const [PH, PW] = [H + 2, W + 2];
+  const [m0, m1, m2, m3, m4, m5] = m;
   const index = new Int32Array(4 * n);
   const weight = new Float32Array(5 * n);
-  // Tap t of output pixel i reads framed-source pixel (py, px), or the grey outside.
-  const tap = (i: number, t: number, py: number, px: number, w: number) => {
-    if (py >= 1 && py <= H && px >= 1 && px <= W) {
-      index[t * n + i] = (py - 1) * W + (px - 1);
-      weight[t * n + i] = w;
-    } else {
-      weight[4 * n + i] += w;
-    }
-  };
+  // Written out per tap, not through a helper: this runs for every output pixel of every step.
   for (let y = 0; y < oh; y++) {
     for (let x = 0; x < ow; x++) {
       const i = y * ow + x;
-      const sx = Math.min(Math.max(m[0] * x + m[1] * y + m[2] + 1, 0), PW - 1);
-      const sy = Math.min(Math.max(m[3] * x + m[4] * y + m[5] + 1, 0), PH - 1);
+      const sx = Math.min(Math.max(m0 * x + m1 * y + m2 + 1, 0), PW - 1);
+      const sy = Math.min(Math.max(m3 * x + m4 * y + m5 + 1, 0), PH - 1);
       const x0 = Math.min(Math.floor(sx), PW - 2);
       const y0 = Math.min(Math.floor(sy), PH - 2);
       const fx = sx - x0;
       const fy = sy - y0;
-      tap(i, 0, y0, x0, (1 - fx) * (1 - fy));
-      tap(i, 1, y0, x0 + 1, fx * (1 - fy));
-      tap(i, 2, y0 + 1, x0, (1 - fx) * fy);
-      tap(i, 3, y0 + 1, x0 + 1, fx * fy);
+      const w0 = (1 - fx) * (1 - fy), w1 = fx * (1 - fy), w2 = (1 - fx) * fy, w3 = fx * fy;
+      // Framed-source pixel (py, px) is source pixel (py - 1, px - 1) when inside it.
+      const left = x0 >= 1 && x0 <= W, right = x0 + 1 >= 1 && x0 + 1 <= W;
+      const top = y0 >= 1 && y0 <= H, bottom = y0 + 1 >= 1 && y0 + 1 <= H;
+      const at = (y0 - 1) * W + (x0 - 1);
+      // A tap outside gives its weight to the grey, summed in float32 as the weight plane holds it.
+      let grey = 0;
+      if (top && left) {
+        index[i] = at;
+        weight[i] = w0;
+      } else grey = Math.fround(grey + w0);
+      if (top && right) {
+        index[n + i] = at + 1;
+        weight[n + i] = w1;
+      } else grey = Math.fround(grey + w1);
+      if (bottom && left) {
+        index[2 * n + i] = at + W;
+        weight[2 * n + i] = w2;
+      } else grey = Math.fround(grey + w2);
+      if (bottom && right) {
+        index[3 * n + i] = at + W + 1;
+        weight[3 * n + i] = w3;
+      } else grey = Math.fround(grey + w3);
+      weight[4 * n + i] = grey;
     }
   }
   return { index, weight };
