@@ -72,10 +72,3 @@ export function tokenize(text: string): Token[] {
   tokens.push({ kind: 'end', column: text.length + 1 });
   return tokens;
 }
-
-/** How a token reads in "expected X, got Y" messages. */
-export function describeToken(t: Token): string {
-  if (t.kind === 'end') return 'the end';
-  if (t.kind === 'string') return `'${t.text}'`;
-  return `'${t.text}'`;
-}
