@@ -6,13 +6,16 @@ import { checkOutputWritable, encodePng, readImage, writeOutput, writePng } from
 import { resolveIndexList, resolveLayer } from '../model/address.js';
 import { encodeAnimation } from '../dream/animation.js';
 import { flatDreamNote } from '../dream/flat.js';
-import { OBJECTIVE_KINDS, type ObjectiveKind } from '../dream/objectives.js';
+import { directionFromFile, directionFromPhotos, directionLayer } from '../dream/direction.js';
+import { describeObjective, shorthandExpression } from '../dream/objectives/bind.js';
+import { parseObjective } from '../dream/objectives/parse.js';
+import { createProbe } from '../dream/probe.js';
 import { PARAM_KINDS, type ParamKind } from '../dream/param.js';
 import { randomSeed } from '../dream/random.js';
 import { DEFAULTS, KERAS_BASELINE, OPTIMIZER_KINDS, RENDER_SCALES, checkSettings, type DreamSettings, type OptimizerKind, type RenderScale } from '../dream/render.js';
 import { dreamUnits } from '../dream/schedule.js';
 import { dreamSheet } from '../dream/sheet.js';
-import { checkNativeSize, dreamFileName, dreamSize, dreamSizeWarning, dreamTarget, modelInput, neuronPosition, renderScaleFor, resolveClass } from '../dream/setup.js';
+import { checkNativeSize, dreamFileName, dreamSize, dreamSizeWarning, modelInput, neuronPosition, renderScaleFor, resolveClass } from '../dream/setup.js';
 import { TRANSFORM_SETS, type TransformSet } from '../dream/transforms.js';
 import { addLabelsOption, addMaxPixelsOption, addModelOptions, checkStdout, choiceOption, defaultLayer, examples, floatOption, intOption, openModelWithLabels, safeName, type CommonOptions, type LabelsOptions } from './options.js';
 import { progressBar, ui } from './ui.js';
@@ -21,7 +24,11 @@ interface DreamOptions extends CommonOptions, LabelsOptions {
   layer?: string;
   filter?: string;
   filters?: string;
-  objective: ObjectiveKind;
+  objective: string;
+  diversity: number;
+  diversityWeight: number;
+  direction?: string;
+  directionFrom?: string;
   at?: string;
   class?: string;
   minimize: boolean;
@@ -44,6 +51,11 @@ interface DreamOptions extends CommonOptions, LabelsOptions {
   animation?: string;
 }
 
+/** The flags' objective kinds: anything else given to --objective is an expression. */
+const SHORTHANDS = ['channel', 'neuron', 'logit'] as const;
+type Shorthand = (typeof SHORTHANDS)[number];
+const isShorthand = (v: string): v is Shorthand => (SHORTHANDS as readonly string[]).includes(v);
+
 function parseAt(value: string): [number, number] {
   const m = value.trim().match(/^(\d+),(\d+)$/);
   if (!m) throw new UsageError(`bad --at '${value}': expected x,y in the layer's grid, e.g. 7,7`);
@@ -56,7 +68,11 @@ export function dreamCommand(): Command {
     .option('-l, --layer <spec>', 'layer index (-1 = last) or name (default: the first convolution)')
     .option('-f, --filter <n>', 'channel (or neuron channel) to maximize', '0')
     .option('--filters <list>', "several channels as one sheet, e.g. '0-15', '1,5,9' or 'all' (default: none, one --filter)")
-    .addOption(new Option('--objective <kind>', `what to maximize: ${OBJECTIVE_KINDS.join('|')}`).default('channel').argParser(choiceOption('--objective', OBJECTIVE_KINDS)))
+    .option('--objective <kind|expr>', `what to maximize: ${SHORTHANDS.join('|')} (with --layer/--filter), or an expression such as 'channel(conv_pw_7_relu, 3) - 1e-3 * tv' (see docs/dream.md)`, 'channel')
+    .option('--diversity <n>', 'paint n pictures of each filter, pushed apart by a diversity term: one row per filter (default: 1)', intOption('--diversity', 1, 64), 1)
+    .option('--diversity-weight <w>', "weight of the diversity term --diversity adds (the objective minus w x diversity(layer))", floatOption('--diversity-weight', 0), 5)
+    .option('--direction <file>', 'vector for direction(...) in an --objective expression: a JSON array or CSV list, one number per channel (default: none)')
+    .option('--direction-from <a,b>', "direction(...)'s vector as photo a's mean activation minus photo b's (default: none)")
     .option('--at <x,y>', "neuron position in the layer's grid for --objective neuron (default: the centre)", parseAt)
     .option('--class <index|label>', 'class for --objective logit, by index or label name (required there; no default)')
     .option('--minimize', 'paint what the unit responds to least (negative objective)', false)
@@ -87,8 +103,6 @@ export function dreamCommand(): Command {
 
       const settings: DreamSettings = {
         ...DEFAULTS,
-        objective: opts.objective,
-        minimize: opts.minimize,
         param: opts.param,
         decorrelate: opts.decorrelate,
         transforms: opts.transforms,
@@ -97,57 +111,94 @@ export function dreamCommand(): Command {
         lr: opts.lr ?? (baseline ? KERAS_BASELINE.lr! : DEFAULTS.lr),
         seed: opts.seed ?? randomSeed(),
         frameEvery: opts.frames ?? 0,
-        at: opts.at as unknown as [number, number] | undefined,
       };
       checkSettings(settings);
+      const at = opts.at as unknown as [number, number] | undefined;
+      const kind = isShorthand(opts.objective) ? opts.objective : undefined;
+      if (!kind) {
+        for (const flag of ['layer', 'at', 'class'] as const) {
+          if (opts[flag] !== undefined) throw new UsageError(`--${flag} goes with --objective ${SHORTHANDS.join('|')}: an --objective expression names its own layers, units and positions`);
+        }
+      }
+      if (kind !== 'neuron' && at) throw new UsageError('--at goes with --objective neuron');
 
       const loaded = await openModelWithLabels(opts);
       const backend = activeBackend();
       const layers = loaded.graph.layers;
-      const layerIndex = settings.objective === 'logit' ? layers.length - 1 : resolveLayer(opts.layer ?? defaultLayer(layers), layers);
-      const { target, units: count, note } = dreamTarget(loaded, layerIndex, settings.objective, settings.at);
-      const owner = `layer ${target.name}`;
-      let units: number[];
-      if (settings.objective === 'logit') {
+      const layerIndex = kind === 'logit' ? layers.length - 1 : kind ? resolveLayer(opts.layer ?? defaultLayer(layers), layers) : undefined;
+      let expression = kind ? shorthandExpression({ objective: kind, layer: layerIndex!, at, minimize: opts.minimize }) : opts.minimize ? `-(${opts.objective})` : opts.objective;
+      let node = parseObjective(expression);
+      let about = describeObjective(loaded, node);
+      if (opts.diversity > 1 && !/\bdiversity\s*\(/.test(expression)) {
+        const at = about.layers[0] ?? (kind === 'logit' ? undefined : layerIndex);
+        if (at === undefined) throw new UsageError(`--diversity needs an objective that reads a layer, but ${about.text} reads none`);
+        expression = `${expression} - ${opts.diversityWeight} * diversity(${at})`;
+        node = parseObjective(expression);
+        about = describeObjective(loaded, node);
+      }
+      let units: number[] = [];
+      if (kind === 'logit') {
         if (!opts.class) throw new UsageError('--objective logit needs --class <index|label>');
-        units = [resolveClass(opts.class, loaded.meta.labels, count)];
-      } else {
-        if (opts.class) throw new UsageError('--class goes with --objective logit');
-        units = opts.filters ? resolveIndexList(opts.filters, count, 'filter', owner) : resolveIndexList(opts.filter ?? '0', count, 'filter', owner);
+        units = [resolveClass(opts.class, loaded.meta.labels, about.unitCount ?? 0)];
+      } else if (opts.class) {
+        throw new UsageError('--class goes with --objective logit');
+      } else if (about.usesUnit) {
+        const owner = kind ? `layer ${layers[layerIndex!].name}` : about.text;
+        units = resolveIndexList(opts.filters ?? opts.filter ?? '0', about.unitCount ?? 0, 'filter', owner);
+      } else if (opts.filters || explicit('filter')) {
+        throw new UsageError(`--filter/--filters fill 'unit' in an --objective expression, but ${about.text} has none: write e.g. channel(<layer>, unit)`);
       }
       const input = modelInput(loaded);
       settings.size = dreamSize(input, opts.size);
+      const start = opts.from ? await readImage(opts.from, { channels: input.channels as 1 | 3, size: [settings.size, settings.size], fit: 'cover', maxMegapixels: opts.maxPixels }) : undefined;
+      // caricature(...) reads --from's photo; the dream itself starts from noise, as Lucid's.
+      const caricature = /\bcaricature\s*\(/.test(expression);
+      let direction: number[] | undefined;
+      if (opts.direction && opts.directionFrom) throw new UsageError('--direction and --direction-from both give the direction: give one of them');
+      if (opts.direction) direction = await directionFromFile(opts.direction);
+      if (opts.directionFrom) {
+        const photos = opts.directionFrom.split(',');
+        if (photos.length !== 2) throw new UsageError(`bad --direction-from '${opts.directionFrom}': expected two photos, a.jpg,b.jpg`);
+        const layer = directionLayer(loaded, node);
+        if (layer === undefined) throw new UsageError('--direction-from goes with an --objective expression that uses direction(<layer>)');
+        const [a, b] = await Promise.all(photos.map((p) => readImage(p, { channels: input.channels as 1 | 3, size: [settings.size, settings.size], fit: 'cover', maxMegapixels: opts.maxPixels })));
+        direction = directionFromPhotos(loaded, layer, a, b);
+      }
+      const objective = { expression, photo: caricature ? start : undefined, direction };
+      const readLayers = [...about.layers, ...(/\blogit\s*\(/.test(expression) ? [layers.length - 1] : [])];
       // A neuron's position addresses the layer's grid at the model's own size (as `layers`
       // shows it), so a neuron dream renders at fit scale unless native is asked for.
-      settings.renderScale = renderScaleFor(loaded, layerIndex, opts.renderScale ?? (settings.objective === 'neuron' ? 'fit' : undefined));
-      if (settings.renderScale === 'native') checkNativeSize(target, input, settings.size, settings.transforms, settings.at);
-      const start = opts.from ? await readImage(opts.from, { channels: input.channels as 1 | 3, size: [settings.size, settings.size], fit: 'cover', maxMegapixels: opts.maxPixels }) : undefined;
-
+      settings.renderScale = renderScaleFor(loaded, readLayers, opts.renderScale ?? (/\bneuron\s*\(/.test(expression) ? 'fit' : undefined));
+      if (settings.renderScale === 'native' && readLayers.length) {
+        checkNativeSize(createProbe(loaded, readLayers.map((layer) => ({ layer }))), input, settings.size, settings.transforms, at);
+      }
       const sizeWarning = dreamSizeWarning(input, opts.size, settings.renderScale);
 
-      const nameParts = {
-        layer: settings.objective === 'logit' ? 'logit' : safeName(layers[layerIndex].name),
-        objective: settings.objective,
+      const nameParts = kind && {
+        layer: kind === 'logit' ? 'logit' : safeName(layers[layerIndex!].name),
+        objective: kind,
         // At native scale the grid's size follows the picture's: the default neuron is its centre.
-        at: settings.objective === 'neuron' ? (settings.renderScale === 'native' && !settings.at && target.shape.length === 3 ? 'centre' : neuronPosition(target, settings.at)) : undefined,
-        minimize: settings.minimize,
+        at: kind === 'neuron' ? (settings.renderScale === 'native' && !at ? 'centre' as const : neuronPosition(layers[layerIndex!].outputShape.slice(1).map((d) => d ?? -1), at)) : undefined,
+        minimize: opts.minimize,
       };
-      const output = opts.output ?? dreamFileName({ ...nameParts, units });
+      const fileName = (u: number[]) => (nameParts ? dreamFileName({ ...nameParts, units: u }) : `dream.${safeName(about.text).slice(0, 80)}${u.length === 1 && about.usesUnit ? `.${u[0]}` : ''}.png`);
+      const output = opts.output ?? fileName(units);
       const animation = settings.frameEvery ? opts.animation ?? `${output.replace(/\.png$/i, '')}.webp` : undefined;
       // Before the slow part: a path that cannot be written fails now, not after the dream.
       checkOutputWritable(output);
       if (opts.outDir) checkOutputWritable(opts.outDir, 'folder');
       if (animation) checkOutputWritable(animation);
       // Notes come once the command is known to run: a refused one prints its error line only.
-      for (const line of [note, sizeWarning]) if (line) ui.warn(line);
+      for (const line of [...about.notes, sizeWarning]) if (line) ui.warn(line);
       if (opts.seed === undefined && !opts.json) ui.info(`seed ${settings.seed} (repeat with --seed ${settings.seed})`);
+      const labelled = units.length > 1 || opts.diversity > 1;
 
       const t0 = Date.now();
-      const batches = Math.ceil(units.length / opts.batch);
+      const batches = Math.ceil(Math.max(1, units.length) / Math.max(1, Math.floor(opts.batch / opts.diversity)));
       const bar = progressBar(settings.steps, '{bar} step {value}/{total}{batches} | objective {objective} | ETA {eta_formatted}', { objective: '-', batches: batches > 1 ? ` (${batches} batches)` : '' });
       let run;
       try {
-        run = await dreamUnits(loaded, { layerIndex, units, settings, start }, { batchSize: opts.batch, workers: opts.workers }, (p) =>
+        run = await dreamUnits(loaded, { objective, units, copies: opts.diversity, settings, start: caricature ? undefined : start }, { batchSize: opts.batch, workers: opts.workers }, (p) =>
           bar.update(Math.floor(p.done), { objective: p.objective.toFixed(3) }),
         );
       } finally {
@@ -159,28 +210,30 @@ export function dreamCommand(): Command {
         const flat = flatDreamNote(run.units[i], run.images[i], run.objectives[i], settings.steps);
         if (flat) ui.warn(flat);
       }
-      const sheet = dreamSheet(run, { labels: units.length > 1 });
+      const sheet = dreamSheet(run, { labels: labelled });
       await writeOutput(output, await encodePng(sheet));
       const files: string[] = [];
       if (opts.outDir) {
         for (let i = 0; i < run.units.length; i++) {
-          const file = path.join(opts.outDir, dreamFileName({ ...nameParts, units: [run.units[i]] }));
+          const copy = opts.diversity > 1 ? `.${i % opts.diversity}` : '';
+          const file = path.join(opts.outDir, fileName([run.units[i]]).replace(/\.png$/, `${copy}.png`));
           await writePng(file, run.images[i]);
           files.push(file);
         }
       }
       if (animation && run.frames.length) {
-        const frames = run.frames.map((images) => dreamSheet({ ...run, images }, { labels: units.length > 1 }));
+        const frames = run.frames.map((images) => dreamSheet({ ...run, images }, { labels: labelled }));
         await writeOutput(animation, await encodeAnimation(frames, animation.toLowerCase().endsWith('.gif') ? 'gif' : 'webp'));
       }
 
       if (opts.json) {
         ui.json({
           model: loaded.source,
-          layer: { index: layerIndex, name: layers[layerIndex].name },
-          target: target.name,
-          objective: settings.objective,
-          minimize: settings.minimize,
+          layer: layerIndex === undefined ? null : { index: layerIndex, name: layers[layerIndex].name },
+          objective: kind ?? 'expression',
+          expression: about.text,
+          minimize: opts.minimize,
+          diversity: opts.diversity,
           filters: run.units.map((u, i) => ({ filter: u, objective: run.objectives[i] })),
           seed: settings.seed,
           backend,
@@ -193,7 +246,7 @@ export function dreamCommand(): Command {
         });
       } else if (output !== '-') {
         const best = run.units.map((u, i) => `${u}: ${run.objectives[i].toFixed(3)}`).join(', ');
-        ui.info(`wrote ${output}  (${target.name}, ${settings.steps} steps, ${seconds.toFixed(1)} s; objective ${best})`);
+        ui.info(`wrote ${output}  (${about.text}, ${settings.steps} steps, ${seconds.toFixed(1)} s; objective ${best})`);
         if (files.length) ui.info(`wrote ${files.length} PNGs to ${opts.outDir}`);
         if (animation) ui.info(`wrote ${animation}`);
       }

@@ -1,10 +1,8 @@
-import tf = require('@tensorflow/tfjs');
 import { type Raster } from '../image/raster.js';
 import { type LoadedModel } from '../model/load.js';
 import { type LayerInfo } from '../model/layers.js';
 import { type Read } from './objectives/objective.js';
 import { linearInPicture } from './probe.js';
-import { layerTarget, type Target } from './target.js';
 
 /**
  * When is a dream's optimum a flat colour? A channel of a layer that is linear in the picture
@@ -65,14 +63,6 @@ export function channelRead(loaded: LoadedModel, index: number): ChannelRead {
     name: `relu(${before.name})`,
     note: `layer ${index} ${info.name} is linear in the picture, so its channel mean peaks at a flat colour: dreaming relu(${before.name}), the channel after its activation (${act.name}) without a cap, which a flat colour would saturate`,
   };
-}
-
-/** channelRead as a single-read target. */
-export function channelTarget(loaded: LoadedModel, index: number): Target & { note?: string } {
-  const { read, relu, name, note } = channelRead(loaded, index);
-  const inner = layerTarget(loaded, 'layer' in read ? read.layer : index);
-  if (!relu) return note ? { ...inner, note } : inner;
-  return { name, shape: inner.shape, apply: (x, opts) => tf.tidy(() => tf.relu(inner.apply(x, opts))), note };
 }
 
 /** Standard deviation of a picture's luminance (Rec.601) in [0, 1]: ~0 for a flat colour. */

@@ -2,12 +2,12 @@ import tf = require('@tensorflow/tfjs');
 import { RuntimeError, UsageError } from '../errors.js';
 import { type Raster } from '../image/raster.js';
 import { type InputRange } from '../model/meta.js';
-import { createObjective, type ObjectiveKind } from './objectives.js';
+import { readKey, type Objective, type ObjectiveInputs } from './objectives/objective.js';
 import { createImageParam, createKerasImage, decayPowerFor, type ImageParam, type ParamKind } from './param.js';
 import { createRng, subSeed } from './random.js';
 import { inputGradientsOnly } from '../backend/gradients.js';
 import { placeChain, resizeTo, sampleAffine, transformImage, transformsFor, type TransformSet } from './transforms.js';
-import { type Target } from './target.js';
+import { type Probe } from './probe.js';
 import { createOptimizer, type OptimizerKind } from './optimizers.js';
 
 export { OPTIMIZER_KINDS, type OptimizerKind } from './optimizers.js';
@@ -22,11 +22,8 @@ export const RENDER_SCALES: readonly RenderScale[] = ['native', 'fit'];
 /** Lucid redirects ReLU gradients for this many steps, then lets the true gradient take over. */
 export const REDIRECT_STEPS = 16;
 
+/** How a dream is rendered; what it maximizes is an Objective (objectives/), given beside it. */
 export interface DreamSettings {
-  objective: ObjectiveKind;
-  /** Neuron position in the target's grid (for `neuron`). */
-  at?: [number, number];
-  minimize: boolean;
   param: ParamKind;
   decorrelate: boolean;
   transforms: TransformSet;
@@ -44,8 +41,6 @@ export interface DreamSettings {
 
 /** Lucid's defaults (the issue's acceptance settings). */
 export const DEFAULTS: DreamSettings = {
-  objective: 'channel',
-  minimize: false,
   param: 'fft',
   decorrelate: true,
   transforms: 'standard',
@@ -94,7 +89,7 @@ export function toRasters(images: tf.Tensor4D): Raster[] {
 }
 
 /** The picture in the model's own units, at its input size: what the network is fed. */
-function toModelInput(image: tf.Tensor4D, input: ModelInput): tf.Tensor4D {
+export function toModelInput(image: tf.Tensor4D, input: ModelInput): tf.Tensor4D {
   const [lo, hi] = input.range;
   return tf.tidy(() => image.mul(hi - lo).add(lo) as tf.Tensor4D);
 }
@@ -104,31 +99,76 @@ export function seenInput(input: ModelInput, scale: RenderScale): ModelInput {
   return scale === 'native' ? { ...input, fixedSize: undefined } : input;
 }
 
-/** Objective per unit for untransformed pictures, resized to `input.fixedSize` if set (at fit scale: see seenInput). */
-export function scoreImages(target: Target, input: ModelInput, evaluate: (out: tf.Tensor) => tf.Tensor1D, images: tf.Tensor4D): number[] {
+/**
+ * The pictures a batch optimizes. Picture i starts from noise seeded by `keys[i]` (with the
+ * settings' seed), and `groups[i]` says which pictures are variations of one thing (what
+ * diversity and alignment compare).
+ */
+export interface Pictures {
+  keys: number[][];
+  groups: number[];
+}
+
+/**
+ * One picture per unit, or `copies` per unit side by side (--diversity): the first copy of a
+ * unit keeps the key a lone picture of it has, so adding copies leaves it where it was.
+ */
+export function unitPictures(units: readonly number[], copies = 1): Pictures {
+  const keys = units.flatMap((u) => Array.from({ length: copies }, (_, k) => (k === 0 ? [u] : [u, k])));
+  return { keys, groups: units.flatMap((_, i) => Array<number>(copies).fill(i)) };
+}
+
+/** A row of `n` pictures of one objective (channel_interpolate), compared as one group. */
+export function rowPictures(n: number): Pictures {
+  return { keys: Array.from({ length: n }, (_, i) => [i]), groups: Array<number>(n).fill(0) };
+}
+
+/** The network as a render runs it: a probe computing the objective's reads, in their order. */
+function evaluator(probe: Probe | undefined, objective: Objective, groups: readonly number[]) {
+  const slot = new Map(objective.reads.map((r, i) => [readKey(r), i]));
+  return (modelInput: tf.Tensor4D, image: tf.Tensor4D, redirect: boolean): tf.Tensor1D => {
+    const outs = probe ? probe.apply(modelInput, { redirect }) : [];
+    const inputs: ObjectiveInputs = {
+      image,
+      groups,
+      read: (r) => {
+        const i = slot.get(readKey(r));
+        if (i === undefined) throw new Error(`objective ${objective.text} read ${readKey(r)}, which it did not list`);
+        return outs[i];
+      },
+    };
+    return objective.evaluate(inputs);
+  };
+}
+
+/** Objective per picture for untransformed pictures, resized to `input.fixedSize` if set (at fit scale: see seenInput). */
+export function scoreImages(probe: Probe | undefined, objective: Objective, input: ModelInput, groups: readonly number[], images: tf.Tensor4D): number[] {
+  const evaluate = evaluator(probe, objective, groups);
   return tf.tidy(() => {
     const [, h, w] = images.shape;
     const sized = input.fixedSize ? sampleAffine(images, placeChain([resizeTo(input.fixedSize[0], input.fixedSize[1])], h, w, createRng(0))) : images;
-    return Array.from(evaluate(target.apply(toModelInput(sized, input))).dataSync());
+    return Array.from(evaluate(toModelInput(sized, input), images, false).dataSync());
   });
 }
 
 /**
- * Optimize one batch of pictures, element b maximizing (or minimizing) unit `units[b]` of
- * `target`. Every random draw comes from `settings.seed` and the unit list, so the same call
- * gives the same bytes. Tensors are created and freed inside each step: the count stays flat.
+ * Optimize one batch of pictures to maximize `objective`, the sum of its per-picture scores.
+ * `probe` computes `objective.reads` in that order (none needed when it reads nothing but the
+ * picture). Every random draw comes from `settings.seed` and the pictures' keys, so the same
+ * call gives the same bytes. Tensors are created and freed inside each step: the count stays flat.
  */
-export function dreamBatch(target: Target, model: ModelInput, units: number[], settings: DreamSettings, onStep?: StepListener, start?: tf.Tensor4D): DreamBatchResult {
+export function dreamBatch(probe: Probe | undefined, objective: Objective, model: ModelInput, pictures: Pictures, settings: DreamSettings, onStep?: StepListener, start?: tf.Tensor4D): DreamBatchResult {
   checkSettings(settings);
   const input = seenInput(model, settings.renderScale);
   const s = settings;
-  const sign = s.minimize ? -1 : 1;
-  const objective = createObjective({ kind: s.objective, units, at: s.at, border: s.optimizer === 'sgd-l2' ? 2 : 0 });
-  const seeds = units.map((u) => subSeed(s.seed, 1, u));
+  const { keys, groups } = pictures;
+  if (objective.pictures !== undefined && objective.pictures !== keys.length) throw new UsageError(`${objective.text} renders ${objective.pictures} pictures, not ${keys.length}`);
+  const evaluate = evaluator(probe, objective, groups);
+  const seeds = keys.map((k) => subSeed(s.seed, 1, ...k));
   const decayPower = decayPowerFor(s.renderScale === 'native', s.size, model.fixedSize);
   const paramOptions = { kind: s.param, height: s.size, width: s.size, channels: input.channels, decorrelate: s.decorrelate, seeds, start, decayPower };
   const param: ImageParam = s.optimizer === 'sgd-l2' ? createKerasImage(paramOptions) : createImageParam(paramOptions);
-  const rng = createRng(subSeed(s.seed, 2, ...units));
+  const rng = createRng(subSeed(s.seed, 2, ...keys.map((k) => k[0])));
   const chain = transformsFor(s.transforms);
   const optimizer = createOptimizer(s.optimizer, s.lr);
   const frames: Raster[][] = [];
@@ -140,9 +180,10 @@ export function dreamBatch(target: Target, model: ModelInput, units: number[], s
       tf.tidy(() => {
         // The network's weights are fixed: no filter gradient is wanted, only the picture's.
         const { grads } = inputGradientsOnly(() => tf.variableGrads(() => {
-          const x = transformImage(param.image(), chain, rng, input.fixedSize);
-          values = tf.keep(objective.evaluate(target.apply(toModelInput(x, input), { redirect })));
-          return values.sum().mul(-sign) as tf.Scalar;
+          const image = param.image();
+          const x = transformImage(image, chain, rng, input.fixedSize);
+          values = tf.keep(evaluate(toModelInput(x, input), image, redirect));
+          return values.sum().neg() as tf.Scalar;
         }, param.variables));
         optimizer.apply(grads, param.variables);
       });
@@ -150,7 +191,7 @@ export function dreamBatch(target: Target, model: ModelInput, units: number[], s
       values!.dispose();
       const bad = current.findIndex((v) => !Number.isFinite(v));
       if (bad >= 0) {
-        throw new RuntimeError(`objective became ${current[bad]} at step ${step + 1} for unit ${units[bad]}: no picture written; try a lower --lr (now ${s.lr}) or --param fft`);
+        throw new RuntimeError(`objective became ${current[bad]} at step ${step + 1} for picture ${bad + 1} (${objective.text}): no picture written; try a lower --lr (now ${s.lr}) or --param fft`);
       }
       onStep?.(step + 1, current);
       if (s.frameEvery > 0 && (step + 1) % s.frameEvery === 0) keepFrame();
@@ -158,7 +199,7 @@ export function dreamBatch(target: Target, model: ModelInput, units: number[], s
     const shown = param.display();
     const final = param.image();
     try {
-      return { images: toRasters(shown), objectives: scoreImages(target, input, objective.evaluate, final), frames };
+      return { images: toRasters(shown), objectives: scoreImages(probe, objective, input, groups, final), frames };
     } finally {
       shown.dispose();
       final.dispose();

@@ -26,6 +26,7 @@ export function mergeRuns(runs: DreamRun[]): DreamRun {
     images: runs.flatMap((r) => r.images),
     objectives: runs.flatMap((r) => r.objectives),
     frames: runs[0]?.frames.map((_, f) => runs.flatMap((r) => r.frames[f] ?? [])) ?? [],
+    copies: runs[0]?.copies,
   };
 }
 
@@ -58,7 +59,8 @@ export interface RunOptions {
 
 /** Render every unit in batches of `batchSize`, spread over a worker pool when there are several. */
 export async function dreamUnits(loaded: LoadedModel, spec: BatchSpec, run: RunOptions, onProgress?: (p: DreamProgress) => void): Promise<DreamRun> {
-  const batches = splitBatches(spec.units, run.batchSize);
+  // --batch counts pictures: a unit's --diversity copies stay in one batch, as they are compared.
+  const batches = splitBatches(spec.units.length ? spec.units : [0], Math.max(1, Math.floor(run.batchSize / (spec.copies ?? 1))));
   const total = spec.settings.steps;
   const progress = (stepsPerBatch: number[], objective: number) =>
     onProgress?.({ done: stepsPerBatch.reduce((a, v) => a + v, 0) / batches.length, total, batches: batches.length, objective });

@@ -2,11 +2,9 @@ import tf = require('@tensorflow/tfjs');
 import { UsageError } from '../errors.js';
 import { type Raster } from '../image/raster.js';
 import { type LoadedModel } from '../model/load.js';
-import { channelTarget } from './flat.js';
-import { checkObjective, type ObjectiveKind } from './objectives.js';
 import { needsFixedInput } from '../model/fixed-input.js';
 import { type ModelInput, type RenderScale } from './render.js';
-import { layerTarget, logitTarget, type Target } from './target.js';
+import { type Probe } from './probe.js';
 import { type Rng } from './random.js';
 import { placeChain, transformsFor, type TransformSet } from './transforms.js';
 
@@ -47,9 +45,9 @@ export function dreamSizeWarning(input: ModelInput, requested?: number, scale: R
  * the layer runs at any input size and fit where it needs the model's own (silently: fit is
  * how such a model always rendered). Native asked for where it can't be had is a usage error.
  */
-export function renderScaleFor(loaded: LoadedModel, layerIndex: number, requested?: RenderScale): RenderScale {
+export function renderScaleFor(loaded: LoadedModel, layers: number[], requested?: RenderScale): RenderScale {
   if (requested === 'fit') return 'fit';
-  const verdict = needsFixedInput(loaded, [layerIndex]);
+  const verdict = needsFixedInput(loaded, layers);
   if (!verdict.fixed) return 'native';
   if (requested === 'native') throw new UsageError(`--render-scale native: ${verdict.because}; use --render-scale fit`);
   return 'fit';
@@ -66,10 +64,10 @@ export function smallestSeenSide(size: number, transforms: TransformSet): number
 /** The largest --size. */
 const MAX_SIZE = 2048;
 
-/** Does the target compute a non-empty output from a side×side picture? */
-function reaches(target: Target, side: number, channels: number): boolean {
+/** Does the probe compute non-empty outputs from a side×side picture? */
+function reaches(target: Probe, side: number, channels: number): boolean {
   try {
-    return tf.tidy(() => target.apply(tf.zeros([1, side, side, channels])).shape.every((d) => d > 0));
+    return tf.tidy(() => target.apply(tf.zeros([1, side, side, channels])).every((t) => t.shape.every((d) => d > 0)));
   } catch {
     return false;
   }
@@ -80,7 +78,7 @@ function reaches(target: Target, side: number, channels: number): boolean {
  * small for its valid convolutions and poolings can't reach the target: say so, with the
  * smallest --size that works, before a tfjs shape error would.
  */
-export function checkNativeSize(target: Target, input: ModelInput, size: number, transforms: TransformSet, at?: [number, number]): void {
+export function checkNativeSize(target: Probe, input: ModelInput, size: number, transforms: TransformSet, at?: [number, number]): void {
   const works = (s: number) => reaches(target, smallestSeenSide(s, transforms), input.channels);
   if (works(size)) {
     if (at) checkNativePosition(target, input, size, transforms, at);
@@ -89,7 +87,7 @@ export function checkNativeSize(target: Target, input: ModelInput, size: number,
   // Doubling, then halving the gap: small probes first, as a large picture is a slow one.
   let [lo, hi] = [size, size * 2];
   while (!works(hi)) {
-    if (hi >= MAX_SIZE) throw new UsageError(`--render-scale native: ${target.name} computes nothing from a ${MAX_SIZE} px picture; use --render-scale fit`);
+    if (hi >= MAX_SIZE) throw new UsageError(`--render-scale native: ${target.names.join(', ')} computes nothing from a ${MAX_SIZE} px picture; use --render-scale fit`);
     [lo, hi] = [hi, Math.min(hi * 2, MAX_SIZE)];
   }
   while (hi - lo > 1) {
@@ -99,7 +97,7 @@ export function checkNativeSize(target: Target, input: ModelInput, size: number,
   }
   const seen = smallestSeenSide(size, transforms);
   const after = transforms === 'none' ? '' : ` (${seen} px after the transforms)`;
-  throw new UsageError(`--size ${size} is too small for ${target.name} at native scale: the network sees the picture at its own size${after} and that is too small to reach the layer; use --size ${hi} or more, or --render-scale fit`);
+  throw new UsageError(`--size ${size} is too small for ${target.names.join(', ')} at native scale: the network sees the picture at its own size${after} and that is too small to reach the layer; use --size ${hi} or more, or --render-scale fit`);
 }
 
 /**
@@ -107,23 +105,13 @@ export function checkNativeSize(target: Target, input: ModelInput, size: number,
  * model's own size when the picture is, and it varies with the transforms' scale; the
  * position has to exist in the smallest.
  */
-function checkNativePosition(target: Target, input: ModelInput, size: number, transforms: TransformSet, [x, y]: [number, number]): void {
+function checkNativePosition(target: Probe, input: ModelInput, size: number, transforms: TransformSet, [x, y]: [number, number]): void {
   const side = smallestSeenSide(size, transforms);
-  const shape = tf.tidy(() => target.apply(tf.zeros([1, side, side, input.channels])).shape);
+  const shape = tf.tidy(() => target.apply(tf.zeros([1, side, side, input.channels]))[0].shape);
   if (shape.length !== 4) return;
   const [, h, w] = shape;
   if (x < w && y < h) return;
-  throw new UsageError(`--at ${x},${y} is outside ${target.name}'s grid at native scale: a ${size} px picture reaches it as small as ${w}x${h} (x 0-${w - 1}, y 0-${h - 1}); use --render-scale fit for the model's own grid`);
-}
-
-/**
- * The tensor the objective reads, and how many units (channels, classes) it offers. `note` is
- * one line for the user when the target is not simply the layer's output (see flat.ts).
- */
-export function dreamTarget(loaded: LoadedModel, layerIndex: number, kind: ObjectiveKind, at?: [number, number]): { target: Target; units: number; note?: string } {
-  const target = kind === 'logit' ? logitTarget(loaded) : kind === 'channel' ? channelTarget(loaded, layerIndex) : layerTarget(loaded, layerIndex);
-  checkObjective(kind, target, at);
-  return { target, units: target.shape[target.shape.length - 1], note: (target as { note?: string }).note };
+  throw new UsageError(`--at ${x},${y} is outside ${target.names.join(', ')}'s grid at native scale: a ${size} px picture reaches it as small as ${w}x${h} (x 0-${w - 1}, y 0-${h - 1}); use --render-scale fit for the model's own grid`);
 }
 
 /** A start picture (--from) as [1, size, size, c] in [0, 1]. */
@@ -157,7 +145,7 @@ export interface DreamNameParts {
   /** The layer's file-safe name, or 'logit'. */
   layer: string;
   units: number[];
-  objective: ObjectiveKind;
+  objective: 'channel' | 'neuron' | 'logit';
   /** The neuron's position (see neuronPosition); none for a target without a grid. */
   at?: [number, number] | 'centre';
   minimize: boolean;
@@ -183,9 +171,9 @@ export function dreamFileName(parts: DreamNameParts): string {
  * the objective picks it), or 'centre' when the grid's size depends on the picture's;
  * undefined for a target without a grid (one value per unit).
  */
-export function neuronPosition(target: Target, at?: [number, number]): [number, number] | 'centre' | undefined {
-  if (target.shape.length !== 3) return undefined;
+export function neuronPosition(shape: number[], at?: [number, number]): [number, number] | 'centre' | undefined {
+  if (shape.length !== 3) return undefined;
   if (at) return at;
-  const [h, w] = target.shape;
+  const [h, w] = shape;
   return h > 0 && w > 0 ? [Math.floor(w / 2), Math.floor(h / 2)] : 'centre';
 }
