@@ -60,19 +60,19 @@ export { renderFeatureGrid } from './image/feature-grid.js';
 export type { FeatureMaps, FeatureGridOptions } from './image/feature-grid.js';
 
 // ---- Dream (feature visualization) -------------------------------------------------------
-// LIBRARY-DREAM-ENTRY: the objective-taking entry point (issue 16, helper B2's render wiring)
-// goes here when it lands, beside or instead of dreamUnits; docs/library.md and the README
-// example change with it.
-/** Paint the pictures that maximize units of a layer, in batches spread over worker threads. */
+/**
+ * Paint the pictures that maximize an objective expression (docs/dream.md), one per unit its
+ * `unit` stands for (times --diversity copies), in batches spread over worker threads.
+ */
 export { dreamUnits } from './dream/schedule.js';
 /** Lucid's defaults for every dream setting (fft, decorrelated, standard transforms, Adam, 512 steps, 128 px). */
 export { DEFAULTS as DREAM_DEFAULTS } from './dream/render.js';
 /** One picture for many units: the pictures of a `dreamUnits` run as a labelled grid. */
 export { dreamSheet } from './dream/sheet.js';
-/** The settings of a dream (objective, parameterization, transforms, optimizer, steps, size, seed). */
+/** The settings of a dream (parameterization, transforms, optimizer, steps, size, seed). */
 export type { DreamSettings } from './dream/render.js';
-/** What `dreamUnits` renders (layer, units, settings, start picture) and its result (pictures, final objectives, frames). */
-export type { BatchSpec, DreamRun } from './dream/batch.js';
+/** What `dreamUnits` renders (objective, units, copies, settings, start picture) and its result (pictures, final objectives, frames). */
+export type { BatchSpec, DreamRun, ObjectiveSpec } from './dream/batch.js';
 /** How `dreamUnits` runs (batch size, workers) and the progress it reports. */
 export type { RunOptions, DreamProgress } from './dream/schedule.js';
 

@@ -205,6 +205,11 @@ describe('docs/errors.md is true', () => {
     const validConv = await saveModelTo(validConvModel(), path.join(dir, 'valid-conv'));
     cases.set('dream-too-small', ['dream', '-m', validConv, '--layer', 'grid', '--size', '8', '--transforms', 'none', '-o', path.join(dir, 'out.png')]);
     cases.set('neuron-outside-native-grid', ['dream', '-m', validConv, '--layer', 'grid', '--objective', 'neuron', '--at', '10,10', '--size', '16', '--transforms', 'none', '--render-scale', 'native', '-o', path.join(dir, 'out.png')]);
+    const dream = (...more: string[]) => ['dream', '-m', model, '--steps', '1', '-o', path.join(dir, 'out.png'), ...more];
+    cases.set('objective-syntax', dream('--objective', 'channel(edges 1)'));
+    cases.set('objective-unknown-function', dream('--objective', 'chanel(edges, 1)'));
+    cases.set('objective-channel-out-of-range', dream('--objective', 'channel(edges, 9)'));
+    cases.set('direction-file-bad', dream('--objective', 'direction(edges)', '--direction', file('direction.json', '[1, "two"]')));
     cases.set('bad-choice', activations(photo, '--cmap', 'nope'));
     cases.set('stdout-twice', ['activations', photo, '-m', model, '-o', '-', '--json']);
     cases.set('output-folder-missing', ['activations', photo, '-m', model, '-o', path.join(dir, 'no', 'such', 'out.png')]);

@@ -165,7 +165,7 @@ export function dreamCommand(): Command {
         direction = directionFromPhotos(loaded, layer, a, b);
       }
       const objective = { expression, photo: caricature ? start : undefined, direction };
-      const readLayers = [...about.layers, ...(/\blogit\s*\(/.test(expression) ? [layers.length - 1] : [])];
+      const readLayers = [...(/\blogit\s*\(/.test(expression) ? [layers.length - 1] : []), ...about.layers];
       // A neuron's position addresses the layer's grid at the model's own size (as `layers`
       // shows it), so a neuron dream renders at fit scale unless native is asked for.
       settings.renderScale = renderScaleFor(loaded, readLayers, opts.renderScale ?? (/\bneuron\s*\(/.test(expression) ? 'fit' : undefined));
