@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/select.js';
-import { dreamTarget } from '../src/dream/setup.js';
+import { describeObjective } from '../src/dream/objectives/bind.js';
+import { parseObjective } from '../src/dream/objectives/parse.js';
+import { logitTarget } from '../src/dream/target.js';
 import { executeNodes } from '../src/model/graph.js';
 import { loadModel, type LoadedModel } from '../src/model/load.js';
 import { runCli } from './helpers/cli.js';
@@ -15,7 +17,11 @@ let withHead: string;
 let headless: string;
 let loaded: LoadedModel;
 const write = (head: GraphHead) => writeGraphModel(path.join(dir, head), { head });
-const logitsOf = (m: LoadedModel) => dreamTarget(m, m.graph.layers.length - 1, 'logit');
+/** The class scores a logit objective reads, and how many classes `logit(unit)` offers. */
+const logitsOf = (m: LoadedModel) => {
+  const units = describeObjective(m, parseObjective('logit(unit)')).unitCount;
+  return { target: logitTarget(m), units };
+};
 
 beforeAll(async () => {
   await initBackend('wasm');

@@ -1,7 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/select.js';
-import { DEFAULTS, dreamBatch } from '../src/dream/render.js';
-import { dreamSize, dreamTarget, modelInput, resolveClass } from '../src/dream/setup.js';
+import { describeObjective } from '../src/dream/objectives/bind.js';
+import { parseObjective } from '../src/dream/objectives/parse.js';
+import { logit } from '../src/dream/objectives/units.js';
+import { createProbe } from '../src/dream/probe.js';
+import { DEFAULTS, dreamBatch, unitPictures } from '../src/dream/render.js';
+import { dreamSize, modelInput, resolveClass } from '../src/dream/setup.js';
 import { DEFAULT_MODEL, loadModel, type LoadedModel } from '../src/model/load.js';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -49,10 +53,11 @@ const cases = labels.flatMap((label) => [1, 2, 3].map((seed) => [label, seed] as
 (enabled ? describe : describe.skip)('logit dreams on the bundled one-unit sigmoid model', () => {
   test.each(cases)('--class %s --seed %i is classified as that class with p >= 0.9', async (label, seed) => {
     const input = modelInput(loaded);
-    const { target, units } = dreamTarget(loaded, loaded.graph.layers.length - 1, 'logit');
+    const units = describeObjective(loaded, parseObjective('logit(unit)')).unitCount!;
     const cls = resolveClass(label, loaded.meta.labels, units);
     expect(cls).toBe(labels.indexOf(label));
-    const run = dreamBatch(target, input, [cls], { ...DEFAULTS, objective: 'logit', steps: 256, size: dreamSize(input), seed });
+    const objective = logit([cls]);
+    const run = dreamBatch(createProbe(loaded, objective.reads), objective, input, unitPictures([cls]), { ...DEFAULTS, steps: 256, size: dreamSize(input), seed });
     const p = await classify(run.images[0]);
     console.log(`logit dream --class ${label} --seed ${seed}: p(${label}) = ${p[cls].toFixed(6)} (1 - p = ${(1 - p[cls]).toExponential(2)}), objective ${run.objectives[0].toFixed(3)}`);
     expect(p[cls]).toBeGreaterThanOrEqual(0.9);

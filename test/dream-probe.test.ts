@@ -3,8 +3,9 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/select.js';
 import { createProbe } from '../src/dream/probe.js';
-import { DEFAULTS, dreamBatch } from '../src/dream/render.js';
-import { dreamTarget, modelInput } from '../src/dream/setup.js';
+import { channel } from '../src/dream/objectives/units.js';
+import { DEFAULTS, dreamBatch, unitPictures, type DreamSettings, type StepListener } from '../src/dream/render.js';
+import { modelInput } from '../src/dream/setup.js';
 import { DEFAULT_MODEL, fromLayersModel, loadModel, type LoadedModel } from '../src/model/load.js';
 import { expectClose } from './gradients-helpers.js';
 
@@ -16,6 +17,12 @@ const patched = (m: tf.LayersModel): string[] =>
   m.layers.flatMap((l) => (l instanceof tf.LayersModel ? patched(l) : Object.prototype.hasOwnProperty.call(l, 'call') ? [l.name] : []));
 
 let bundled: LoadedModel;
+
+/** A channel dream of `units` at layer `layer`, one picture per unit (as `--objective channel` renders it). */
+function channelDream(loaded: LoadedModel, layer: number, units: number[], settings: DreamSettings, onStep?: StepListener) {
+  const objective = channel({ layer }, units);
+  return dreamBatch(createProbe(loaded, objective.reads), objective, modelInput(loaded), unitPictures(units), settings, onStep);
+}
 let registered: tf.GradConfig[];
 
 beforeAll(async () => {
@@ -47,9 +54,8 @@ test("during a dream, no layer of the user's model is patched, and tfjs's ReLU g
   const model = tf.model({ inputs: input, outputs: x });
   spy.model = model;
   const loaded = fromLayersModel(model, 'spy', { name: 'spy', inputRange: [0, 1], inputRangeSource: 'default', extra: {} });
-  const { target } = dreamTarget(loaded, loaded.graph.layers.length - 1, 'channel');
   // 20 steps: the first 16 redirect, the rest do not.
-  dreamBatch(target, modelInput(loaded), [0, 1], { ...DEFAULTS, steps: 20, size: 32, seed: 3 });
+  channelDream(loaded, loaded.graph.layers.length - 1, [0, 1], { ...DEFAULTS, steps: 20, size: 32, seed: 3 });
   // 20 steps, then the final score: Relu kernels of layers that run as themselves (none here)
   // would redirect in the first 16.
   expect(spy.seen.map((s) => s.relu)).toEqual([...Array(16).fill(false), ...Array(5).fill(true)]);
@@ -57,17 +63,15 @@ test("during a dream, no layer of the user's model is patched, and tfjs's ReLU g
 });
 
 test("after a dream on the bundled model, no layer has a call of its own and tfjs's gradients are the ones from before", () => {
-  const { target } = dreamTarget(bundled, 25, 'channel');
-  dreamBatch(target, modelInput(bundled), [0, 1], { ...DEFAULTS, steps: 18, size: 48, seed: 1 });
+  channelDream(bundled, 25, [0, 1], { ...DEFAULTS, steps: 18, size: 48, seed: 1 });
   expect(patched(bundled.model)).toEqual([]);
   expect(gradients()).toEqual(registered);
   gradients().forEach((g, i) => expect(g).toBe(registered[i]));
 });
 
 test('the tensor count stays flat over 20 dream steps, across the end of redirection', () => {
-  const { target } = dreamTarget(bundled, 25, 'channel');
   const counts: number[] = [];
-  dreamBatch(target, modelInput(bundled), [3], { ...DEFAULTS, steps: 20, size: 48, seed: 2 }, () => counts.push(tf.memory().numTensors));
+  channelDream(bundled, 25, [3], { ...DEFAULTS, steps: 20, size: 48, seed: 2 }, () => counts.push(tf.memory().numTensors));
   // Step 1 creates Adam's moment variables; from then on, every step frees what it makes.
   expect(new Set(counts.slice(1)).size).toBe(1);
 });

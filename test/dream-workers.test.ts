@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/select.js';
 import { RuntimeError, UsageError } from '../src/errors.js';
+import { shorthandExpression } from '../src/dream/objectives/bind.js';
 import { DEFAULTS, type DreamSettings } from '../src/dream/render.js';
 import { dreamUnits, type DreamProgress } from '../src/dream/schedule.js';
 import { loadModel, type LoadedModel } from '../src/model/load.js';
@@ -16,6 +17,8 @@ let dir: string;
 let loaded: LoadedModel;
 let broken: LoadedModel;
 const settings = (over: Partial<DreamSettings> = {}): DreamSettings => ({ ...DEFAULTS, steps: 5, size: 16, seed: 3, ...over });
+/** What `--objective channel --layer <layer>` renders. */
+const channelOf = (layer: number) => ({ expression: shorthandExpression({ objective: 'channel', layer }) });
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -36,7 +39,7 @@ beforeAll(async () => {
 describe('dream progress', () => {
   test.each([1, 2])('goes from 0 to --steps exactly once over 3 batches on %i worker(s)', async (workers) => {
     const seen: DreamProgress[] = [];
-    const run = await dreamUnits(loaded, { layerIndex: 1, units: [0, 1, 0, 1, 0], settings: settings() }, { batchSize: 2, workers, compiledDir: DIST }, (p) => seen.push(p));
+    const run = await dreamUnits(loaded, { objective: channelOf(1), units: [0, 1, 0, 1, 0], settings: settings() }, { batchSize: 2, workers, compiledDir: DIST }, (p) => seen.push(p));
     expect(run.workers).toBe(workers);
     expect(seen.every((p) => p.total === 5 && p.batches === 3)).toBe(true);
     expect(seen.length).toBe(3 * 5);
@@ -49,15 +52,17 @@ describe('dream progress', () => {
 
 describe('errors from worker threads keep their kind (and so their exit code)', () => {
   test('a NaN objective is a RuntimeError (exit 1)', async () => {
-    const err = await dreamUnits(broken, { layerIndex: 1, units: [0, 1], settings: settings() }, { batchSize: 1, workers: 2, compiledDir: DIST }).catch((e: unknown) => e);
+    const err = await dreamUnits(broken, { objective: channelOf(1), units: [0, 1], settings: settings() }, { batchSize: 1, workers: 2, compiledDir: DIST }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RuntimeError);
-    expect((err as Error).message).toMatch(/^objective became NaN at step 1 for unit [01]: no picture written/);
+    // One unit per batch: the NaN is picture 1 of whichever batch stopped first.
+    expect((err as Error).message).toMatch(/^objective became NaN at step 1 for picture 1 \(channel\(pool, unit\)\): no picture written/);
   });
 
-  test('a channel objective on a layer without a grid is a UsageError (exit 2)', async () => {
+  test('a neuron position on a layer without a grid is a UsageError (exit 2)', async () => {
     const flat = loaded.graph.layers.findIndex((l) => l.name === 'flat');
-    const err = await dreamUnits(loaded, { layerIndex: flat, units: [0, 1], settings: settings() }, { batchSize: 1, workers: 2, compiledDir: DIST }).catch((e: unknown) => e);
+    const objective = { expression: shorthandExpression({ objective: 'neuron', layer: flat, at: [1, 1] }) };
+    const err = await dreamUnits(loaded, { objective, units: [0, 1], settings: settings() }, { batchSize: 1, workers: 2, compiledDir: DIST }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UsageError);
-    expect((err as Error).message).toMatch(/^--objective channel needs a layer with height, width and channel axes, but flat has output \[128\]/);
+    expect((err as Error).message).toMatch(/^neuron at=1:1 needs a layer with a grid, but flat has output \[128\]/);
   });
 });

@@ -5,14 +5,19 @@ import { fromLayersModel, type LoadedModel } from '../src/model/load.js';
 import { type ModelMeta } from '../src/model/meta.js';
 import { encodeAnimation } from '../src/dream/animation.js';
 import { COLOR_CORRELATION } from '../src/dream/color.js';
-import { createObjective } from '../src/dream/objectives.js';
+import { negate } from '../src/dream/objectives/algebra.js';
+import { bindObjective, describeObjective, shorthandExpression } from '../src/dream/objectives/bind.js';
+import { type Objective } from '../src/dream/objectives/objective.js';
+import { parseObjective } from '../src/dream/objectives/parse.js';
+import { channel, logit, neuron } from '../src/dream/objectives/units.js';
+import { createProbe, type Probe } from '../src/dream/probe.js';
 import { createImageParam, DECAY_POWER, decayPowerFor, NATIVE_DECAY_POWER } from '../src/dream/param.js';
 import { createRng } from '../src/dream/random.js';
 import { redirectedActivation } from '../src/dream/overrides/redirect.js';
-import { DEFAULTS, KERAS_BASELINE, dreamBatch, type DreamSettings } from '../src/dream/render.js';
+import { DEFAULTS, KERAS_BASELINE, dreamBatch, scoreImages, unitPictures, type DreamSettings } from '../src/dream/render.js';
 import { dreamUnits, splitBatches } from '../src/dream/schedule.js';
 import { dreamSheet } from '../src/dream/sheet.js';
-import { dreamFileName, dreamSize, dreamSizeWarning, dreamTarget, modelInput, neuronPosition, resolveClass } from '../src/dream/setup.js';
+import { dreamFileName, dreamSize, dreamSizeWarning, modelInput, neuronPosition, resolveClass } from '../src/dream/setup.js';
 import { logitTarget } from '../src/dream/target.js';
 import { pad, placeChain, sampleAffine, standardTransforms } from '../src/dream/transforms.js';
 import { type Raster } from '../src/image/raster.js';
@@ -66,6 +71,15 @@ function gradientEnergy(r: Raster): { dx: number; dy: number } {
 
 const quick = (over: Partial<DreamSettings>): DreamSettings => ({ ...DEFAULTS, steps: 48, size: 32, seed: 7, ...over });
 
+/** Render `objective` on `loaded`, one picture per unit, reading through `probe` (default: the objective's own reads). */
+function dream(loaded: LoadedModel, objective: Objective, units: number[], settings: DreamSettings, opts: { probe?: Probe; onStep?: (step: number, values: number[]) => void; start?: tf.Tensor4D } = {}) {
+  const probe = opts.probe ?? createProbe(loaded, objective.reads);
+  return dreamBatch(probe, objective, modelInput(loaded), unitPictures(units), settings, opts.onStep, opts.start);
+}
+
+/** How many classes `logit(unit)` offers on the model. */
+const classCount = (loaded: LoadedModel): number => describeObjective(loaded, parseObjective('logit(unit)')).unitCount!;
+
 beforeAll(async () => {
   await initBackend('wasm');
 });
@@ -73,15 +87,15 @@ beforeAll(async () => {
 describe('dream on a hand-set edge model', () => {
   let loaded: LoadedModel;
   let input: ReturnType<typeof modelInput>;
-  let target: ReturnType<typeof dreamTarget>['target'];
+  /** The channel objective of the edge layer for `units` (the Keras baseline leaves out a 2-px border). */
+  const edges = (units: number[], border = 0) => channel({ layer: 0 }, units, { border });
   beforeAll(() => {
     loaded = edgeModel();
     input = modelInput(loaded);
-    target = dreamTarget(loaded, 0, 'channel').target;
   });
 
   test('the vertical-edge filter dreams vertical stripes, the horizontal one horizontal (fft, decorrelation n/a, standard transforms)', () => {
-    const r = dreamBatch(target, input, [0, 1], quick({}));
+    const r = dream(loaded, edges([0, 1]), [0, 1], quick({}));
     const v = gradientEnergy(r.images[0]);
     const h = gradientEnergy(r.images[1]);
     expect(v.dx).toBeGreaterThan(1.4 * v.dy);
@@ -90,37 +104,39 @@ describe('dream on a hand-set edge model', () => {
   });
 
   test('every parameterization and transform set raises the objective above the grey start', () => {
-    const grey = tf.tidy(() => Array.from(createObjective({ kind: 'channel', units: [0] }).evaluate(target.apply(tf.fill([1, 32, 32, 1], 0.5) as tf.Tensor4D)).dataSync()))[0];
+    const grey = tf.tidy(() => scoreImages(createProbe(loaded, edges([0]).reads), edges([0]), input, [0], tf.fill([1, 32, 32, 1], 0.5) as tf.Tensor4D))[0];
     for (const over of [{ param: 'pixel' }, { param: 'fft' }, { transforms: 'none' }, { ...KERAS_BASELINE }] as Partial<DreamSettings>[]) {
-      const r = dreamBatch(target, input, [0], quick(over));
+      const r = dream(loaded, edges([0], over.optimizer === 'sgd-l2' ? 2 : 0), [0], quick(over));
       expect(r.objectives[0]).toBeGreaterThan(grey + 0.5);
     }
   });
 
   test('--minimize drives the unit down (to zero for a ReLU unit)', () => {
-    const r = dreamBatch(target, input, [0], quick({ minimize: true, transforms: 'none' }));
-    expect(r.objectives[0]).toBeLessThan(0.01);
+    const r = dream(loaded, negate(edges([0])), [0], quick({ transforms: 'none' }));
+    // The objective is the negated unit: the unit itself ends below 0.01.
+    expect(-r.objectives[0]).toBeLessThan(0.01);
   });
 
   test('the same seed gives the same bytes; another seed differs', () => {
-    const a = dreamBatch(target, input, [0, 1], quick({ steps: 8 }));
-    const b = dreamBatch(target, input, [0, 1], quick({ steps: 8 }));
-    const c = dreamBatch(target, input, [0, 1], quick({ steps: 8, seed: 8 }));
+    const a = dream(loaded, edges([0, 1]), [0, 1], quick({ steps: 8 }));
+    const b = dream(loaded, edges([0, 1]), [0, 1], quick({ steps: 8 }));
+    const c = dream(loaded, edges([0, 1]), [0, 1], quick({ steps: 8, seed: 8 }));
     expect(Buffer.from(a.images[0].data).equals(Buffer.from(b.images[0].data))).toBe(true);
     expect(Buffer.from(a.images[1].data).equals(Buffer.from(b.images[1].data))).toBe(true);
     expect(Buffer.from(a.images[0].data).equals(Buffer.from(c.images[0].data))).toBe(false);
   });
 
   test('the tensor count stays flat from step to step and returns to where it started', () => {
+    const probe = createProbe(loaded, edges([0, 1]).reads);
     const before = tf.memory().numTensors;
     const counts: number[] = [];
-    dreamBatch(target, input, [0, 1], quick({ steps: 30 }), () => counts.push(tf.memory().numTensors));
+    dream(loaded, edges([0, 1]), [0, 1], quick({ steps: 30 }), { probe, onStep: () => counts.push(tf.memory().numTensors) });
     expect(new Set(counts.slice(2)).size).toBe(1);
     expect(tf.memory().numTensors).toBe(before);
   });
 
   test('neuron objective changes only the pixels in that neuron\'s 3x3 receptive field', () => {
-    const r = dreamBatch(target, input, [0], quick({ objective: 'neuron', at: [5, 9], param: 'pixel', transforms: 'none', steps: 32 }));
+    const r = dream(loaded, neuron({ layer: 0 }, [0], [5, 9]), [0], quick({ param: 'pixel', transforms: 'none', steps: 32 }));
     const img = r.images[0];
     for (let y = 0; y < 32; y++) {
       for (let x = 0; x < 32; x++) {
@@ -133,7 +149,7 @@ describe('dream on a hand-set edge model', () => {
   });
 
   test('frames are kept every k-th step and encode as an animated WebP', async () => {
-    const r = dreamBatch(target, input, [0, 1], quick({ steps: 12, frameEvery: 4 }));
+    const r = dream(loaded, edges([0, 1]), [0, 1], quick({ steps: 12, frameEvery: 4 }));
     expect(r.frames.length).toBe(3);
     const webp = await encodeAnimation(r.frames.map((images) => dreamSheet({ units: [0, 1], images, objectives: [0, 0], frames: [] }, { labels: true })), 'webp');
     const info = await sharp(webp, { animated: true }).metadata();
@@ -143,20 +159,20 @@ describe('dream on a hand-set edge model', () => {
 
   test('starting from a picture with lr 0 gives that picture back', () => {
     const start = tf.tidy(() => tf.linspace(0.1, 0.9, 32).reshape([1, 1, 32, 1]).tile([1, 32, 1, 1]) as tf.Tensor4D);
-    const r = dreamBatch(target, input, [0], quick({ steps: 1, lr: 0, transforms: 'none', param: 'pixel' }), undefined, start);
+    const r = dream(loaded, edges([0]), [0], quick({ steps: 1, lr: 0, transforms: 'none', param: 'pixel' }), { start });
     const want = Array.from(start.dataSync()).map((v) => Math.round(v * 255));
     start.dispose();
     Array.from(r.images[0].data).forEach((v, i) => expect(Math.abs(v - want[i])).toBeLessThanOrEqual(3));
   });
 
   test('a NaN objective stops with a clear error instead of a black picture', () => {
-    const broken = { ...target, apply: (x: tf.Tensor4D) => tf.log(x.sub(2)) };
-    expect(() => dreamBatch(broken, input, [0], quick({ steps: 3 }))).toThrow(/objective became NaN at step 1 for unit 0: no picture written/);
+    const broken: Probe = { names: ['broken'], shapes: [[-1, -1, 1]], notes: [undefined], apply: (x: tf.Tensor4D) => [tf.log(x.sub(2))] };
+    expect(() => dream(loaded, edges([0]), [0], quick({ steps: 3 }), { probe: broken })).toThrow(/objective became NaN at step 1 for picture 1 \(channel\(0, unit\)\): no picture written/);
   });
 
   test('many filters run in fixed-size batches, in unit order, into one labelled sheet', async () => {
     expect(splitBatches([0, 1, 2, 3, 4], 2)).toEqual([[0, 1], [2, 3], [4]]);
-    const run = await dreamUnits(loaded, { layerIndex: 0, units: [1, 0, 1], settings: quick({ steps: 4 }) }, { batchSize: 2, workers: 1 });
+    const run = await dreamUnits(loaded, { objective: { expression: shorthandExpression({ objective: 'channel', layer: 0 }) }, units: [1, 0, 1], settings: quick({ steps: 4 }) }, { batchSize: 2, workers: 1 });
     expect(run.units).toEqual([1, 0, 1]);
     expect(run.images.length).toBe(3);
     const sheet = dreamSheet(run, { labels: true });
@@ -211,12 +227,12 @@ describe('parameterizations', () => {
 
   test('a colour dream with decorrelation comes out in colour and raises its class logit', () => {
     const loaded = colourClassifier();
-    const { target } = dreamTarget(loaded, loaded.graph.layers.length - 1, 'logit');
+    const target = logitTarget(loaded);
     const input = modelInput(loaded);
     expect(dreamSize(input)).toBe(12);
     const grey = tf.tidy(() => target.apply(tf.fill([1, 12, 12, 3], 0) as tf.Tensor4D).dataSync()[2]);
     expect(grey).toBe(0);
-    const r = dreamBatch(target, input, [2], quick({ objective: 'logit', size: 12, steps: 40, transforms: 'none' }));
+    const r = dream(loaded, logit([2]), [2], quick({ size: 12, steps: 40, transforms: 'none' }));
     expect(r.objectives[0]).toBeGreaterThan(0.5);
     const img = r.images[0];
     expect(img.channels).toBe(3);
@@ -285,11 +301,13 @@ describe('objectives and targets', () => {
     expect(z.sub(want).abs().max().dataSync()[0]).toBeLessThan(1e-5);
   });
 
-  test('channel on a layer without spatial axes names the objectives that fit', () => {
+  test('a unit or position the layer does not have is refused, naming the bad value and the range', () => {
     const loaded = colourClassifier();
-    const gap = loaded.graph.layers.findIndex((l) => l.name === 'gap');
-    expect(() => dreamTarget(loaded, gap, 'channel')).toThrow(/--objective channel needs a layer with height, width and channel axes, but gap has output \[4\]: use --objective neuron .* or logit/);
-    expect(() => dreamTarget(loaded, 1, 'neuron', [40, 1])).toThrow(/--at 40,1 is outside conv's 10x10 grid/);
+    const bind = (expression: string, units?: number[]) => bindObjective(loaded, parseObjective(expression), { units });
+    expect(() => bind('channel(gap, 7)')).toThrow(/channel 7 out of range: layer gap has 4 channels \(0-3\)/);
+    expect(() => bind('channel(gap, unit)', [0, 4])).toThrow(/unit 4 out of range: layer gap has 4 channels \(0-3\)/);
+    expect(() => bind('neuron(gap, 0, at=1:1)')).toThrow(/neuron at=1:1 needs a layer with a grid, but gap has output \[4\]/);
+    expect(() => bind('neuron(1, 0, at=40:1)')).toThrow(/position 40:1 out of range: layer conv has a 10x10 grid/);
   });
 
   test('--class by index, by label, or by one synonym of a label; unknown ones list what is valid', () => {
@@ -318,8 +336,7 @@ describe('ReLU gradient redirection', () => {
     model.add(tf.layers.conv2d({ inputShape: [null, null, 1], filters: 1, kernelSize: 3, activation: 'relu', name: 'dead' }));
     model.getLayer('dead').setWeights([tf.tensor4d(VERTICAL_EDGE.flat(), [3, 3, 1, 1]), tf.tensor1d([-20])]);
     const loaded = fromLayersModel(model, 'dead', meta());
-    const { target } = dreamTarget(loaded, 0, 'channel');
-    const r = dreamBatch(target, modelInput(loaded), [0], quick({ steps: 16, transforms: 'none', param: 'pixel' }));
+    const r = dream(loaded, channel({ layer: 0 }, [0]), [0], quick({ steps: 16, transforms: 'none', param: 'pixel' }));
     const spread = Math.max(...r.images[0].data) - Math.min(...r.images[0].data);
     expect(spread).toBeGreaterThan(60);
   });
@@ -342,8 +359,8 @@ function oneUnitSigmoid(separateActivation: boolean): LoadedModel {
 describe('logit dreams on a one-unit sigmoid head', () => {
   test.each([false, true])('the head reads as two scores [-z, z], one per class (separate sigmoid layer: %s)', (separate) => {
     const loaded = oneUnitSigmoid(separate);
-    const { target, units } = dreamTarget(loaded, loaded.graph.layers.length - 1, 'logit');
-    expect(units).toBe(2);
+    const target = logitTarget(loaded);
+    expect(classCount(loaded)).toBe(2);
     expect(target.shape).toEqual([2]);
     const x = tf.tidy(() => tf.linspace(0, 1, 2 * 64).reshape([2, 8, 8, 1]) as tf.Tensor4D);
     const scores = target.apply(x);
@@ -359,10 +376,10 @@ describe('logit dreams on a one-unit sigmoid head', () => {
   test('class 0 is painted dark and class 1 bright: each dream is its own class for the model', () => {
     const loaded = oneUnitSigmoid(false);
     const input = modelInput(loaded);
-    const { target, units } = dreamTarget(loaded, loaded.graph.layers.length - 1, 'logit');
-    const settings = quick({ objective: 'logit', steps: 32, size: dreamSize(input), transforms: 'none', lr: 0.2 });
+    const units = classCount(loaded);
+    const settings = quick({ steps: 32, size: dreamSize(input), transforms: 'none', lr: 0.2 });
     const pBright = (cls: number) => {
-      const img = dreamBatch(target, input, [cls], settings).images[0];
+      const img = dream(loaded, logit([cls]), [cls], settings).images[0];
       return tf.tidy(() => (loaded.model.predict(tf.tensor4d(Float32Array.from(img.data), [1, 8, 8, 1]).div(255)) as tf.Tensor).dataSync()[0]);
     };
     expect(resolveClass('dark', loaded.meta.labels, units)).toBe(0);
@@ -396,11 +413,10 @@ describe('default file names and --size on a fixed-size model', () => {
   });
 
   test("the neuron's position in a name is the one the objective reads: --at, else the grid's centre", () => {
-    const shape = (s: number[]) => ({ name: 't', shape: s, apply: (x: tf.Tensor4D) => x });
-    expect(neuronPosition(shape([14, 10, 8]))).toEqual([5, 7]);
-    expect(neuronPosition(shape([14, 10, 8]), [1, 2])).toEqual([1, 2]);
-    expect(neuronPosition(shape([-1, -1, 8]))).toBe('centre');
-    expect(neuronPosition(shape([10]))).toBeUndefined();
+    expect(neuronPosition([14, 10, 8])).toEqual([5, 7]);
+    expect(neuronPosition([14, 10, 8], [1, 2])).toEqual([1, 2]);
+    expect(neuronPosition([-1, -1, 8])).toBe('centre');
+    expect(neuronPosition([10])).toBeUndefined();
   });
 
   test('--size above a fixed input is warned about (the network sees it shrunk); at or below it, or any-size models, are not', () => {

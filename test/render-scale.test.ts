@@ -7,7 +7,9 @@ import { UsageError } from '../src/errors.js';
 import { needsFixedInput } from '../src/model/fixed-input.js';
 import { fromLayersModel, loadModel, type LoadedModel } from '../src/model/load.js';
 import { type ModelMeta } from '../src/model/meta.js';
-import { DEFAULTS, dreamBatch, type DreamSettings } from '../src/dream/render.js';
+import { channel } from '../src/dream/objectives/units.js';
+import { type Probe } from '../src/dream/probe.js';
+import { DEFAULTS, dreamBatch, unitPictures, type DreamSettings } from '../src/dream/render.js';
 import { checkNativeSize, dreamSizeWarning, modelInput, renderScaleFor, smallestSeenSide } from '../src/dream/setup.js';
 import { layerTarget, type Target } from '../src/dream/target.js';
 import { ROOT, runCli } from './helpers/cli.js';
@@ -21,9 +23,20 @@ beforeAll(async () => {
   await initBackend('wasm');
 });
 
-/** The layer as a target that records the input size the network is fed at every call. */
-function recording(target: Target, seen: number[][]): Target {
-  return { ...target, apply: (x) => (seen.push(x.shape.slice(1, 3)), target.apply(x)) };
+/** A one-read target as a probe. */
+function asProbe(t: Target): Probe {
+  return { names: [t.name], shapes: [t.shape], notes: [undefined], apply: (x, o) => [t.apply(x, o)] };
+}
+
+/** The layer as a probe that records the input size the network is fed at every call. */
+function recording(target: Target, seen: number[][]): Probe {
+  return asProbe({ ...target, apply: (x, o) => (seen.push(x.shape.slice(1, 3)), target.apply(x, o)) });
+}
+
+/** A channel dream of `units` of layer `layer`, read through `probe` (whose one output is that layer's). */
+function channelDream(probe: Probe, layer: number, input: ReturnType<typeof modelInput>, units: number[], settings: DreamSettings) {
+  const objective = channel({ layer }, units);
+  return dreamBatch(probe, objective, input, unitPictures(units), settings);
 }
 
 describe('render scale', () => {
@@ -33,16 +46,16 @@ describe('render scale', () => {
   test('native feeds the network the picture at its own size, fit at the model input size; scoring follows', () => {
     const seen: number[][] = [];
     const target = recording(layerTarget(conv, grid), seen);
-    const native = dreamBatch(target, modelInput(conv), [0, 1], { ...FAST, size: 20, renderScale: 'native' });
+    const native = channelDream(target, grid, modelInput(conv), [0, 1], { ...FAST, size: 20, renderScale: 'native' });
     expect(seen.length).toBe(FAST.steps + 1); // every step and the final score
     expect(new Set(seen.map(String))).toEqual(new Set(['20,20']));
     seen.length = 0;
     // After the first call: the probe model and the colour basis are built once and cached.
     const before = tf.memory().numTensors;
-    const fit = dreamBatch(target, modelInput(conv), [0, 1], { ...FAST, size: 20, renderScale: 'fit' });
+    const fit = channelDream(target, grid, modelInput(conv), [0, 1], { ...FAST, size: 20, renderScale: 'fit' });
     expect(new Set(seen.map(String))).toEqual(new Set(['32,32']));
     expect(tf.memory().numTensors).toBe(before);
-    dreamBatch(target, modelInput(conv), [0, 1], { ...FAST, size: 20, renderScale: 'native' });
+    channelDream(target, grid, modelInput(conv), [0, 1], { ...FAST, size: 20, renderScale: 'native' });
     expect(tf.memory().numTensors).toBe(before);
     // Both paint the same 20 px picture: only what the network saw differs.
     expect([native.images[0].width, fit.images[0].width]).toEqual([20, 20]);
@@ -50,7 +63,7 @@ describe('render scale', () => {
 
   test('with the standard transforms, native sizes vary around the picture, never down to the model input', () => {
     const seen: number[][] = [];
-    dreamBatch(recording(layerTarget(conv, grid), seen), modelInput(conv), [0], { ...FAST, steps: 6, transforms: 'standard', size: 64, renderScale: 'native' });
+    channelDream(recording(layerTarget(conv, grid), seen), grid, modelInput(conv), [0], { ...FAST, steps: 6, transforms: 'standard', size: 64, renderScale: 'native' });
     const sides = seen.slice(0, -1).map(([h]) => h);
     // pad 12, jitter 8, scale 0.9-1.1, jitter 4 on 64 px: 68-84 px.
     for (const s of sides) expect(s).toBeGreaterThanOrEqual(smallestSeenSide(64, 'standard'));
@@ -65,10 +78,10 @@ describe('render scale', () => {
     const index = (name: string) => edge.graph.layers.findIndex((l) => l.name === name);
     expect(needsFixedInput(edge, [index('pool')])).toEqual({ fixed: false });
     expect(needsFixedInput(edge, [index('head')])).toEqual({ fixed: true, because: "flat (Flatten) needs the model's 16x16 input to reach head" });
-    expect(renderScaleFor(edge, index('pool'))).toBe('native');
-    expect(renderScaleFor(edge, index('head'))).toBe('fit');
-    expect(renderScaleFor(edge, index('pool'), 'fit')).toBe('fit');
-    expect(() => renderScaleFor(edge, index('head'), 'native')).toThrow(new UsageError("--render-scale native: flat (Flatten) needs the model's 16x16 input to reach head; use --render-scale fit"));
+    expect(renderScaleFor(edge, [index('pool')])).toBe('native');
+    expect(renderScaleFor(edge, [index('head')])).toBe('fit');
+    expect(renderScaleFor(edge, [index('pool')], 'fit')).toBe('fit');
+    expect(() => renderScaleFor(edge, [index('head')], 'native')).toThrow(new UsageError("--render-scale native: flat (Flatten) needs the model's 16x16 input to reach head; use --render-scale fit"));
   });
 
   test('graph models: one run at a second size decides; a placeholder of one size keeps them at fit', async () => {
@@ -79,14 +92,14 @@ describe('render scale', () => {
     const verdict = needsFixedInput(fixed, [last(fixed)]);
     expect(verdict.fixed).toBe(true);
     expect(verdict.because).toMatch(/^the graph does not run at 40x40 on the way to .*must be \[-1,8,8,1\].*so it needs the model's 8x8 input$/);
-    expect(renderScaleFor(fixed, last(fixed))).toBe('fit');
-    expect(() => renderScaleFor(fixed, last(fixed), 'native')).toThrow(/^--render-scale native: the graph does not run at 40x40/);
+    expect(renderScaleFor(fixed, [last(fixed)])).toBe('fit');
+    expect(() => renderScaleFor(fixed, [last(fixed)], 'native')).toThrow(/^--render-scale native: the graph does not run at 40x40/);
     expect(needsFixedInput(free, [last(free)])).toEqual({ fixed: false });
-    expect(renderScaleFor(free, last(free))).toBe('native');
+    expect(renderScaleFor(free, [last(free)])).toBe('native');
   });
 
   test('a picture too small to reach the layer at native scale is refused with the smallest size that works', () => {
-    const target = layerTarget(conv, grid);
+    const target = asProbe(layerTarget(conv, grid));
     const input = modelInput(conv);
     expect(() => checkNativeSize(target, input, 11, 'none')).not.toThrow();
     expect(() => checkNativeSize(target, input, 10, 'none')).toThrow(new UsageError('--size 10 is too small for grid at native scale: the network sees the picture at its own size and that is too small to reach the layer; use --size 11 or more, or --render-scale fit'));

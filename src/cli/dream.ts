@@ -9,6 +9,8 @@ import { flatDreamNote } from '../dream/flat.js';
 import { directionFromFile, directionFromPhotos, directionLayer } from '../dream/direction.js';
 import { describeObjective, shorthandExpression } from '../dream/objectives/bind.js';
 import { parseObjective } from '../dream/objectives/parse.js';
+import { channelRead } from '../dream/flat.js';
+import { logitsSource } from '../dream/logits.js';
 import { createProbe } from '../dream/probe.js';
 import { PARAM_KINDS, type ParamKind } from '../dream/param.js';
 import { randomSeed } from '../dream/random.js';
@@ -192,6 +194,8 @@ export function dreamCommand(): Command {
       for (const line of [...about.notes, sizeWarning]) if (line) ui.warn(line);
       if (opts.seed === undefined && !opts.json) ui.info(`seed ${settings.seed} (repeat with --seed ${settings.seed})`);
       const labelled = units.length > 1 || opts.diversity > 1;
+      // What a shorthand dream reads, as the messages and --json have always named it.
+      const target = kind === 'logit' ? logitsSource(loaded).name : kind === 'channel' ? channelRead(loaded, layerIndex!).name : kind === 'neuron' ? layers[layerIndex!].name : about.text;
 
       const t0 = Date.now();
       const batches = Math.ceil(Math.max(1, units.length) / Math.max(1, Math.floor(opts.batch / opts.diversity)));
@@ -230,6 +234,7 @@ export function dreamCommand(): Command {
         ui.json({
           model: loaded.source,
           layer: layerIndex === undefined ? null : { index: layerIndex, name: layers[layerIndex].name },
+          target,
           objective: kind ?? 'expression',
           expression: about.text,
           minimize: opts.minimize,
@@ -246,7 +251,7 @@ export function dreamCommand(): Command {
         });
       } else if (output !== '-') {
         const best = run.units.map((u, i) => `${u}: ${run.objectives[i].toFixed(3)}`).join(', ');
-        ui.info(`wrote ${output}  (${about.text}, ${settings.steps} steps, ${seconds.toFixed(1)} s; objective ${best})`);
+        ui.info(`wrote ${output}  (${target}, ${settings.steps} steps, ${seconds.toFixed(1)} s; objective ${best})`);
         if (files.length) ui.info(`wrote ${files.length} PNGs to ${opts.outDir}`);
         if (animation) ui.info(`wrote ${animation}`);
       }
