@@ -25,7 +25,6 @@ if (!existsSync(MOBILENET)) {
   process.exit(0);
 }
 const weight = Number(arg('weight', 5));
-const until = Number(arg('until', 1));
 const steps = Number(arg('steps', 512));
 const [lo, hi] = arg('filters', '0-7').split('-').map(Number);
 const filters = Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
@@ -38,7 +37,7 @@ const settings = (seed) => ({ ...DREAM_DEFAULTS, steps, seed });
 const run = (spec) => dreamUnits(model, { units: filters, ...spec }, { batchSize: 8 });
 
 const t0 = Date.now();
-const diverse = await run({ objective: { expression: `channel(${layer}, unit) - ${weight} * diversity(${layer}${until < 1 ? `, until=${until}` : ''})` }, copies: COPIES, settings: settings(7) });
+const diverse = await run({ objective: { expression: `channel(${layer}, unit) - ${weight} * diversity(${layer})` }, copies: COPIES, settings: settings(7) });
 const plain = [];
 for (let s = 0; s < COPIES; s++) plain.push(await run({ objective: { expression: `channel(${layer}, unit)` }, settings: settings(7 + s) }));
 console.error(`rendered in ${((Date.now() - t0) / 1000).toFixed(0)} s`);

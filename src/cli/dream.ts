@@ -128,6 +128,17 @@ export function dreamCommand(): Command {
       const backend = activeBackend();
       const layers = loaded.graph.layers;
       const layerIndex = kind === 'logit' ? layers.length - 1 : kind ? resolveLayer(opts.layer ?? defaultLayer(layers), layers) : undefined;
+      if (kind === 'channel') {
+        const info = layers[layerIndex!];
+        // A channel is a map over a grid; a dense layer's unit is a neuron (or a class score).
+        if (info.outputShape.length !== 4) throw new UsageError(`--objective channel needs a layer with height, width and channel axes, but ${info.name} has output [${info.outputShape.slice(1).join(', ')}]: use --objective neuron (one unit) or logit (a class score)`);
+      }
+      if (kind === 'neuron' && at) {
+        const info = layers[layerIndex!];
+        const [h, w] = info.outputShape.slice(1);
+        if (info.outputShape.length !== 4) throw new UsageError(`--at needs a layer with spatial axes, but ${info.name} has output [${info.outputShape.slice(1).join(', ')}]`);
+        if (h != null && w != null && (at[0] >= w || at[1] >= h)) throw new UsageError(`--at ${at[0]},${at[1]} is outside ${info.name}'s ${w}x${h} grid (x 0-${w - 1}, y 0-${h - 1})`);
+      }
       let expression = kind ? shorthandExpression({ objective: kind, layer: layerIndex!, at, minimize: opts.minimize }) : opts.minimize ? `-(${opts.objective})` : opts.objective;
       let node = parseObjective(expression);
       let about = describeObjective(loaded, node);

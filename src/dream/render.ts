@@ -126,12 +126,11 @@ export function rowPictures(n: number): Pictures {
 /** The network as a render runs it: a probe computing the objective's reads, in their order. */
 function evaluator(probe: Probe | undefined, objective: Objective, groups: readonly number[]) {
   const slot = new Map(objective.reads.map((r, i) => [readKey(r), i]));
-  return (modelInput: tf.Tensor4D, image: tf.Tensor4D, redirect: boolean, progress: number): tf.Tensor1D => {
+  return (modelInput: tf.Tensor4D, image: tf.Tensor4D, redirect: boolean): tf.Tensor1D => {
     const outs = probe ? probe.apply(modelInput, { redirect }) : [];
     const inputs: ObjectiveInputs = {
       image,
       groups,
-      progress,
       read: (r) => {
         const i = slot.get(readKey(r));
         if (i === undefined) throw new Error(`objective ${objective.text} read ${readKey(r)}, which it did not list`);
@@ -148,7 +147,7 @@ export function scoreImages(probe: Probe | undefined, objective: Objective, inpu
   return tf.tidy(() => {
     const [, h, w] = images.shape;
     const sized = input.fixedSize ? sampleAffine(images, placeChain([resizeTo(input.fixedSize[0], input.fixedSize[1])], h, w, createRng(0))) : images;
-    return Array.from(evaluate(toModelInput(sized, input), images, false, 1).dataSync());
+    return Array.from(evaluate(toModelInput(sized, input), images, false).dataSync());
   });
 }
 
@@ -183,7 +182,7 @@ export function dreamBatch(probe: Probe | undefined, objective: Objective, model
         const { grads } = inputGradientsOnly(() => tf.variableGrads(() => {
           const image = param.image();
           const x = transformImage(image, chain, rng, input.fixedSize);
-          values = tf.keep(evaluate(toModelInput(x, input), image, redirect, step / s.steps));
+          values = tf.keep(evaluate(toModelInput(x, input), image, redirect));
           return values.sum().neg() as tf.Scalar;
         }, param.variables));
         optimizer.apply(grads, param.variables);

@@ -147,15 +147,11 @@ export function resolveCall(loaded: LoadedModel, name: string, args: Record<stri
         build: () => channelInterpolate({ layer: a.index }, ca.fixed!, { layer: b.index }, cb.fixed!, pictures),
       };
     }
-    case 'diversity': {
-      const info = layerArg();
-      const until = num('until', 1);
-      if (!(until > 0 && until <= 1)) throw new UsageError(`diversity(..., until=${until}): until is the share of the steps it acts for, in (0, 1]`);
-      return { text: `diversity(${nameText(info.name)}${until === 1 ? '' : `, until=${until}`})`, layers: [info.index], build: () => diversity({ layer: info.index }, until) };
-    }
+    case 'diversity':
     case 'deepdream': {
       const info = layerArg();
-      return { text: `deepdream(${nameText(info.name)})`, layers: [info.index], build: () => deepdream({ layer: info.index }) };
+      const make = name === 'diversity' ? diversity : deepdream;
+      return { text: `${name}(${nameText(info.name)})`, layers: [info.index], build: () => make({ layer: info.index }) };
     }
     case 'alignment': {
       const info = layerArg();

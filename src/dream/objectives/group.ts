@@ -30,17 +30,14 @@ function unitGrams(out: tf.Tensor): tf.Tensor2D {
  * Lucid's `diversity`: how alike a picture's style (the Gram matrix of its activations, as
  * style transfer compares textures) is to its group's other pictures, as the mean cosine.
  * Subtracting it pushes the pictures of a filter apart into the different things it sees.
- * A picture alone in its group scores 0. With `until` < 1 the term acts only for that share
- * of the steps (and not in the final score).
+ * A picture alone in its group scores 0.
  */
-export function diversity(read: Read, until = 1): Objective {
+export function diversity(read: Read): Objective {
   return {
     reads: [read],
-    text: until < 1 ? `diversity(${readText(read)}, until=${until})` : `diversity(${readText(read)})`,
-    evaluate: ({ read: get, groups, progress }) =>
+    text: `diversity(${readText(read)})`,
+    evaluate: ({ read: get, groups }) =>
       tf.tidy(() => {
-        // Pushed apart early, each picture then climbs its objective within the basin it reached.
-        if ((progress ?? 0) >= until) return tf.zeros([groups.length]) as tf.Tensor1D;
         const grams = unitGrams(get(read));
         const mask = sameGroup(groups);
         const cosines = tf.matMul(grams, grams, false, true).mul(mask);

@@ -25,8 +25,6 @@ export interface ObjectiveInputs {
    * within a group. Default: one group per picture, i.e. no comparisons.
    */
   groups: readonly number[];
-  /** How far the render is, steps done / steps, in [0, 1); 1 when the final pictures are scored (default 0). */
-  progress?: number;
 }
 
 export interface Objective {
