@@ -1,5 +1,5 @@
 import tf = require('@tensorflow/tfjs');
-import { type Objective, type ObjectiveEnv, type Read } from './objective.js';
+import { readText, type Objective, type ObjectiveEnv, type Read } from './objective.js';
 
 /**
  * Lucid's caricature (feature inversion, `dot_compare`): the dot product of the picture's
@@ -13,7 +13,7 @@ export function caricature(read: Read, env: ObjectiveEnv, photo: tf.Tensor4D, co
   const target = tf.keep(env.activations(photo, read));
   return {
     reads: [read],
-    text: `caricature(${'layer' in read ? read.layer : 'logits'}${cossimPow ? `, cossim=${cossimPow}` : ''})`,
+    text: `caricature(${readText(read)}${cossimPow ? `, cossim=${cossimPow}` : ''})`,
     evaluate: ({ read: get }) =>
       tf.tidy(() => {
         const out = get(read);

@@ -1,5 +1,5 @@
 import tf = require('@tensorflow/tfjs');
-import { type Objective, type Read } from './objective.js';
+import { readText, type Objective, type Read } from './objective.js';
 
 /**
  * Objectives that compare the pictures of a batch with each other, within their group (the
@@ -7,7 +7,6 @@ import { type Objective, type Read } from './objective.js';
  * `channel(25, 7) - 5 * diversity(25)`.
  */
 
-const readText = (r: Read): string => ('layer' in r ? String(r.layer) : 'logits');
 
 /** [B, B]: 1 where pictures i ≠ j share a group. */
 function sameGroup(groups: readonly number[]): tf.Tensor2D {

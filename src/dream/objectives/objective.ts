@@ -14,6 +14,9 @@ export type Read = { layer: number } | { logits: true };
 /** One string per distinct read, so a forward pass computes each once. */
 export const readKey = (r: Read): string => ('layer' in r ? `layer:${r.layer}` : 'logits');
 
+/** A read as an objective's text names it: the layer index, or `logits`. */
+export const readText = (r: Read): string => ('layer' in r ? String(r.layer) : 'logits');
+
 export interface ObjectiveInputs {
   /** The forward pass's output for `r` (one of the objective's `reads`), [B, ...]. */
   read(r: Read): tf.Tensor;

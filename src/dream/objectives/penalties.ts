@@ -1,5 +1,5 @@
 import tf = require('@tensorflow/tfjs');
-import { type Objective, type Read } from './objective.js';
+import { readText, type Objective, type Read } from './objective.js';
 
 /**
  * Penalties on the picture (or a layer): write them with a minus, `channel(25, 7) - 1e-3 * tv`.
@@ -8,7 +8,7 @@ import { type Objective, type Read } from './objective.js';
 
 /** The picture when `read` is undefined, else the read's output. */
 const source = (read: Read | undefined, inputs: { read(r: Read): tf.Tensor; image: tf.Tensor4D }): tf.Tensor => (read ? inputs.read(read) : inputs.image);
-const onText = (read: Read | undefined): string => (read ? ('layer' in read ? String(read.layer) : 'logits') : 'input');
+const onText = (read: Read | undefined): string => (read ? readText(read) : 'input');
 
 /** Total variation: the mean absolute step between neighbouring pixels (Lucid's `total_variation`, per pixel). */
 export function tv(): Objective {

@@ -1,5 +1,5 @@
 import tf = require('@tensorflow/tfjs');
-import { readKey, type Objective, type Read } from './objective.js';
+import { readKey, readText, type Objective, type Read } from './objective.js';
 
 /**
  * The unit (channel, class) each picture serves: one for all, or one per picture (the batch
@@ -7,7 +7,6 @@ import { readKey, type Objective, type Read } from './objective.js';
  */
 export type Units = number | readonly number[];
 
-const readText = (r: Read): string => ('layer' in r ? String(r.layer) : 'logits');
 const unitsText = (u: Units): string => (typeof u === 'number' ? String(u) : 'unit');
 
 /** [B, C] selecting each picture's unit (one-hot rows). */
