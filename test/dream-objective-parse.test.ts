@@ -179,7 +179,7 @@ describe('binding on the bundled model', () => {
   });
 
   test('describeObjective: unit use and count, layers read, text with layer names', () => {
-    expect(describeText('channel(45, unit) - 1e-3 * tv')).toEqual({ usesUnit: true, unitCount: 128, layers: [45], text: 'channel(base/conv_pw_7_relu, unit) - 1e-3 * tv', notes: [] });
+    expect(describeText('channel(45, unit) - 1e-3 * tv')).toEqual({ usesUnit: true, unitCount: 128, layers: [45], text: 'channel(base/conv_pw_7_relu, unit) - 1e-3 * tv', notes: [], functions: ['channel', 'tv'] });
     expect(describeText('logit(unit)')).toMatchObject({ usesUnit: true, unitCount: 2, layers: [82] });
     expect(describeText('channel(conv_pw_7_relu, 3) + 0.5 * channel(conv_pw_11_relu, 9) - 100 * diversity(-1)')).toMatchObject({
       usesUnit: false,

@@ -142,10 +142,10 @@ export function dreamCommand(): Command {
       let expression = kind ? shorthandExpression({ objective: kind, layer: layerIndex!, at, minimize: opts.minimize }) : opts.minimize ? `-(${opts.objective})` : opts.objective;
       let node = parseObjective(expression);
       let about = describeObjective(loaded, node);
-      if (opts.diversity > 1 && !/\bdiversity\s*\(/.test(expression)) {
-        const at = about.layers[0] ?? (kind === 'logit' ? undefined : layerIndex);
-        if (at === undefined) throw new UsageError(`--diversity needs an objective that reads a layer, but ${about.text} reads none`);
-        expression = `${expression} - ${opts.diversityWeight} * diversity(${at})`;
+      if (opts.diversity > 1 && !about.functions.includes('diversity')) {
+        const layer = about.layers[0] ?? (kind === 'logit' ? undefined : layerIndex);
+        if (layer === undefined) throw new UsageError(`--diversity needs an objective that reads a layer, but ${about.text} reads none`);
+        expression = `${expression} - ${opts.diversityWeight} * diversity(${layer})`;
         node = parseObjective(expression);
         about = describeObjective(loaded, node);
       }
@@ -165,7 +165,7 @@ export function dreamCommand(): Command {
       settings.size = dreamSize(input, opts.size);
       const start = opts.from ? await readImage(opts.from, { channels: input.channels as 1 | 3, size: [settings.size, settings.size], fit: 'cover', maxMegapixels: opts.maxPixels }) : undefined;
       // caricature(...) reads --from's photo; the dream itself starts from noise, as Lucid's.
-      const caricature = /\bcaricature\s*\(/.test(expression);
+      const caricature = about.functions.includes('caricature');
       let direction: number[] | undefined;
       if (opts.direction && opts.directionFrom) throw new UsageError('--direction and --direction-from both give the direction: give one of them');
       if (opts.direction) direction = await directionFromFile(opts.direction);
@@ -178,10 +178,10 @@ export function dreamCommand(): Command {
         direction = directionFromPhotos(loaded, layer, a, b);
       }
       const objective = { expression, photo: caricature ? start : undefined, direction };
-      const readLayers = [...(/\blogit\s*\(/.test(expression) ? [layers.length - 1] : []), ...about.layers];
+      const readLayers = [...(about.functions.includes('logit') ? [layers.length - 1] : []), ...about.layers];
       // A neuron's position addresses the layer's grid at the model's own size (as `layers`
       // shows it), so a neuron dream renders at fit scale unless native is asked for.
-      settings.renderScale = renderScaleFor(loaded, readLayers, opts.renderScale ?? (/\bneuron\s*\(/.test(expression) ? 'fit' : undefined));
+      settings.renderScale = renderScaleFor(loaded, readLayers, opts.renderScale ?? (about.functions.includes('neuron') ? 'fit' : undefined));
       if (settings.renderScale === 'native' && readLayers.length) {
         checkNativeSize(createProbe(loaded, readLayers.map((layer) => ({ layer }))), input, settings.size, settings.transforms, at);
       }

@@ -1,11 +1,11 @@
-import tf = require('@tensorflow/tfjs');
 import { type Raster } from '../image/raster.js';
 import { type LoadedModel } from '../model/load.js';
 import { bindObjective, describeObjective } from './objectives/bind.js';
 import { type Objective, type ObjectiveEnv } from './objectives/objective.js';
 import { parseObjective } from './objectives/parse.js';
 import { createProbe } from './probe.js';
-import { dreamBatch, rowPictures, toModelInput, unitPictures, type DreamSettings, type ModelInput, type Pictures } from './render.js';
+import { photoActivations } from './photo.js';
+import { dreamBatch, rowPictures, unitPictures, type DreamSettings, type Pictures } from './render.js';
 import { modelInput, startTensor } from './setup.js';
 
 export interface DreamRun {
@@ -41,17 +41,6 @@ export interface BatchSpec {
   start?: Raster;
 }
 
-/** A photo's activations at a read, as the network sees it at this render scale. */
-function objectiveEnv(loaded: LoadedModel, input: ModelInput, settings: DreamSettings): ObjectiveEnv {
-  return {
-    activations: (picture, read) =>
-      tf.tidy(() => {
-        const sized = settings.renderScale === 'fit' && input.fixedSize ? tf.image.resizeBilinear(picture, input.fixedSize) : picture;
-        return createProbe(loaded, [read]).apply(toModelInput(sized, input))[0];
-      }),
-  };
-}
-
 /** The objective of a batch, bound to its pictures' units, and the pictures it renders. */
 export function bindBatch(loaded: LoadedModel, spec: BatchSpec): { objective: Objective; pictures: Pictures } {
   const node = parseObjective(spec.objective.expression);
@@ -59,7 +48,7 @@ export function bindBatch(loaded: LoadedModel, spec: BatchSpec): { objective: Ob
   const copies = spec.copies ?? 1;
   const photo = spec.objective.photo ? startTensor(spec.objective.photo) : undefined;
   try {
-    const ctx = { env: objectiveEnv(loaded, modelInput(loaded), spec.settings), photo, direction: spec.objective.direction, border: spec.settings.optimizer === 'sgd-l2' ? 2 : 0 };
+    const ctx = { env: { activations: (picture, read) => photoActivations(loaded, picture, read, spec.settings.renderScale) } satisfies ObjectiveEnv, photo, direction: spec.objective.direction, border: spec.settings.optimizer === 'sgd-l2' ? 2 : 0 };
     if (about.usesUnit) {
       const pictures = unitPictures(spec.units, copies);
       return { objective: bindObjective(loaded, node, { ...ctx, units: pictures.keys.map((k) => k[0]) }), pictures };

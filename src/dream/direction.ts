@@ -5,9 +5,8 @@ import { type Raster } from '../image/raster.js';
 import { resolveLayer } from '../model/address.js';
 import { type LoadedModel } from '../model/load.js';
 import { type ObjectiveNode } from './objectives/parse.js';
-import { createProbe } from './probe.js';
-import { toModelInput } from './render.js';
-import { modelInput, startTensor } from './setup.js';
+import { photoActivations } from './photo.js';
+import { startTensor } from './setup.js';
 
 /** Where a direction(...) vector comes from: a file, or the difference of two photos at the layer it is used at. */
 
@@ -52,11 +51,9 @@ export async function directionFromFile(file: string): Promise<number[]> {
  * grid): the direction that leads from what b shows to what a shows.
  */
 export function directionFromPhotos(loaded: LoadedModel, layer: number, a: Raster, b: Raster): number[] {
-  const input = modelInput(loaded);
-  const probe = createProbe(loaded, [{ layer }]);
   const mean = (r: Raster) =>
     tf.tidy(() => {
-      const out = probe.apply(toModelInput(startTensor(r), input))[0];
+      const out = photoActivations(loaded, startTensor(r), { layer }, 'native');
       const c = out.shape[out.rank - 1] as number;
       return out.reshape([-1, c]).mean(0);
     });

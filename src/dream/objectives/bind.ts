@@ -26,6 +26,8 @@ export interface ObjectiveDescription {
   text: string;
   /** Lines for the user about reads that are not simply what they name (flat.ts). */
   notes: string[];
+  /** The functions the expression calls (channel, diversity, caricature, …), each once. */
+  functions: string[];
 }
 
 /** A node checked against the model: its text, what it reads, and how to build it. */
@@ -33,7 +35,7 @@ interface Resolved {
   text: string;
   /** 0: a sum or difference, 1: a product, 2: a call or a negation (for brackets in text). */
   precedence: 0 | 1 | 2;
-  calls: ResolvedCall[];
+  calls: (ResolvedCall & { fn: string })[];
   build(ctx: BindContext, units: Units | undefined): Objective;
 }
 
@@ -47,7 +49,7 @@ function resolve(loaded: LoadedModel, node: ObjectiveNode): Resolved {
       // parse.ts lets numbers through only as a product's factor, which 'binary' folds.
       throw new Error('a number outside a product');
     case 'call': {
-      const call = resolveCall(loaded, node.name, node.args);
+      const call = { ...resolveCall(loaded, node.name, node.args), fn: node.name };
       return { text: call.text, precedence: 2, calls: [call], build: call.build };
     }
     case 'negate': {
@@ -105,6 +107,7 @@ function describeResolved(r: Resolved): ObjectiveDescription {
     layers: [...new Set(r.calls.flatMap((c) => c.layers))],
     text: r.text,
     notes,
+    functions: [...new Set(r.calls.map((c) => c.fn))],
   };
 }
 
