@@ -25,6 +25,7 @@ if (!existsSync(MOBILENET)) {
   process.exit(0);
 }
 const weight = Number(arg('weight', 5));
+const keep = Number(arg('keep', 0));
 const steps = Number(arg('steps', 512));
 const [lo, hi] = arg('filters', '0-7').split('-').map(Number);
 const filters = Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
@@ -33,11 +34,12 @@ const COPIES = 4;
 await initBackend('wasm');
 const model = await loadModel(MOBILENET);
 const layer = resolveLayer(arg('layer', 'conv_pw_11_relu'), model.graph.layers);
+const diversityLayer = resolveLayer(arg('diversity-layer', String(layer)), model.graph.layers);
 const settings = (seed) => ({ ...DREAM_DEFAULTS, steps, seed });
 const run = (spec) => dreamUnits(model, { units: filters, ...spec }, { batchSize: 8 });
 
 const t0 = Date.now();
-const diverse = await run({ objective: { expression: `channel(${layer}, unit) - ${weight} * diversity(${layer})` }, copies: COPIES, settings: settings(7) });
+const diverse = await run({ objective: { expression: `channel(${layer}, unit) - ${weight} * diversity(${diversityLayer}${keep ? `, keep=${keep}` : ''})` }, copies: COPIES, settings: settings(7) });
 const plain = [];
 for (let s = 0; s < COPIES; s++) plain.push(await run({ objective: { expression: `channel(${layer}, unit)` }, settings: settings(7 + s) }));
 console.error(`rendered in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
@@ -68,11 +70,11 @@ for (const [k, f] of filters.entries()) {
   const d = Array.from({ length: COPIES }, (_, c) => measure(diverse.images[k * COPIES + c], f));
   const p = plain.map((r) => measure(r.images[k], f));
   const plainMean = p.reduce((a, m) => a + m.value, 0) / COPIES;
-  rows.push({ filter: f, cosDiverse: meanCosine(d.map((m) => m.gram)), cosPlain: meanCosine(p.map((m) => m.gram)), kept: d.map((m) => m.value / plainMean) });
+  rows.push({ filter: f, plainMean, cosDiverse: meanCosine(d.map((m) => m.gram)), cosPlain: meanCosine(p.map((m) => m.gram)), kept: d.map((m) => m.value / plainMean) });
 }
-console.log('| filter | Gram cosine, 4 seeds | Gram cosine, --diversity 4 | drop | kept (each picture) |');
-console.log('| --- | --- | --- | --- | --- |');
-for (const r of rows) console.log(`| ${r.filter} | ${r.cosPlain.toFixed(3)} | ${r.cosDiverse.toFixed(3)} | ${(100 * (1 - r.cosDiverse / r.cosPlain)).toFixed(0)}% | ${r.kept.map((v) => `${(100 * v).toFixed(0)}%`).join(', ')} |`);
+console.log('| filter | channel mean, 4 seeds | Gram cosine, 4 seeds | Gram cosine, --diversity 4 | drop | kept (each picture) |');
+console.log('| --- | --- | --- | --- | --- | --- |');
+for (const r of rows) console.log(`| ${r.filter} | ${r.plainMean.toFixed(2)} | ${r.cosPlain.toFixed(3)} | ${r.cosDiverse.toFixed(3)} | ${(100 * (1 - r.cosDiverse / r.cosPlain)).toFixed(0)}% | ${r.kept.map((v) => `${(100 * v).toFixed(0)}%`).join(', ')} |`);
 const mean = (xs) => xs.reduce((a, v) => a + v, 0) / xs.length;
 const plainCos = mean(rows.map((r) => r.cosPlain));
 const diverseCos = mean(rows.map((r) => r.cosDiverse));

@@ -209,6 +209,7 @@ describe('docs/errors.md is true', () => {
     cases.set('objective-syntax', dream('--objective', 'channel(edges 1)'));
     cases.set('objective-unknown-function', dream('--objective', 'chanel(edges, 1)'));
     cases.set('objective-channel-out-of-range', dream('--objective', 'channel(edges, 9)'));
+    cases.set('objective-argument-out-of-range', dream('--objective', 'channel(edges, 0) - 5 * diversity(edges, keep=1.5)', '--diversity', '2'));
     cases.set('direction-file-bad', dream('--objective', 'direction(edges)', '--direction', file('direction.json', '[1, "two"]')));
     cases.set('bad-choice', activations(photo, '--cmap', 'nope'));
     cases.set('stdout-twice', ['activations', photo, '-m', model, '-o', '-', '--json']);

@@ -46,6 +46,24 @@ describe('cnnviz dream', () => {
     expect(sheet.width).toBe(2 * 16 + 3 * 2);
   });
 
+  test('--diversity 3 paints one row of three different pictures per filter, guarded by --diversity-keep', async () => {
+    const args = ['dream', '-m', model, '--layer', 'edges', '--filters', '0-1', '--diversity', '3', ...FAST, '--json'];
+    const [guarded, lucid] = await Promise.all([runCli([...args, '--out-dir', path.join(dir, 'diverse'), '-o', path.join(dir, 'diverse.png')]), runCli([...args, '--diversity-keep', '0', '-o', path.join(dir, 'lucid.png')])]);
+    expect([guarded.code, lucid.code]).toEqual([0, 0]);
+    expect(JSON.parse(guarded.stdout.toString()).expression).toBe('channel(edges, unit) - 5 * diversity(edges, keep=0.75)');
+    expect(JSON.parse(lucid.stdout.toString()).expression).toBe('channel(edges, unit) - 5 * diversity(edges)');
+    const sheet = await sharp(path.join(dir, 'diverse.png')).metadata();
+    expect(sheet.width).toBe(3 * 16 + 4 * 2);
+    // Each filter's three pictures differ from each other.
+    const files: string[] = JSON.parse(guarded.stdout.toString()).files;
+    expect(files.length).toBe(6);
+    const pixels = await Promise.all(files.map((f) => sharp(f).raw().toBuffer()));
+    for (const row of [0, 3]) {
+      expect(pixels[row].equals(pixels[row + 1])).toBe(false);
+      expect(pixels[row + 1].equals(pixels[row + 2])).toBe(false);
+    }
+  });
+
   test('batches spread over worker threads give the same bytes as one thread', async () => {
     const args = ['dream', '-m', model, '--layer', 'edges', '--filters', '0-1', '--batch', '1', ...FAST, '-o', '-'];
     const [pooled, single] = await Promise.all([runCli([...args, '--workers', '2']), runCli([...args, '--workers', '1'])]);

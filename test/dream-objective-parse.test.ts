@@ -187,6 +187,7 @@ describe('binding on the bundled model', () => {
       layers: [45, 69, 83],
       text: 'channel(base/conv_pw_7_relu, 3) + 0.5 * channel(base/conv_pw_11_relu, 9) - 100 * diversity(head)',
     });
+    expect(describeText('channel(45, 3) - 5 * diversity(45, keep=0.75)').text).toBe('channel(base/conv_pw_7_relu, 3) - 5 * diversity(base/conv_pw_7_relu, keep=0.75)');
     expect(describeText('-(tv + l1) * 2').text).toBe('-(tv + l1) * 2');
     expect(describeText('tv - (l1 + l2)').text).toBe('tv - (l1 + l2)');
     // A channel of a layer linear in the picture reads its uncapped activation (flat.ts), and says so.
@@ -211,6 +212,7 @@ describe('binding on the bundled model', () => {
     ['channel(99, 1)', 'layer 99 out of range: model has 84 layers (0-83'],
     ['channel(-85, 1)', 'layer -85 out of range'],
     ['channel(conv_pw_7_relu, 300)', 'channel 300 out of range: layer base/conv_pw_7_relu has 128 channels (0-127)'],
+    ['channel(45, 3) - diversity(45, keep=0.95)', 'diversity keep=0.95 out of range: a share of the best score in the picture\'s group, 0 (no guard) to 0.9'],
     ['channel_interpolate(45, 1, 81, 256)', 'channel 256 out of range: layer base/conv_pw_13_relu has 256 channels (0-255)'],
     ['neuron(conv_pw_7_relu, 1, at=14:2)', 'position 14:2 out of range: layer base/conv_pw_7_relu has a 14x14 grid'],
     ['neuron(gap, 1, at=0:0)', 'needs a layer with a grid, but gap has output [256]'],

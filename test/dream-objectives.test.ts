@@ -365,6 +365,50 @@ describe('diversity', () => {
     expect(after).toBeLessThan(0.75 * before); // acceptance 3 asks a real render for 25% lower
     tf.dispose([base, start, pushed]);
   });
+
+  test('keep=k releases a picture from every pair as its score falls from k + 0.1 to k of its group best', () => {
+    // Three identical pictures (every cosine 1) whose scores are handed in as a difference would.
+    const one = rand([1, 6, 6, 3], 20);
+    const x = tf.concat([one, one, one, one]) as tf.Tensor4D;
+    const o = diversity(L3, 0.75);
+    const withScores = (scores: number[], groups: number[]) =>
+      tf.tidy(() => {
+        const acts = net(x);
+        return Array.from(o.evaluate({ ...inputsFor(o, acts, x, groups), score: tf.tensor1d(scores) }).dataSync());
+      });
+    // Picture 2 at 0.75 of the best: released, so 0 itself and the others' pairs with it count 0.
+    expectClose(withScores([10, 10, 7.5, 1], [0, 0, 0, 1]), [0.5, 0.5, 0, 0]);
+    // At 0.8: half a push, in its own term and in the others' pairs with it.
+    expectClose(withScores([10, 10, 8, 1], [0, 0, 0, 1]), [0.75, 0.75, 0.5, 0]);
+    // Picture 3 is alone; the others are all above 0.85 of their best: Lucid's term unchanged.
+    expectClose(withScores([10, 9, 8.6, 1], [0, 0, 0, 1]), values(diversity(L3), x, [0, 0, 0, 1]));
+    // A group whose best score is not positive is not guarded.
+    expectClose(withScores([-1, -2, -3, 1], [0, 0, 0, 1]), [1, 1, 1, 0]);
+    // Outside a difference there is no score, and keep changes nothing.
+    expectClose(values(o, x, [0, 0, 0, 1]), [1, 1, 1, 0]);
+    tf.dispose([one, x]);
+  });
+
+  test('in a − w·diversity(keep), a released picture is moved by its own objective alone, the others still pushed apart', () => {
+    // Picture 1 is a dim copy of picture 0, its channel mean far below 0.75 of the group best; picture 2 a near copy.
+    const bright = rand([1, 6, 6, 3], 21);
+    const x = tf.concat([bright, bright.mul(0.6).add(0.2), bright.add(rand([1, 6, 6, 3], 22).mul(0.02)).clipByValue(0, 1)]) as tf.Tensor4D;
+    const target = channel(L3, 0);
+    const scores = values(target, x);
+    expect(scores[1] / Math.max(...scores)).toBeLessThan(0.75);
+    expect(scores[2] / Math.max(...scores)).toBeGreaterThan(0.85);
+    const guarded = difference(target, scale(5, diversity(L3, 0.75)));
+    const unguarded = difference(target, scale(5, diversity(L3)));
+    const [g, alone, lucid] = [gradient(guarded, x, [0, 0, 0]), gradient(target, x), gradient(unguarded, x, [0, 0, 0])];
+    const row = (t: tf.Tensor4D, i: number) => Array.from(t.slice([i], [1]).dataSync());
+    // The released picture: exactly its objective's gradient.
+    expectClose(row(g, 1), row(alone, 1), 5);
+    // Without the guard, diversity does push it.
+    expect(Math.max(...row(lucid, 1).map((v, k) => Math.abs(v - row(alone, 1)[k])))).toBeGreaterThan(1e-3);
+    // The pictures that keep their score are still pushed apart.
+    expect(Math.max(...row(g, 0).map((v, k) => Math.abs(v - row(alone, 0)[k])))).toBeGreaterThan(1e-3);
+    tf.dispose([bright, x, g, alone, lucid]);
+  });
 });
 
 describe('alignment', () => {

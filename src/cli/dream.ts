@@ -29,6 +29,7 @@ interface DreamOptions extends CommonOptions, LabelsOptions {
   objective: string;
   diversity: number;
   diversityWeight: number;
+  diversityKeep: number;
   direction?: string;
   directionFrom?: string;
   at?: string;
@@ -73,6 +74,7 @@ export function dreamCommand(): Command {
     .option('--objective <kind|expr>', `what to maximize: ${SHORTHANDS.join('|')} (with --layer/--filter), or an expression such as 'channel(conv_pw_7_relu, 3) - 1e-3 * tv' (see docs/dream.md)`, 'channel')
     .option('--diversity <n>', 'paint n pictures of each filter, pushed apart by a diversity term: one row per filter (default: 1)', intOption('--diversity', 1, 64), 1)
     .option('--diversity-weight <w>', "weight of the diversity term --diversity adds (the objective minus w x diversity(layer))", floatOption('--diversity-weight', 0), 5)
+    .option('--diversity-keep <k>', "release a picture from --diversity's push while its objective is below k of its filter's best picture (diversity(layer, keep=k); 0: Lucid's unguarded term)", floatOption('--diversity-keep', 0, 0.9), 0.75)
     .option('--direction <file>', 'vector for direction(...) in an --objective expression: a JSON array or CSV list, one number per channel (default: none)')
     .option('--direction-from <a,b>', "direction(...)'s vector as photo a's mean activation minus photo b's (default: none)")
     .option('--at <x,y>', "neuron position in the layer's grid for --objective neuron (default: the centre)", parseAt)
@@ -145,7 +147,7 @@ export function dreamCommand(): Command {
       if (opts.diversity > 1 && !about.functions.includes('diversity')) {
         const layer = about.layers[0] ?? (kind === 'logit' ? undefined : layerIndex);
         if (layer === undefined) throw new UsageError(`--diversity needs an objective that reads a layer, but ${about.text} reads none`);
-        expression = `${expression} - ${opts.diversityWeight} * diversity(${layer})`;
+        expression = `${expression} - ${opts.diversityWeight} * diversity(${layer}${opts.diversityKeep ? `, keep=${opts.diversityKeep}` : ''})`;
         node = parseObjective(expression);
         about = describeObjective(loaded, node);
       }

@@ -38,10 +38,18 @@ export function negate(o: Objective): Objective {
   return { ...o, text: `-${wrap(o.text)}`, evaluate: (inputs) => tf.tidy(() => o.evaluate(inputs).neg() as tf.Tensor1D) };
 }
 
-/** a − b. */
+/** a − b; b sees a's score (as `score`), so a penalty can guard it. */
 export function difference(a: Objective, b: Objective): Objective {
   const both = sum(a, negate(b));
-  return { ...both, text: `${a.text} - ${wrap(b.text)}` };
+  return {
+    ...both,
+    text: `${a.text} - ${wrap(b.text)}`,
+    evaluate: (inputs) =>
+      tf.tidy(() => {
+        const kept = a.evaluate(inputs);
+        return kept.sub(b.evaluate({ ...inputs, score: kept })) as tf.Tensor1D;
+      }),
+  };
 }
 
 /** Brackets around a text that holds a top-level + or −. */

@@ -147,11 +147,15 @@ export function resolveCall(loaded: LoadedModel, name: string, args: Record<stri
         build: () => channelInterpolate({ layer: a.index }, ca.fixed!, { layer: b.index }, cb.fixed!, pictures),
       };
     }
-    case 'diversity':
+    case 'diversity': {
+      const info = layerArg();
+      const keep = num('keep', 0);
+      if (!(keep >= 0 && keep <= 0.9)) throw new UsageError(`diversity keep=${keep} out of range: a share of the best score in the picture's group, 0 (no guard) to 0.9`);
+      return { text: `diversity(${nameText(info.name)}${keep ? `, keep=${keep}` : ''})`, layers: [info.index], build: () => diversity({ layer: info.index }, keep) };
+    }
     case 'deepdream': {
       const info = layerArg();
-      const make = name === 'diversity' ? diversity : deepdream;
-      return { text: `${name}(${nameText(info.name)})`, layers: [info.index], build: () => make({ layer: info.index }) };
+      return { text: `deepdream(${nameText(info.name)})`, layers: [info.index], build: () => deepdream({ layer: info.index }) };
     }
     case 'alignment': {
       const info = layerArg();

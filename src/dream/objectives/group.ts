@@ -31,18 +31,46 @@ function unitGrams(out: tf.Tensor): tf.Tensor2D {
  * Subtracting it pushes the pictures of a filter apart into the different things it sees.
  * A picture alone in its group scores 0.
  */
-export function diversity(read: Read): Objective {
+export function diversity(read: Read, keep = 0): Objective {
   return {
     reads: [read],
-    text: `diversity(${readText(read)})`,
-    evaluate: ({ read: get, groups }) =>
+    text: keep ? `diversity(${readText(read)}, keep=${keep})` : `diversity(${readText(read)})`,
+    evaluate: ({ read: get, groups, score }) =>
       tf.tidy(() => {
         const grams = unitGrams(get(read));
         const mask = sameGroup(groups);
-        const cosines = tf.matMul(grams, grams, false, true).mul(mask);
+        let cosines = tf.matMul(grams, grams, false, true).mul(mask);
+        if (keep > 0 && score) {
+          const g = keptShare(score, groups, keep);
+          cosines = cosines.mul(g.expandDims(1)).mul(g.expandDims(0));
+        }
         return cosines.sum(1).div(mask.sum(1).maximum(1)) as tf.Tensor1D;
       }),
   };
+}
+
+/** Width of the band below which a picture's diversity push fades to nothing. */
+const KEEP_BAND = 0.1;
+
+/**
+ * Per picture, how much of the diversity push it still takes: 1 while its score is at least
+ * keep + 0.1 of its group's best, fading to 0 at keep. Pushing a group apart is a trade
+ * against the objective, and Lucid's term makes it for the group as a whole, so one picture
+ * can be pushed to where its filter hardly fires; released from every pair, it climbs back.
+ * A group whose best score is not positive is not guarded (a ratio means nothing there).
+ */
+function keptShare(score: tf.Tensor1D, groups: readonly number[], keep: number): tf.Tensor1D {
+  const B = groups.length;
+  const same = new Float32Array(B * B);
+  for (let i = 0; i < B; i++) for (let j = 0; j < B; j++) if (groups[i] === groups[j]) same[i * B + j] = 1;
+  // A weight, not a path for gradients: the picture's score is raised by its own term alone.
+  const share = tf.customGrad(((s: tf.Tensor1D) => {
+    // The best score in each picture's group: scores masked to the group, minus a large number elsewhere.
+    const best = s.expandDims(0).tile([B, 1]).add(tf.tensor2d(same, [B, B]).sub(1).mul(1e30)).max(1);
+    const kept = s.div(best.maximum(1e-12)).sub(keep).div(KEEP_BAND).clipByValue(0, 1);
+    return { value: tf.where(best.greater(0), kept, tf.onesLike(kept)), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return share(score) as tf.Tensor1D;
 }
 
 /**

@@ -28,6 +28,12 @@ export interface ObjectiveInputs {
    * within a group. Default: one group per picture, i.e. no comparisons.
    */
   groups: readonly number[];
+  /**
+   * Per picture, the score of what a penalty is subtracted from (the left side of `a - b`):
+   * what diversity's `keep` guards. A guard reads it without differentiating through it.
+   * Absent outside a difference.
+   */
+  score?: tf.Tensor1D;
 }
 
 export interface Objective {

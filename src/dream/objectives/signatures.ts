@@ -49,7 +49,11 @@ export const SIGNATURES: readonly Signature[] = [
     params: [{ name: 'layerA', kind: 'layer' }, { name: 'a', kind: 'index' }, { name: 'layerB', kind: 'layer' }, { name: 'b', kind: 'index' }, { name: 'n', kind: 'count', default: '6' }],
     summary: 'a row of n pictures morphing from channel a to channel b',
   },
-  { name: 'diversity', params: [layer], summary: "penalty: how alike the pictures of a group are (their Gram matrices' cosine)" },
+  {
+    name: 'diversity',
+    params: [layer, { name: 'keep', kind: 'number', default: '0' }],
+    summary: "penalty: how alike the pictures of a group are (their Gram matrices' cosine); keep=k releases a picture whose score falls to k of its group's best",
+  },
   { name: 'alignment', params: [layer, { name: 'decay', kind: 'number', default: '2' }], summary: "penalty: how far a picture's activations are from its row neighbours'" },
   { name: 'deepdream', params: [layer], summary: "the mean squared activation of the whole layer" },
   { name: 'tv', params: [], summary: 'penalty: total variation, the mean step between neighbouring pixels' },
