@@ -8,6 +8,7 @@ import { comparePaths, resolveStored } from './files.js';
 import { gatherRows, readTable, type IndexInput } from './format.js';
 
 export type { IndexLayer, LayerStats } from './compute.js';
+export type { BuildOptions, BuildReport } from './build.js';
 export type { IndexInput } from './format.js';
 
 /** One photo of a ranking: its activation (max, or min for --bottom) and where in the layer's map it is. */
