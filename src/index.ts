@@ -90,7 +90,7 @@ export { indexInMemory } from './dataset-index/query.js';
 /** Map a box in the model's input back to the photo, by the fit the index recorded. */
 export { inputBoxToPhoto } from './dataset-index/query.js';
 /** An index in memory, one ranked photo, a layer and its arrays, the input fit, a box. */
-export type { DatasetIndex, RankedUnit, IndexLayer, LayerStats, IndexInput, Box, InMemoryOptions } from './dataset-index/query.js';
+export type { DatasetIndex, RankedUnit, RankOptions, IndexLayer, LayerStats, IndexInput, Box, InMemoryOptions } from './dataset-index/query.js';
 /** `buildIndex`'s options and what it reports. */
 export type { BuildOptions, BuildReport } from './dataset-index/build.js';
 

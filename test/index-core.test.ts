@@ -155,6 +155,18 @@ describe('index statistics', () => {
       const low = index.files.map((f, r) => ({ f, v: stats.min[r * 6 + channel] })).sort((a, b) => a.v - b.v || (a.f < b.f ? -1 : 1));
       expect(bottom.map((b) => b.file)).toEqual(low.map((o) => o.f));
     }
+    // thenBy mean: among equal maxima (the flat photo ties c1 everywhere), the higher mean first.
+    const tied = index.rankUnits('c1', 0, { k: 8, thenBy: 'mean' });
+    const c1 = index.layer('c1').stats;
+    const key = (f: string) => {
+      const r = index.files.indexOf(f);
+      return [c1.max[r * 4], c1.mean[r * 4]];
+    };
+    for (let j = 1; j < tied.length; j++) {
+      const [pm, pa] = key(tied[j - 1].file);
+      const [m, a] = key(tied[j].file);
+      expect(pm > m || (pm === m && pa >= a)).toBe(true);
+    }
     expect(() => index.rankUnits('c2', 6, { k: 1 })).toThrow(new UsageError('filter 6 out of range: layer c2 has 6 channels (0-5)'));
     expect(() => index.rankUnits('nope', 0, { k: 1 })).toThrow(/layer 'nope' is not in index .*: it holds c1, c2/);
   });
