@@ -36,6 +36,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./dream.js')).dreamCommand,
   },
   {
+    name: 'index',
+    usage: '[options] [photos...]',
+    description: "record, for every photo of a folder, each channel's max/mean/min and where: the index `examples` ranks photos from",
+    load: async () => (await import('./index-cmd.js')).indexCommand,
+  },
+  {
     name: 'train',
     usage: '[options] <dataset>',
     description: 'train a CNN classifier on a folder of images (one subfolder per class, optionally under train/ and val/)',
@@ -148,7 +154,7 @@ export async function run(argv: string[]): Promise<number> {
     const { word, viaHelp } = commandWord(args);
     const entry = COMMANDS.find((c) => c.name === word);
     if (word !== undefined && !entry) {
-      // `cnnviz index --help` and `cnnviz help index` must fail like `cnnviz index`, not show
+      // `cnnviz frobnicate --help` and `cnnviz help frobnicate` must fail like `cnnviz frobnicate`, not show
       // the root help with exit 0: a script has to be able to tell that the command is missing.
       args = args.filter((a) => !HELP_FLAGS.has(a));
       if (viaHelp) args.splice(args.indexOf('help'), 1);
