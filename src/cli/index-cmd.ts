@@ -90,6 +90,7 @@ export function indexCommand(): Command {
   addMaxPixelsOption(cmd);
   addModelOptions(cmd);
   return examples(cmd, [
+    'cnnviz index examples/ -o examples.index      # the bundled model over the example photos',
     'cnnviz index photos/ -o photos.index',
     'cnnviz index photos/ -m mobilenet/ --layers conv_pw_5_relu,conv_pw_9_relu -o photos.index',
     'cnnviz index photos/ -o photos.index          # again: only new or changed photos are computed',
