@@ -6,12 +6,12 @@
 //   kept         each diversity picture's channel mean / the mean of the no-diversity pictures'
 // Target: the mean Gram cosine at least 25% lower with diversity, and every picture keeps >= 70%.
 //
-//   node scripts/diversity-check.js [--weight 5] [--steps 512] [--filters 0-7] [--layer conv_pw_11_relu]
+//   node scripts/diversity-check.js [--weight 7] [--keep 0.8] [--steps 512] [--filters 0-7] [--layer conv_pw_11_relu] [--diversity-layer L]
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, loadModel, resolveLayer, DREAM_DEFAULTS, dreamUnits } from '../dist/index.js';
+import { initBackend, loadModel, resolveLayer, DREAM_DEFAULTS, DIVERSITY_DEFAULTS, dreamUnits } from '../dist/index.js';
 import { createProbe } from '../dist/dream/probe.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,8 +24,8 @@ if (!existsSync(MOBILENET)) {
   console.error(`diversity-check: skipped, ${MOBILENET} is absent (it needs ../shared beside the project)`);
   process.exit(0);
 }
-const weight = Number(arg('weight', 5));
-const keep = Number(arg('keep', 0));
+const weight = Number(arg('weight', DIVERSITY_DEFAULTS.weight));
+const keep = Number(arg('keep', DIVERSITY_DEFAULTS.keep));
 const steps = Number(arg('steps', 512));
 const [lo, hi] = arg('filters', '0-7').split('-').map(Number);
 const filters = Array.from({ length: hi - lo + 1 }, (_, i) => lo + i);
@@ -80,4 +80,4 @@ const plainCos = mean(rows.map((r) => r.cosPlain));
 const diverseCos = mean(rows.map((r) => r.cosDiverse));
 const drop = 1 - diverseCos / plainCos;
 const worst = Math.min(...rows.flatMap((r) => r.kept));
-console.log(`\nweight ${weight}: mean Gram cosine ${plainCos.toFixed(3)} -> ${diverseCos.toFixed(3)} (${(100 * drop).toFixed(0)}% lower; target >= 25%), worst picture keeps ${(100 * worst).toFixed(0)}% (target >= 70%): ${drop >= 0.25 && worst >= 0.7 ? 'MET' : 'MISSED'}`);
+console.log(`\nweight ${weight}, keep ${keep}: mean Gram cosine ${plainCos.toFixed(3)} -> ${diverseCos.toFixed(3)} (${(100 * drop).toFixed(0)}% lower; target >= 25%), worst picture keeps ${(100 * worst).toFixed(0)}% (target >= 70%): ${drop >= 0.25 && worst >= 0.7 ? 'MET' : 'MISSED'}`);

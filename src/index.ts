@@ -67,6 +67,7 @@ export type { FeatureMaps, FeatureGridOptions } from './image/feature-grid.js';
 export { dreamUnits } from './dream/schedule.js';
 /** Lucid's defaults for every dream setting (fft, decorrelated, standard transforms, Adam, 512 steps, 128 px). */
 export { DEFAULTS as DREAM_DEFAULTS } from './dream/render.js';
+export { DIVERSITY_DEFAULTS } from './dream/objectives/group.js';
 /** One picture for many units: the pictures of a `dreamUnits` run as a labelled grid. */
 export { dreamSheet } from './dream/sheet.js';
 /** The settings of a dream (parameterization, transforms, optimizer, steps, size, seed). */

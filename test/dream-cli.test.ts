@@ -50,8 +50,8 @@ describe('cnnviz dream', () => {
     const args = ['dream', '-m', model, '--layer', 'edges', '--filters', '0-1', '--diversity', '3', ...FAST, '--json'];
     const [guarded, lucid] = await Promise.all([runCli([...args, '--out-dir', path.join(dir, 'diverse'), '-o', path.join(dir, 'diverse.png')]), runCli([...args, '--diversity-keep', '0', '-o', path.join(dir, 'lucid.png')])]);
     expect([guarded.code, lucid.code]).toEqual([0, 0]);
-    expect(JSON.parse(guarded.stdout.toString()).expression).toBe('channel(edges, unit) - 5 * diversity(edges, keep=0.75)');
-    expect(JSON.parse(lucid.stdout.toString()).expression).toBe('channel(edges, unit) - 5 * diversity(edges)');
+    expect(JSON.parse(guarded.stdout.toString()).expression).toBe('channel(edges, unit) - 7 * diversity(edges, keep=0.8)');
+    expect(JSON.parse(lucid.stdout.toString()).expression).toBe('channel(edges, unit) - 7 * diversity(edges)');
     const sheet = await sharp(path.join(dir, 'diverse.png')).metadata();
     expect(sheet.width).toBe(3 * 16 + 4 * 2);
     // Each filter's three pictures differ from each other.

@@ -9,6 +9,7 @@ import { flatDreamNote } from '../dream/flat.js';
 import { directionFromFile, directionFromPhotos, directionLayer } from '../dream/direction.js';
 import { describeObjective, shorthandExpression } from '../dream/objectives/bind.js';
 import { parseObjective } from '../dream/objectives/parse.js';
+import { DIVERSITY_DEFAULTS } from '../dream/objectives/group.js';
 import { channelRead } from '../dream/flat.js';
 import { logitsSource } from '../dream/logits.js';
 import { createProbe } from '../dream/probe.js';
@@ -73,8 +74,8 @@ export function dreamCommand(): Command {
     .option('--filters <list>', "several channels as one sheet, e.g. '0-15', '1,5,9' or 'all' (default: none, one --filter)")
     .option('--objective <kind|expr>', `what to maximize: ${SHORTHANDS.join('|')} (with --layer/--filter), or an expression such as 'channel(conv_pw_7_relu, 3) - 1e-3 * tv' (see docs/dream.md)`, 'channel')
     .option('--diversity <n>', 'paint n pictures of each filter, pushed apart by a diversity term: one row per filter (default: 1)', intOption('--diversity', 1, 64), 1)
-    .option('--diversity-weight <w>', "weight of the diversity term --diversity adds (the objective minus w x diversity(layer))", floatOption('--diversity-weight', 0), 5)
-    .option('--diversity-keep <k>', "release a picture from --diversity's push while its objective is below k of its filter's best picture (diversity(layer, keep=k); 0: Lucid's unguarded term)", floatOption('--diversity-keep', 0, 0.9), 0.75)
+    .option('--diversity-weight <w>', "weight of the diversity term --diversity adds (the objective minus w x diversity(layer))", floatOption('--diversity-weight', 0), DIVERSITY_DEFAULTS.weight)
+    .option('--diversity-keep <k>', "release a picture from --diversity's push while its objective is below k of its filter's best picture (diversity(layer, keep=k); 0: Lucid's unguarded term)", floatOption('--diversity-keep', 0, 0.9), DIVERSITY_DEFAULTS.keep)
     .option('--direction <file>', 'vector for direction(...) in an --objective expression: a JSON array or CSV list, one number per channel (default: none)')
     .option('--direction-from <a,b>', "direction(...)'s vector as photo a's mean activation minus photo b's (default: none)")
     .option('--at <x,y>', "neuron position in the layer's grid for --objective neuron (default: the centre)", parseAt)

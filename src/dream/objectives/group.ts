@@ -49,6 +49,14 @@ export function diversity(read: Read, keep = 0): Objective {
   };
 }
 
+/**
+ * What `--diversity N` adds to an objective: `- weight * diversity(layer, keep=keep)`.
+ * Measured by `npm run diversity-check` (docs/dream.md): weight 5 unguarded left one picture
+ * at 12% of its filter's objective; weight 7 with keep 0.8 pushes the pictures 29% apart and
+ * keeps every one at 73% or more.
+ */
+export const DIVERSITY_DEFAULTS = { weight: 7, keep: 0.8 } as const;
+
 /** Width of the band below which a picture's diversity push fades to nothing. */
 const KEEP_BAND = 0.1;
 
