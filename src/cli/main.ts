@@ -36,6 +36,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./dream.js')).dreamCommand,
   },
   {
+    name: 'index',
+    usage: '[options] [photos...]',
+    description: "record, for every photo of a folder, each channel's max/mean/min and where: the index `examples` ranks photos from",
+    load: async () => (await import('./index-cmd.js')).indexCommand,
+  },
+  {
     name: 'train',
     usage: '[options] <dataset>',
     description: 'train a CNN classifier on a folder of images (one subfolder per class, optionally under train/ and val/)',

@@ -40,10 +40,19 @@ export function checkImageChannels(loaded: LoadedModel): 1 | 3 {
   return channels;
 }
 
+/**
+ * Decode, convert and resize an image exactly as the model expects it, still as 8-bit samples:
+ * the part of loadModelInput that needs no tensor (`index` decodes on the main thread and
+ * computes in workers).
+ */
+export async function loadModelRaster(loaded: LoadedModel, source: string, opts: InputOptions = {}): Promise<Raster> {
+  const channels = checkImageChannels(loaded);
+  return readImage(source, { channels, size: modelInputSize(loaded, opts), fit: opts.fit, maxSide: 512, maxMegapixels: opts.maxMegapixels });
+}
+
 /** Decode, convert, resize and scale an image exactly as the model expects it. */
 export async function loadModelInput(loaded: LoadedModel, source: string, opts: InputOptions = {}): Promise<{ raster: Raster; tensor: tf.Tensor4D }> {
-  const channels = checkImageChannels(loaded);
-  const raster = await readImage(source, { channels, size: modelInputSize(loaded, opts), fit: opts.fit, maxSide: 512, maxMegapixels: opts.maxMegapixels });
+  const raster = await loadModelRaster(loaded, source, opts);
   return { raster, tensor: rasterToTensor(raster, loaded.meta.inputRange) };
 }
 
