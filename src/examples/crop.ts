@@ -70,3 +70,13 @@ export function labelTile(tile: Raster, lines: string[]): Raster {
 export function exampleLabel(value: number, file: string): string[] {
   return [Number(value.toPrecision(3)).toString(), path.basename(file)];
 }
+
+/** A picture (a dream) scaled to side x side, to sit in a row of crops. */
+export async function resizeTile(img: Raster, side: number): Promise<Raster> {
+  if (img.width === side && img.height === side) return toRgb(img);
+  const { data, info } = await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length), { raw: { width: img.width, height: img.height, channels: img.channels } })
+    .resize({ width: side, height: side, fit: 'fill', kernel: 'lanczos3' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return toRgb({ data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: info.channels as Raster['channels'] });
+}
