@@ -1,5 +1,5 @@
 import path from 'node:path';
-import sharp from 'sharp';
+import sharp = require('sharp');
 import { RuntimeError } from '../errors.js';
 import { createRaster, blit, toRgb, type Raster } from '../image/raster.js';
 import { drawText, textWidth, GLYPH_HEIGHT, GLYPH_WIDTH } from '../image/font.js';
