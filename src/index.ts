@@ -76,6 +76,24 @@ export type { BatchSpec, DreamRun, ObjectiveSpec } from './dream/batch.js';
 /** How `dreamUnits` runs (batch size, workers) and the progress it reports. */
 export type { RunOptions, DreamProgress } from './dream/schedule.js';
 
+// ---- Dataset index (cnnviz index, docs/index.md) -----------------------------------------
+/** Build or extend an index folder over photos: incremental, crash-safe, optionally one shard. */
+export { buildIndex } from './dataset-index/build.js';
+/** The layers an index records for a --layers spec (default: the spatial layers ending in a non-linearity). */
+export { chooseLayers as chooseIndexLayers } from './dataset-index/compute.js';
+/** Join index folders (shards) built with the same model, layers and input into a new one. */
+export { mergeIndexes } from './dataset-index/merge.js';
+/** Open an index folder (manifest, arrays, chunks of an unfinished run) for ranking. */
+export { openIndex } from './dataset-index/query.js';
+/** The same statistics over photos given here, kept in memory: nothing written. */
+export { indexInMemory } from './dataset-index/query.js';
+/** Map a box in the model's input back to the photo, by the fit the index recorded. */
+export { inputBoxToPhoto } from './dataset-index/query.js';
+/** An index in memory, one ranked photo, a layer and its arrays, the input fit, a box. */
+export type { DatasetIndex, RankedUnit, RankOptions, IndexLayer, LayerStats, IndexInput, Box, InMemoryOptions } from './dataset-index/query.js';
+/** `buildIndex`'s options and what it reports. */
+export type { BuildOptions, BuildReport } from './dataset-index/build.js';
+
 // ---- Images ------------------------------------------------------------------------------
 /** The in-memory picture every function shares: interleaved 8-bit samples, row-major. */
 export type { Raster } from './image/raster.js';

@@ -198,7 +198,7 @@ describe('docs/errors.md is true', () => {
     cases.set('keras-lambda', layers(await writeKeras2H5(path.join(dir, 'lambda.h5'), edgeModel(), { config: lambda })));
 
     // Flags, outputs, class names and many inputs
-    cases.set('unknown-command', ['index', '--help']);
+    cases.set('unknown-command', ['frobnicate', '--help']);
     cases.set('layer-out-of-range', activations(photo, '--layer', '99'));
     cases.set('filter-out-of-range', ['dream', '-m', model, '--layer', 'edges', '--filter', '9', '-o', path.join(dir, 'out.png')]);
     cases.set('render-scale-native-impossible', ['dream', '-m', model, '--objective', 'logit', '--class', '1', '--render-scale', 'native', '-o', path.join(dir, 'out.png')]);
@@ -217,6 +217,17 @@ describe('docs/errors.md is true', () => {
     cases.set('labels-missing', ['predict', photo, '-m', model, '--labels', path.join(dir, 'no-labels.txt')]);
     cases.set('labels-count', ['predict', photo, '-m', model, '--labels', file('three.txt', 'a\nb\nc\n')]);
     cases.set('some-inputs-failed', ['predict', photo, path.join(dir, 'missing.png'), '-m', model]);
+
+    // Dataset index
+    const index = (...more: string[]) => ['index', photo, '-m', model, '-o', path.join(dir, 'idx'), ...more];
+    cases.set('index-bad-shard', index('--shard', '0/2'));
+    cases.set('index-layer-not-map', index('--layers', 'head'));
+    file('broken-index/manifest.json', '{"format": "cnnviz-ind');
+    cases.set('index-unreadable', ['index', photo, '-m', model, '-o', path.join(dir, 'broken-index')]);
+    mkdirSync(path.join(dir, 'not-an-index'));
+    cases.set('index-not-an-index', ['index', '--merge', path.join(dir, 'not-an-index'), '-o', path.join(dir, 'merged')]);
+    mkdirSync(path.join(dir, 'no-photos'));
+    cases.set('index-no-photos', ['index', path.join(dir, 'no-photos'), '-m', model, '-o', path.join(dir, 'idx2')]);
 
     const list: FuzzCase[] = [...cases].map(([id, argv]) => ({ id, argv, what: id, output: path.join(dir, 'out.png') }));
     const report = await runBatch(list, dir, 'errors', 300_000);

@@ -78,7 +78,8 @@ export function indexCommand(): Command {
         },
         onProgress: (done, total) => {
           if (!bar && total > 0) bar = progressBar(total, ' {bar} {value}/{total} photos | {rate} photos/s | ETA {eta_formatted}', { rate: '-' });
-          bar?.update(done, { rate: done ? (done / ((Date.now() - t0) / 1000)).toFixed(1) : '-' });
+          // No update at 0: the bar's ETA has no rate to go by yet (it would print 'NF').
+          if (done) bar?.update(done, { rate: (done / ((Date.now() - t0) / 1000)).toFixed(1) });
         },
       });
       bar?.stop();

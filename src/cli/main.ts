@@ -160,7 +160,7 @@ export async function run(argv: string[]): Promise<number> {
     const { word, viaHelp } = commandWord(args);
     const entry = COMMANDS.find((c) => c.name === word);
     if (word !== undefined && !entry) {
-      // `cnnviz index --help` and `cnnviz help index` must fail like `cnnviz index`, not show
+      // `cnnviz frobnicate --help` and `cnnviz help frobnicate` must fail like `cnnviz frobnicate`, not show
       // the root help with exit 0: a script has to be able to tell that the command is missing.
       args = args.filter((a) => !HELP_FLAGS.has(a));
       if (viaHelp) args.splice(args.indexOf('help'), 1);

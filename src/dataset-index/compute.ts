@@ -96,8 +96,9 @@ function outputSizeAt(loaded: LoadedModel, layer: number, inputSize?: [number, n
 /**
  * Statistics of a batch of decoded photos (all of the model's input size), for each layer: one
  * forward pass, the reductions as tensor ops, and one read-back for the whole batch.
- * (Measured on MobileNet over 13 layers: a JS pass over the read-back maps is slower, as it
- * copies every activation out of the backend instead of five numbers per channel.)
+ * (Measured, MobileNet 0.25, 13 conv_pw_N_relu layers, 16 photos, wasm: 185-230 ms a batch
+ * with the reductions as tensor ops, 240-250 ms reading every map back and reducing in one JS
+ * pass; the forward pass and read-back alone take 155 ms.)
  */
 export function batchStats(loaded: LoadedModel, rasters: readonly Raster[], layerIndices: readonly number[]): LayerStats[] {
   const rows = rasters.length;
