@@ -128,9 +128,9 @@ export function examplesCommand(): Command {
     });
   addBackendOptions(cmd);
   return examples(cmd, [
-    'cnnviz index photos/ -o photos.idx && cnnviz examples --index photos.idx --layer conv_pw_7_relu --filter 3',
-    'cnnviz examples photos/ --layer 40 --filters 0-7 --with-dream      # no index: ranks on the fly',
-    'cnnviz examples --index photos.idx --layer conv_pw_7_relu --filter 3 --bottom --json',
+    'cnnviz examples examples/ --layer conv_pw_7_relu --filter 3          # no index: ranks the photos on the fly',
+    'cnnviz examples examples/ --layer conv_pw_7_relu --filters 0-3 --bottom --json',
+    'cnnviz index photos/ -o photos.idx && cnnviz examples --index photos.idx --layer conv_pw_7_relu --filters 0-7 --with-dream',
   ]);
 }
 
