@@ -5,10 +5,10 @@ import { listInputs } from '../dataset-index/files.js';
 import { readManifest } from '../dataset-index/format.js';
 import { indexInMemory, openIndex, type DatasetIndex } from '../dataset-index/query.js';
 import { cropBox, exampleLabel, labelTile, resizeTile } from '../examples/crop.js';
-import { paintDreams, readDreams } from '../examples/dreams.js';
 import { findExamples, layerFieldFor, type Example } from '../examples/find.js';
 import { examplesSheet } from '../examples/sheet.js';
 import { resolveIndexList, resolveLayer } from '../model/address.js';
+import { loadModelStructure } from '../model/structure.js';
 import { addBackendOptions, checkStdout, examples, intOption, openModel, safeName, type CommonOptions } from './options.js';
 import { progressBar, ui } from './ui.js';
 import { type Raster } from '../image/raster.js';
@@ -68,7 +68,13 @@ export function examplesCommand(): Command {
       const t0 = Date.now();
       const manifest = opts.index ? await readManifest(opts.index) : undefined;
       if (opts.index && !manifest) throw new UsageError(`not an index: ${opts.index} has no manifest.json (build one with cnnviz index <photos> -o ${opts.index})`);
-      const loaded = await openModel({ ...opts, model: opts.model ?? manifest?.model.path });
+      const model = opts.model ?? manifest?.model.path;
+      // From an index, only a dream painted now runs the model: otherwise the receptive field
+      // needs the layer graph alone, and its weights would be most of the command's time.
+      const paints = opts.withDream === true;
+      ui.verbose = !!opts.verbose;
+      const loaded = opts.index && !paints ? await loadModelStructure(model) : await openModel({ ...opts, model });
+      ui.debug(`model ready in ${Date.now() - t0} ms`);
       const layers = loaded.graph.layers;
       const layerIndex = resolveLayer(opts.layer, layers);
       const info = layers[layerIndex];
@@ -101,6 +107,8 @@ export function examplesCommand(): Command {
       if (opts.json) ui.json(rows.flat().map(jsonRow));
       if (!output) return;
       let dreams: Raster[] | undefined;
+      // The dream modules load only when a row starts with a dream.
+      const { paintDreams, readDreams } = opts.withDream ? await import('../examples/dreams.js') : ({} as typeof import('../examples/dreams.js'));
       if (dreamDir) dreams = await readDreams(dreamDir, info.name, filters);
       else if (opts.withDream) {
         const bar = progressBar(opts.steps ?? 512, '{bar} dream step {value}/{total} | ETA {eta_formatted}', {});
