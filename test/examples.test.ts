@@ -30,12 +30,17 @@ describe('cnnviz examples', () => {
   let dir: string;
   let model: string;
   let photos: string[];
+  let idx: string;
   beforeAll(async () => {
     await initBackend('wasm');
     dir = tempDir();
     model = await saveModelTo(validConvModel(), path.join(dir, 'model'), { inputRange: [0, 1] });
     photos = await writePhotos(path.join(dir), 7);
-  });
+    // The index every --index test reads (each test must run alone with -t).
+    idx = path.join(dir, 'photos.idx');
+    const built = await runCli(['index', ...photos, '-m', model, '--layers', 'c2', '-o', idx, '--workers', '1', '--backend', 'wasm']);
+    expect(built.code).toBe(0);
+  }, 120000);
 
   test('the fit geometry undone agrees with the index’s own (clipped) mapping', () => {
     const photo = { width: 128, height: 228 };
@@ -83,9 +88,6 @@ describe('cnnviz examples', () => {
   });
 
   test('a sheet of 2 filters x 3 from an index: one row per filter, through the shared grid', async () => {
-    const idx = path.join(dir, 'photos.idx');
-    const built = await runCli(['index', ...photos, '-m', model, '--layers', 'c2', '-o', idx, '--workers', '1', '--backend', 'wasm']);
-    expect(built.code).toBe(0);
     const out = path.join(dir, 'sheet.png');
     const r = await runCli(['examples', '--index', idx, '--layer', 'c2', '--filters', '0-1', '-k', '3', '--tile', '32', '-o', out, '--backend', 'wasm']);
     expect(r.stderr).toMatch(/wrote .*sheet\.png \(2 filters x 3\)/);
@@ -98,8 +100,17 @@ describe('cnnviz examples', () => {
     expect(piped.stdout.subarray(1, 4).toString()).toBe('PNG');
   });
 
+  test("from an index (the model's topology only, no weights) the same photos and boxes as ranked on the fly", async () => {
+    const args = ['--layer', 'c2', '--filters', '0-3', '-k', '4', '--json', '--backend', 'wasm'];
+    const fromIndex = await runCli(['examples', '--index', idx, ...args]);
+    const onTheFly = await runCli(['examples', ...photos, '-m', model, ...args]);
+    expect([fromIndex.code, onTheFly.code]).toEqual([0, 0]);
+    const rows = (r: typeof fromIndex) => (JSON.parse(r.stdout.toString()) as { activation: number }[]).map(({ activation, ...rest }) => ({ ...rest, activation: Number(activation.toFixed(4)) }));
+    expect(rows(fromIndex)).toHaveLength(16);
+    expect(rows(fromIndex)).toEqual(rows(onTheFly));
+  });
+
   test('bad input names the valid range or the indexed layers, and writes nothing', async () => {
-    const idx = path.join(dir, 'photos.idx');
     const range = await runCli(['examples', '--index', idx, '--layer', 'c2', '--filter', '9', '--backend', 'wasm'], { cwd: dir });
     expect(range.code).toBe(2);
     expect(range.stderr).toMatch(/filter 9 out of range: layer c2 has 4 channels \(0-3\)/);
