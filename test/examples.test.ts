@@ -110,6 +110,37 @@ describe('cnnviz examples', () => {
     expect(rows(fromIndex)).toEqual(rows(onTheFly));
   });
 
+  test('photos tied at a capped maximum are ranked by their mean, not by file name', async () => {
+    // Brightness capped at 0.5: every photo has a pixel above it, so all maxima tie at the cap.
+    const capped = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [16, 16, 3], filters: 1, kernelSize: 1, useBias: false, name: 'bright' }),
+        tf.layers.reLU({ maxValue: 0.5, name: 'cap' }),
+      ],
+    });
+    capped.getLayer('bright').setWeights([tf.fill([1, 1, 3, 1], 1 / 3)]);
+    const file = await saveModelTo(capped, path.join(dir, 'capped'), { inputRange: [0, 1] });
+    const r = await runCli(['examples', ...photos, '-m', file, '--layer', 'cap', '-k', '7', '--json', '--backend', 'wasm']);
+    expect(r.code).toBe(0);
+    const rows = JSON.parse(r.stdout.toString()) as { file: string; activation: number }[];
+    const loaded = await loadModel(file);
+    const cap = loaded.graph.layers.findIndex((l) => l.name === 'cap');
+    const means = new Map<string, number>();
+    for (const photo of photos) {
+      const { tensor } = await loadModelInput(loaded, photo);
+      const a = probeActivations(loaded, tensor, [cap]).activations[0];
+      expect(a.max().dataSync()[0]).toBeCloseTo(0.5, 6);
+      means.set(photo, a.mean().dataSync()[0]);
+      tensor.dispose();
+      a.dispose();
+    }
+    expect(rows.map((e) => e.activation)).toEqual(photos.map(() => 0.5));
+    const byMean = [...photos].sort((p, q) => means.get(q)! - means.get(p)!);
+    expect(new Set(means.values()).size).toBe(photos.length);
+    expect(rows.map((e) => e.file)).toEqual(byMean);
+    expect(byMean).not.toEqual([...photos].sort());
+  });
+
   test('bad input names the valid range or the indexed layers, and writes nothing', async () => {
     const range = await runCli(['examples', '--index', idx, '--layer', 'c2', '--filter', '9', '--backend', 'wasm'], { cwd: dir });
     expect(range.code).toBe(2);
