@@ -10,7 +10,7 @@ import { fromLayersModel, loadModel } from '../src/model/load.js';
 import { type ModelMeta } from '../src/model/meta.js';
 import { checkActivationsMemory } from '../src/model/memory.js';
 import { checkTutorialMemory, convolveMemory } from '../src/tutorial/memory.js';
-import { ROOT } from './helpers/cli.js';
+import { ROOT, runCli } from './helpers/cli.js';
 import { baseModels, pngClaiming, writeNonKerasH5, type FuzzCase } from './helpers/fuzz-corpus.js';
 import { runBatch, type FuzzOutcome } from './helpers/fuzz-harness.js';
 import { writeGraphModel } from './helpers/graph-fixture.js';
@@ -229,6 +229,21 @@ describe('docs/errors.md is true', () => {
     cases.set('index-not-an-index', ['index', '--merge', path.join(dir, 'not-an-index'), '-o', path.join(dir, 'merged')]);
     mkdirSync(path.join(dir, 'no-photos'));
     cases.set('index-no-photos', ['index', path.join(dir, 'no-photos'), '-m', model, '-o', path.join(dir, 'idx2')]);
+
+    // Dataset examples: an index of the one photo over layer 'edges' (2 channels)
+    const idx = path.join(dir, 'edges-idx');
+    const built = await runCli(['index', photo, '-m', model, '--layers', 'edges', '-o', idx, '--workers', '1']);
+    expect(built.code).toBe(0);
+    const examples = (...more: string[]) => ['examples', '-o', path.join(dir, 'out.png'), ...more];
+    cases.set('examples-nothing-to-rank', examples('--layer', 'edges', '-m', model));
+    cases.set('examples-photos-and-index', examples(photo, '--index', idx, '--layer', 'edges'));
+    cases.set('examples-filter-and-filters', examples('--index', idx, '--layer', 'edges', '--filter', '1', '--filters', '0-1'));
+    cases.set('examples-not-an-index', examples('--index', path.join(dir, 'not-an-index'), '--layer', 'edges'));
+    cases.set('examples-layer-not-map', examples(photo, '-m', model, '--layer', 'head'));
+    cases.set('examples-layer-not-indexed', examples('--index', idx, '--layer', 'pool'));
+    cases.set('examples-filter-out-of-range', examples('--index', idx, '--layer', 'edges', '--filter', '9'));
+    mkdirSync(path.join(dir, 'no-dreams'));
+    cases.set('examples-dream-missing', examples('--index', idx, '--layer', 'edges', '--with-dream', path.join(dir, 'no-dreams')));
 
     const list: FuzzCase[] = [...cases].map(([id, argv]) => ({ id, argv, what: id, output: path.join(dir, 'out.png') }));
     const report = await runBatch(list, dir, 'errors', 300_000);

@@ -75,11 +75,15 @@ describe('cnnviz --help', () => {
 });
 
 describe('cnnviz layers', () => {
-  test('prints a table with index, name, class, shape, params and activation', async () => {
+  test('prints a table with index, name, class, shape, receptive field, stride, params and activation', async () => {
     const r = await runCli(['layers', '-m', model]);
     expect(r.code).toBe(0);
     const text = r.stdout.toString();
-    expect(text).toMatch(/^\s*0\s+edges\s+Conv2D \*\s+\[null, 16, 16, 2\]\s+20\s+relu$/m);
+    expect(text).toMatch(/^#\s+name\s+class\s+output shape\s+rf\s+stride\s+params\s+activation$/m);
+    expect(text).toMatch(/^\s*0\s+edges\s+Conv2D \*\s+\[null, 16, 16, 2\]\s+3\s+1\s+20\s+relu$/m);
+    // 3x3 conv then a 2x2 pool: 4 pixels wide, 2 apart; after flatten every unit sees the whole input.
+    expect(text).toMatch(/^\s*1\s+pool\s+MaxPooling2D\s+\[null, 8, 8, 2\]\s+4\s+2\s+0$/m);
+    expect(text).toMatch(/^\s*2\s+flat\s+Flatten\s+\[null, 128\]\s+all\s+0$/m);
     expect(text).toMatch(/range \[0, 1\] \(cnnviz\.json\)/);
   });
 
@@ -88,6 +92,8 @@ describe('cnnviz layers', () => {
     const rows = JSON.parse(r.stdout.toString());
     expect(rows.map((l: { name: string }) => l.name)).toEqual(['edges', 'pool', 'flat', 'head']);
     expect(rows[3]).toMatchObject({ index: 3, className: 'Dense', outputShape: [null, 2], params: 258, activation: 'softmax', isConv: false });
+    expect(rows[1].receptiveField).toEqual({ size: [4, 4], stride: [2, 2], global: false });
+    expect(rows[3].receptiveField).toEqual({ size: [16, 16], stride: [16, 16], global: true });
   });
 });
 

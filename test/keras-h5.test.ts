@@ -29,10 +29,13 @@ withDoodle('DoodleNet: a real Keras 2.2.4 model.save() file', () => {
   test('loads, lists the same 13 layers as the TF.js export, and predicts the same within 1e-5', async () => {
     const keras = await loadModel(DOODLE_H5);
     const tfjs = await loadModel(DOODLE_TFJS);
-    const k = describeLayers(keras).layers.map(({ name, className, outputShape, params }) => ({ name, className, outputShape, params }));
-    const t = describeLayers(tfjs).layers.map(({ name, className, outputShape, params }) => ({ name, className, outputShape, params }));
+    const k = describeLayers(keras).layers.map(({ name, className, outputShape, params, receptiveField }) => ({ name, className, outputShape, params, receptiveField }));
+    const t = describeLayers(tfjs).layers.map(({ name, className, outputShape, params, receptiveField }) => ({ name, className, outputShape, params, receptiveField }));
     expect(k).toHaveLength(13);
     expect(k).toEqual(t);
+    // Six 3x3 'same' convs and three 2x2 pools: 3, 5, 6, 10, 14, 16, 24, 32, 36.
+    expect(k.slice(0, 9).map((l) => l.receptiveField?.size[0])).toEqual([3, 5, 6, 10, 14, 16, 24, 32, 36]);
+    expect(k[7].receptiveField).toEqual({ size: [32, 32], stride: [4, 4], global: false });
     expect(keras.inputShape).toEqual([28, 28, 1]);
     expect(keras.meta.labels).toHaveLength(345);
 

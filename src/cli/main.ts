@@ -20,7 +20,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: 'layers',
     usage: '[options]',
-    description: 'list every layer (graph models: every node that outputs a 4-D feature map): index, name, class or op, output shape, parameters, activation',
+    description: 'list every layer (graph models: every node that outputs a 4-D feature map): index, name, class or op, output shape, receptive field size and stride, parameters, activation',
     load: async () => (await import('./layers.js')).layersCommand,
   },
   {
@@ -40,6 +40,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     usage: '[options] [photos...]',
     description: "record, for every photo of a folder, each channel's max/mean/min and where: the index `examples` ranks photos from",
     load: async () => (await import('./index-cmd.js')).indexCommand,
+  },
+  {
+    name: 'examples',
+    usage: '[options] [photos...]',
+    description: "the photos that excite a filter most (or least), each cropped to the unit's receptive field around its strongest position, optionally beside the filter's dream",
+    load: async () => (await import('./examples.js')).examplesCommand,
   },
   {
     name: 'train',

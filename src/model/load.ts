@@ -56,8 +56,8 @@ export function isGraphModelJson(json: ModelJson): boolean {
 }
 
 /** Load a TF.js layers-model JSON (both the `format: layers-model` and the older `model_config` style). */
-export async function loadLayersModelFile(file: string, json: Awaited<ReturnType<typeof readModelJson>>, opts: LoadOptions): Promise<LoadedModel> {
-  const model = await buildQuietly(`cannot build model from ${file}`, () => tf.loadLayersModel(fileSystemHandler(file, json)));
+export async function loadLayersModelFile(file: string, json: Awaited<ReturnType<typeof readModelJson>>, opts: LoadOptions, handler: tf.io.IOHandler = fileSystemHandler(file, json)): Promise<LoadedModel> {
+  const model = await buildQuietly(`cannot build model from ${file}`, () => tf.loadLayersModel(handler));
   const topo = json.modelTopology as { model_config?: { config?: { name?: string } }; config?: { name?: string } };
   const kerasName = topo.model_config?.config?.name ?? topo.config?.name;
   return fromLayersModel(model, file, await layersModelMeta(model, file, kerasName), opts);
