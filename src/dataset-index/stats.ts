@@ -4,18 +4,13 @@
  * runs without loading TensorFlow.js; computing the statistics is compute.ts's job.
  */
 
-/** The nominal receptive field of a layer's units along one axis: unit p sees [start + p·stride, start + p·stride + size - 1]. */
-export interface NominalAxis {
-  start: number;
-  stride: number;
-  size: number;
-}
+import { type NominalField } from '../model/receptive-field.js';
 
 /**
  * A layer's nominal receptive field as `cnnviz index` records it (src/model/receptive-field.ts
  * computes it at the index's input size), or why there is none (a graph model, say).
  */
-export type RecordedField = { rows: NominalAxis; cols: NominalAxis; global: boolean } | { unsupported: string };
+export type RecordedField = NominalField | { unsupported: string };
 
 /** A layer as the index records it: where it is in the model and the size of its map. */
 export interface IndexLayer {
