@@ -107,7 +107,49 @@
         (local.set $e (i32.add (local.get $e) (i32.const 1)))
         (br $examples))))
 
-;; A transpose that swaps two axes with contiguous blocks of d 4-byte values on either side:
+;; The gradient of an activation read off its output y, for n float32s (activation-pass.ts):
+  ;;   kind 0, leaky relu: dy where y > 0, else dy * alpha (x = 0 gives y = 0: alpha, as tfjs);
+  ;;   kind 1, elu: dy where y >= 0, else dy * (y + 1) (tfjs's EluGrad);
+  ;;   kind 2, sigmoid: dy * (y * (1 - y)) (tfjs's sigmoid gradient, same order of products).
+  (func (export "activation_grad")
+    (param $out i32) (param $dy i32) (param $y i32) (param $n i32) (param $kind i32) (param $alpha f32)
+    (local $i i32) (local $end i32) (local $vend i32) (local $va v128) (local $v v128) (local $d v128)
+    (local $s f32) (local $g f32)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vend (i32.and (local.get $end) (i32.const -16)))
+    (local.set $va (f32x4.splat (local.get $alpha)))
+    (block $simd_done
+      (loop $simd
+        (br_if $simd_done (i32.ge_u (local.get $i) (local.get $vend)))
+        (local.set $v (v128.load (i32.add (local.get $y) (local.get $i))))
+        (local.set $d (v128.load (i32.add (local.get $dy) (local.get $i))))
+        (v128.store (i32.add (local.get $out) (local.get $i))
+          (if (result v128) (i32.eqz (local.get $kind))
+            (then (v128.bitselect (local.get $d) (f32x4.mul (local.get $d) (local.get $va))
+              (f32x4.gt (local.get $v) (v128.const f32x4 0 0 0 0))))
+            (else (if (result v128) (i32.eq (local.get $kind) (i32.const 1))
+              (then (v128.bitselect (local.get $d)
+                (f32x4.mul (local.get $d) (f32x4.add (local.get $v) (v128.const f32x4 1 1 1 1)))
+                (f32x4.ge (local.get $v) (v128.const f32x4 0 0 0 0))))
+              (else (f32x4.mul (local.get $d)
+                (f32x4.mul (local.get $v) (f32x4.sub (v128.const f32x4 1 1 1 1) (local.get $v)))))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $simd)))
+    (block $tail_done
+      (loop $tail
+        (br_if $tail_done (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $s (f32.load (i32.add (local.get $y) (local.get $i))))
+        (local.set $g (f32.load (i32.add (local.get $dy) (local.get $i))))
+        (f32.store (i32.add (local.get $out) (local.get $i))
+          (if (result f32) (i32.eqz (local.get $kind))
+            (then (select (local.get $g) (f32.mul (local.get $g) (local.get $alpha)) (f32.gt (local.get $s) (f32.const 0))))
+            (else (if (result f32) (i32.eq (local.get $kind) (i32.const 1))
+              (then (select (local.get $g) (f32.mul (local.get $g) (f32.add (local.get $s) (f32.const 1))) (f32.ge (local.get $s) (f32.const 0))))
+              (else (f32.mul (local.get $g) (f32.mul (local.get $s) (f32.sub (f32.const 1) (local.get $s)))))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $tail))))
+
+  ;; A transpose that swaps two axes with contiguous blocks of d 4-byte values on either side:
   ;; out[ia][ic][ib][:] = x[ia][ib][ic][:], x of shape [a, b, c, d]. Every transpose whose
   ;; permutation, once runs of adjacent axes are merged, swaps two neighbours is one of these.
   (func (export "swap_middle")
