@@ -3,8 +3,8 @@ import { initBackend } from '../src/backend/select.js';
 import { expectClose, mulberry32 } from './gradients-helpers.js';
 
 /**
- * wasm's MaxPoolGrad is our SIMD kernel (simd/kernels.wat, max_pool_grad): the gradient of
- * tf.maxPool on wasm against the cpu backend, ties routed to the first maximum as cpu does,
+ * wasm's MaxPoolGrad and AvgPoolGrad are SIMD kernels of ours (simd/kernels.wat): the gradient of
+ * tf.maxPool and tf.avgPool on wasm against the cpu backend, ties routed to the first maximum as cpu does,
  * over odd sizes, channel counts that leave a scalar tail, padding and overlapping windows.
  * (test/gradients.test.ts checks the kernel called directly on small random geometries.)
  */
@@ -17,15 +17,16 @@ afterAll(async () => {
   await tf.setBackend('wasm');
 });
 
-/** The input gradient of sum(maxPool(x) * dy) on `backend`. */
-async function poolGrad(backend: string, x: Float32Array, shape: number[], k: number | [number, number], s: number | [number, number], pad: 'same' | 'valid', seed: number): Promise<{ dx: Float32Array; kernels: string[] }> {
+/** The input gradient of sum(pool(x) * dy) on `backend`. */
+async function poolGrad(backend: string, x: Float32Array, shape: number[], k: number | [number, number], s: number | [number, number], pad: 'same' | 'valid', seed: number, kind: 'max' | 'avg' = 'max'): Promise<{ dx: Float32Array; kernels: string[] }> {
+  const pool = kind === 'max' ? tf.maxPool : tf.avgPool;
   await tf.setBackend(backend);
   const input = tf.tensor4d(x, shape as [number, number, number, number]);
-  const outShape = tf.tidy(() => tf.maxPool(input, k, s, pad).shape);
+  const outShape = tf.tidy(() => pool(input, k, s, pad).shape);
   const dy = tf.randomNormal(outShape, 0, 1, 'float32', seed);
   let dx: Float32Array = new Float32Array();
   const profile = await tf.profile(() => {
-    dx = tf.tidy(() => tf.grad((v: tf.Tensor) => tf.mul(tf.maxPool(v as tf.Tensor4D, k, s, pad), dy))(input).dataSync() as Float32Array);
+    dx = tf.tidy(() => tf.grad((v: tf.Tensor) => tf.mul(pool(v as tf.Tensor4D, k, s, pad), dy))(input).dataSync() as Float32Array);
   });
   tf.dispose([input, dy]);
   return { dx, kernels: profile.kernels.map((p) => p.name) };
@@ -67,4 +68,13 @@ test('a tie goes to the first maximum in scan order, as on cpu', async () => {
   const firstPixel = Array.from(dx.slice(0, 5));
   expect(firstPixel.every((v) => v !== 0)).toBe(true);
   expect(Array.from(dx.slice(5)).every((v) => v === 0)).toBe(true);
+});
+
+test.each(CASES)('avgPool gradient on wasm equals cpu within 1e-5: %o', async ({ shape, k, s, pad }) => {
+  const rand = mulberry32(shape.reduce((a, b) => a * 17 + b, 3));
+  const x = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() - 0.5);
+  const ref = await poolGrad('cpu', x, shape, k, s, pad, 4, 'avg');
+  const got = await poolGrad('wasm', x, shape, k, s, pad, 4, 'avg');
+  expectClose(got.dx, ref.dx, 1e-5, JSON.stringify({ shape, k, s, pad }));
+  expect(got.kernels).toContain('AvgPoolGrad');
 });

@@ -129,6 +129,25 @@ const maxPoolGrad: Kernel = (args) => {
   return dx as unknown as tf.Tensor;
 };
 
+/**
+ * wasm's own AvgPoolGrad is a scalar loop; this is one SIMD pass of ours (avg_pool_grad) with
+ * cpu's numbers: dy / (fh fw) onto each window's taps inside the input. Other dtypes and
+ * dilated pools go to wasm's kernel.
+ */
+const avgPoolGrad = () =>
+  delegating('AvgPoolGrad', ({ inputs, attrs, backend }) => {
+    const { dy, input } = inputs;
+    const simd = simdKernels(backend);
+    if (!simd || dy.dtype !== 'float32' || input.rank !== 4) return undefined;
+    const info = poolInfo(input, attrs);
+    const heap = backend as WasmHeap;
+    const dx = heap.makeOutput(input.shape, 'float32');
+    const [n, h, w, c] = input.shape;
+    const { outHeight, outWidth, filterHeight: fh, filterWidth: fw, strideHeight, strideWidth, padInfo } = info;
+    simd.avg_pool_grad(heapOffset(heap, dx), heapOffset(heap, dy), n, h, w, c, outHeight, outWidth, fh, fw, strideHeight, strideWidth, padInfo.top, padInfo.left, 1 / (fh * fw));
+    return dx as unknown as tf.Tensor;
+  });
+
 // A replacement that delegates remembers the kernel it displaced, so registering again
 // (say from a second copy of this module) still reaches wasm's own kernel.
 const DISPLACED = Symbol.for('cnnviz.displacedKernel');
@@ -343,6 +362,7 @@ export function extraWasmKernels(): Record<string, Kernel> {
     FusedBatchNorm: fusedBatchNorm(),
     Transpose: transpose(),
     Slice: slice(),
+    AvgPoolGrad: avgPoolGrad(),
   };
   const present = Object.entries(delegates).filter((e): e is [string, Kernel] => e[1] !== undefined);
   return {

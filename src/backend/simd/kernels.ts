@@ -14,6 +14,8 @@ export interface SimdKernels {
   activation_grad(out: number, dy: number, y: number, n: number, kind: number, alpha: number): void;
   /** MaxPoolGrad over NHWC float32s, routed as tfjs's cpu backend does (wasm-kernels.ts). */
   max_pool_grad(dx: number, dy: number, x: number, batch: number, h: number, w: number, c: number, ho: number, wo: number, fh: number, fw: number, sh: number, sw: number, top: number, left: number): void;
+  /** AvgPoolGrad over NHWC float32s, dy times `mult` = 1 / (fh fw) onto every tap inside the input (wasm-kernels.ts). */
+  avg_pool_grad(dx: number, dy: number, batch: number, h: number, w: number, c: number, ho: number, wo: number, fh: number, fw: number, sh: number, sw: number, top: number, left: number, mult: number): void;
   /** The redirected gradient (band-pass.ts) over `batch` examples of `per` elements. */
   redirect_pass(out: number, dy: number, y: number, batch: number, per: number, lo: number, hi: number): void;
   /** out[ia][ic][ib][:] = x[ia][ib][ic][:] for x [a, b, c, d] of 4-byte values (a transpose). */

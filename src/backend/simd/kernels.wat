@@ -258,6 +258,72 @@
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br $b_loop))))
 
+  ;; The gradient of a 2-D average pool (AvgPoolGrad) over NHWC float32s, as tfjs's cpu
+  ;; backend computes it: every tap of a window inside the input gets dy / (fh fw), padding
+  ;; counted in the divisor (`mult`), summed where windows overlap. dx [batch, h, w, c],
+  ;; dy [batch, ho, wo, c].
+  (func (export "avg_pool_grad")
+    (param $dx i32) (param $dy i32) (param $batch i32) (param $h i32) (param $w i32) (param $c i32)
+    (param $ho i32) (param $wo i32) (param $fh i32) (param $fw i32) (param $sh i32) (param $sw i32) (param $top i32) (param $left i32) (param $mult f32)
+    (local $pix i32) (local $image i32) (local $b i32) (local $oy i32) (local $ox i32)
+    (local $r0 i32) (local $r1 i32) (local $c0 i32) (local $c1 i32) (local $r i32) (local $q i32)
+    (local $ch i32) (local $at i32) (local $dxb i32) (local $dyp i32) (local $vm v128) (local $d v128) (local $s f32)
+    (local.set $pix (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $image (i32.mul (i32.mul (local.get $h) (local.get $w)) (local.get $pix)))
+    (local.set $vm (f32x4.splat (local.get $mult)))
+    (memory.fill (local.get $dx) (i32.const 0) (i32.mul (local.get $batch) (local.get $image)))
+    (local.set $dyp (local.get $dy))
+    (block $b_done (loop $b_loop
+      (br_if $b_done (i32.ge_u (local.get $b) (local.get $batch)))
+      (local.set $dxb (i32.add (local.get $dx) (i32.mul (local.get $b) (local.get $image))))
+      (local.set $oy (i32.const 0))
+      (block $oy_done (loop $oy_loop
+        (br_if $oy_done (i32.ge_s (local.get $oy) (local.get $ho)))
+        (local.set $r0 (i32.sub (i32.mul (local.get $oy) (local.get $sh)) (local.get $top)))
+        (local.set $r1 (i32.add (local.get $r0) (local.get $fh)))
+        (if (i32.lt_s (local.get $r0) (i32.const 0)) (then (local.set $r0 (i32.const 0))))
+        (if (i32.gt_s (local.get $r1) (local.get $h)) (then (local.set $r1 (local.get $h))))
+        (local.set $ox (i32.const 0))
+        (block $ox_done (loop $ox_loop
+          (br_if $ox_done (i32.ge_s (local.get $ox) (local.get $wo)))
+          (local.set $c0 (i32.sub (i32.mul (local.get $ox) (local.get $sw)) (local.get $left)))
+          (local.set $c1 (i32.add (local.get $c0) (local.get $fw)))
+          (if (i32.lt_s (local.get $c0) (i32.const 0)) (then (local.set $c0 (i32.const 0))))
+          (if (i32.gt_s (local.get $c1) (local.get $w)) (then (local.set $c1 (local.get $w))))
+          (local.set $r (local.get $r0))
+          (block $r_done (loop $r_loop
+            (br_if $r_done (i32.ge_s (local.get $r) (local.get $r1)))
+            (local.set $q (local.get $c0))
+            (block $q_done (loop $q_loop
+              (br_if $q_done (i32.ge_s (local.get $q) (local.get $c1)))
+              (local.set $at (i32.add (local.get $dxb) (i32.mul (i32.add (i32.mul (local.get $r) (local.get $w)) (local.get $q)) (local.get $pix))))
+              (local.set $ch (i32.const 0))
+              (block $v_done (loop $v_loop
+                (br_if $v_done (i32.gt_s (i32.add (local.get $ch) (i32.const 16)) (local.get $pix)))
+                (local.set $d (f32x4.mul (v128.load (i32.add (local.get $dyp) (local.get $ch))) (local.get $vm)))
+                (v128.store (i32.add (local.get $at) (local.get $ch))
+                  (f32x4.add (v128.load (i32.add (local.get $at) (local.get $ch))) (local.get $d)))
+                (local.set $ch (i32.add (local.get $ch) (i32.const 16)))
+                (br $v_loop)))
+              (block $s_done (loop $s_loop
+                (br_if $s_done (i32.ge_s (local.get $ch) (local.get $pix)))
+                (local.set $s (f32.mul (f32.load (i32.add (local.get $dyp) (local.get $ch))) (local.get $mult)))
+                (f32.store (i32.add (local.get $at) (local.get $ch))
+                  (f32.add (f32.load (i32.add (local.get $at) (local.get $ch))) (local.get $s)))
+                (local.set $ch (i32.add (local.get $ch) (i32.const 4)))
+                (br $s_loop)))
+              (local.set $q (i32.add (local.get $q) (i32.const 1)))
+              (br $q_loop)))
+            (local.set $r (i32.add (local.get $r) (i32.const 1)))
+            (br $r_loop)))
+          (local.set $dyp (i32.add (local.get $dyp) (local.get $pix)))
+          (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+          (br $ox_loop)))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $oy_loop)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $b_loop))))
+
   ;; A transpose that swaps two axes with contiguous blocks of d 4-byte values on either side:
   ;; out[ia][ic][ib][:] = x[ia][ib][ic][:], x of shape [a, b, c, d]. Every transpose whose
   ;; permutation, once runs of adjacent axes are merged, swaps two neighbours is one of these.
