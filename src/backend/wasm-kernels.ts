@@ -66,17 +66,20 @@ function router(fh: number, fw: number, c: number): tf.Tensor4D {
  * any other geometry stacks strided slices and scatters back with a depthwise transposed
  * conv whose filter is one-hot per tap.
  */
-const maxPoolGrad: Kernel = ({ inputs, attrs }) =>
+const poolInfo = (input: tf.Tensor, attrs: Record<string, unknown>) =>
+  tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    attrs.filterSize as [number, number] | number,
+    attrs.strides as [number, number] | number,
+    1,
+    attrs.pad as 'valid' | 'same' | number,
+    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+  );
+
+const composedMaxPoolGrad: Kernel = ({ inputs, attrs }) =>
   tf.tidy(() => {
     const { dy, input } = inputs;
-    const info = tf.backend_util.computePool2DInfo(
-      input.shape as [number, number, number, number],
-      attrs.filterSize as [number, number] | number,
-      attrs.strides as [number, number] | number,
-      1,
-      attrs.pad as 'valid' | 'same' | number,
-      attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-    );
+    const info = poolInfo(input, attrs);
     const { filterHeight: fh, filterWidth: fw, outHeight: ho, outWidth: wo, inHeight: h, inWidth: w, strideHeight: sh, strideWidth: sw } = info;
     const [n, , , c] = input.shape;
     const k = fh * fw;
@@ -106,6 +109,43 @@ const maxPoolGrad: Kernel = ({ inputs, attrs }) =>
     }
     const first = tf.argMax(tf.stack(taps, 4), 4);
     return scatter(tf.reshape(tf.mul(tf.oneHot(first, k), tf.expandDims(dy, 4)), [n, ho, wo, c * k]));
+  });
+
+/**
+ * The same routing in one pass of our SIMD kernel (simd/kernels.wat, max_pool_grad): the
+ * composed version above is five or six passes (transposes, argMax, oneHot, a product), 270 ms
+ * of a 1,000 ms Darknet-Tiny dream step. The composed one stays for where the kernels cannot load.
+ */
+const maxPoolGrad: Kernel = (args) => {
+  const { inputs, attrs, backend } = args;
+  const { dy, input } = inputs;
+  const simd = simdKernels(backend);
+  if (!simd || dy.dtype !== 'float32' || input.dtype !== 'float32' || input.rank !== 4) return composedMaxPoolGrad(args);
+  const info = poolInfo(input, attrs);
+  const heap = backend as WasmHeap;
+  const dx = heap.makeOutput(input.shape, 'float32');
+  const [n, h, w, c] = input.shape;
+  simd.max_pool_grad(heapOffset(heap, dx), heapOffset(heap, dy), heapOffset(heap, input), n, h, w, c, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
+  return dx as unknown as tf.Tensor;
+};
+
+/**
+ * wasm's own AvgPoolGrad is a scalar loop; this is one SIMD pass of ours (avg_pool_grad) with
+ * cpu's numbers: dy / (fh fw) onto each window's taps inside the input. Other dtypes and
+ * dilated pools go to wasm's kernel.
+ */
+const avgPoolGrad = () =>
+  delegating('AvgPoolGrad', ({ inputs, attrs, backend }) => {
+    const { dy, input } = inputs;
+    const simd = simdKernels(backend);
+    if (!simd || dy.dtype !== 'float32' || input.rank !== 4) return undefined;
+    const info = poolInfo(input, attrs);
+    const heap = backend as WasmHeap;
+    const dx = heap.makeOutput(input.shape, 'float32');
+    const [n, h, w, c] = input.shape;
+    const { outHeight, outWidth, filterHeight: fh, filterWidth: fw, strideHeight, strideWidth, padInfo } = info;
+    simd.avg_pool_grad(heapOffset(heap, dx), heapOffset(heap, dy), n, h, w, c, outHeight, outWidth, fh, fw, strideHeight, strideWidth, padInfo.top, padInfo.left, 1 / (fh * fw));
+    return dx as unknown as tf.Tensor;
   });
 
 // A replacement that delegates remembers the kernel it displaced, so registering again
@@ -322,6 +362,7 @@ export function extraWasmKernels(): Record<string, Kernel> {
     FusedBatchNorm: fusedBatchNorm(),
     Transpose: transpose(),
     Slice: slice(),
+    AvgPoolGrad: avgPoolGrad(),
   };
   const present = Object.entries(delegates).filter((e): e is [string, Kernel] => e[1] !== undefined);
   return {

@@ -6,15 +6,15 @@ import { type LoadedModel } from '../model/load.js';
 import { logitsSource } from './logits.js';
 import { type Read } from './objectives/objective.js';
 import { affineBatchNorm, batchNormSpec, GRAPH_BATCH_NORM_GRADIENT } from './overrides/batch-norm.js';
-import { asClamp, clampLayer, fusableConv, runChain, type ConvChain } from './overrides/fold.js';
-import { REDIRECTED_GRADIENTS, redirectedActivation, type ClampActivation } from './overrides/redirect.js';
+import { activationLayer, asClamp, clampLayer, fusableConv, runChain, type ConvChain } from './overrides/fold.js';
+import { REDIRECTED_GRADIENTS, redirectedActivation } from './overrides/redirect.js';
 import { withGradients } from './overrides/scope.js';
 
 /**
  * The network as a dream runs it: one forward pass from the picture to every tensor the
  * objectives read. Layers models run through our own executor over the flattened graph, which
  * runs each layer either as itself (its `call`, as tfjs's own executor does) or as an
- * override (overrides/): conv → batch norm → relu/relu6 chains as one fused convolution,
+ * override (overrides/): conv → batch norm → activation chains as one fused convolution,
  * other batch norms as their affine map, and, when the pass redirects, ReLU layers with
  * Lucid's redirected gradient. The user's model is never modified. Graph models run
  * `GraphModel.execute` once for every node read, with the redirected gradients registered for
@@ -224,7 +224,7 @@ function layersForward(loaded: LoadedModel, sources: Source[]): Forward {
       const chain: ConvChain = { conv };
       const members = [node];
       let out = node.outputs[0];
-      if (conv.activation !== 'linear') {
+      if (conv.activation) {
         chain.activation = conv.activation;
       } else {
         let next = soleReader(out);
@@ -237,9 +237,9 @@ function layersForward(loaded: LoadedModel, sources: Source[]): Forward {
             next = soleReader(out);
           }
         }
-        const clamp: ClampActivation | undefined = next && clampLayer(next.layer);
-        if (next && clamp) {
-          chain.activation = clamp;
+        const activation = next && activationLayer(next.layer);
+        if (next && activation) {
+          chain.activation = activation;
           members.push(next);
           out = next.outputs[0];
         }

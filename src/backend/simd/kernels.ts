@@ -10,6 +10,12 @@ import { KERNELS_WASM_BASE64 } from './kernels-wasm.js';
 export interface SimdKernels {
   /** out = dy where lo < y < hi, else 0; all float32 byte offsets, n elements. */
   band_pass(out: number, dy: number, y: number, n: number, lo: number, hi: number): void;
+  /** The gradient of leaky relu (kind 0), elu (1) or sigmoid (2) read off its output y (activation-pass.ts). */
+  activation_grad(out: number, dy: number, y: number, n: number, kind: number, alpha: number): void;
+  /** MaxPoolGrad over NHWC float32s, routed as tfjs's cpu backend does (wasm-kernels.ts). */
+  max_pool_grad(dx: number, dy: number, x: number, batch: number, h: number, w: number, c: number, ho: number, wo: number, fh: number, fw: number, sh: number, sw: number, top: number, left: number): void;
+  /** AvgPoolGrad over NHWC float32s, dy times `mult` = 1 / (fh fw) onto every tap inside the input (wasm-kernels.ts). */
+  avg_pool_grad(dx: number, dy: number, batch: number, h: number, w: number, c: number, ho: number, wo: number, fh: number, fw: number, sh: number, sw: number, top: number, left: number, mult: number): void;
   /** The redirected gradient (band-pass.ts) over `batch` examples of `per` elements. */
   redirect_pass(out: number, dy: number, y: number, batch: number, per: number, lo: number, hi: number): void;
   /** out[ia][ic][ib][:] = x[ia][ib][ic][:] for x [a, b, c, d] of 4-byte values (a transpose). */

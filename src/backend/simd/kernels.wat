@@ -107,7 +107,224 @@
         (local.set $e (i32.add (local.get $e) (i32.const 1)))
         (br $examples))))
 
-;; A transpose that swaps two axes with contiguous blocks of d 4-byte values on either side:
+;; The gradient of an activation read off its output y, for n float32s (activation-pass.ts):
+  ;;   kind 0, leaky relu: dy where y > 0, else dy * alpha (x = 0 gives y = 0: alpha, as tfjs);
+  ;;   kind 1, elu: dy where y >= 0, else dy * (y + 1) (tfjs's EluGrad);
+  ;;   kind 2, sigmoid: dy * (y * (1 - y)) (tfjs's sigmoid gradient, same order of products).
+  (func (export "activation_grad")
+    (param $out i32) (param $dy i32) (param $y i32) (param $n i32) (param $kind i32) (param $alpha f32)
+    (local $i i32) (local $end i32) (local $vend i32) (local $va v128) (local $v v128) (local $d v128)
+    (local $s f32) (local $g f32)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vend (i32.and (local.get $end) (i32.const -16)))
+    (local.set $va (f32x4.splat (local.get $alpha)))
+    (block $simd_done
+      (loop $simd
+        (br_if $simd_done (i32.ge_u (local.get $i) (local.get $vend)))
+        (local.set $v (v128.load (i32.add (local.get $y) (local.get $i))))
+        (local.set $d (v128.load (i32.add (local.get $dy) (local.get $i))))
+        (v128.store (i32.add (local.get $out) (local.get $i))
+          (if (result v128) (i32.eqz (local.get $kind))
+            (then (v128.bitselect (local.get $d) (f32x4.mul (local.get $d) (local.get $va))
+              (f32x4.gt (local.get $v) (v128.const f32x4 0 0 0 0))))
+            (else (if (result v128) (i32.eq (local.get $kind) (i32.const 1))
+              (then (v128.bitselect (local.get $d)
+                (f32x4.mul (local.get $d) (f32x4.add (local.get $v) (v128.const f32x4 1 1 1 1)))
+                (f32x4.ge (local.get $v) (v128.const f32x4 0 0 0 0))))
+              (else (f32x4.mul (local.get $d)
+                (f32x4.mul (local.get $v) (f32x4.sub (v128.const f32x4 1 1 1 1) (local.get $v)))))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $simd)))
+    (block $tail_done
+      (loop $tail
+        (br_if $tail_done (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $s (f32.load (i32.add (local.get $y) (local.get $i))))
+        (local.set $g (f32.load (i32.add (local.get $dy) (local.get $i))))
+        (f32.store (i32.add (local.get $out) (local.get $i))
+          (if (result f32) (i32.eqz (local.get $kind))
+            (then (select (local.get $g) (f32.mul (local.get $g) (local.get $alpha)) (f32.gt (local.get $s) (f32.const 0))))
+            (else (if (result f32) (i32.eq (local.get $kind) (i32.const 1))
+              (then (select (local.get $g) (f32.mul (local.get $g) (f32.add (local.get $s) (f32.const 1))) (f32.ge (local.get $s) (f32.const 0))))
+              (else (f32.mul (local.get $g) (f32.mul (local.get $s) (f32.sub (f32.const 1) (local.get $s)))))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $tail))))
+
+  ;; The gradient of a 2-D max pool (MaxPoolGrad) over NHWC float32s, as tfjs's cpu backend
+  ;; routes it: each window's dy goes to the first strict maximum in scan order (rows, then
+  ;; columns) among the window's taps inside the input (padding is never a candidate; a window
+  ;; of NaN or -Infinity only gets none), summed where windows overlap. Four channels at a
+  ;; time: the running maximum and the byte offset of its tap per lane, then dy added to each
+  ;; tap under an equality mask. dx [batch, h, w, c], dy [batch, ho, wo, c], x like dx.
+  (func (export "max_pool_grad")
+    (param $dx i32) (param $dy i32) (param $x i32) (param $batch i32) (param $h i32) (param $w i32) (param $c i32)
+    (param $ho i32) (param $wo i32) (param $fh i32) (param $fw i32) (param $sh i32) (param $sw i32) (param $top i32) (param $left i32)
+    (local $pix i32) (local $image i32) (local $b i32) (local $oy i32) (local $ox i32)
+    (local $r0 i32) (local $r1 i32) (local $c0 i32) (local $c1 i32) (local $r i32) (local $q i32)
+    (local $ch i32) (local $off i32) (local $xb i32) (local $dxb i32) (local $dyp i32) (local $at i32)
+    (local $maxv v128) (local $idx v128) (local $v v128) (local $m v128) (local $d v128)
+    (local $maxs f32) (local $idxs i32) (local $s f32)
+    (local.set $pix (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $image (i32.mul (i32.mul (local.get $h) (local.get $w)) (local.get $pix)))
+    (memory.fill (local.get $dx) (i32.const 0) (i32.mul (local.get $batch) (local.get $image)))
+    (local.set $dyp (local.get $dy))
+    (block $b_done (loop $b_loop
+      (br_if $b_done (i32.ge_u (local.get $b) (local.get $batch)))
+      (local.set $xb (i32.add (local.get $x) (i32.mul (local.get $b) (local.get $image))))
+      (local.set $dxb (i32.add (local.get $dx) (i32.mul (local.get $b) (local.get $image))))
+      (local.set $oy (i32.const 0))
+      (block $oy_done (loop $oy_loop
+        (br_if $oy_done (i32.ge_s (local.get $oy) (local.get $ho)))
+        (local.set $r0 (i32.sub (i32.mul (local.get $oy) (local.get $sh)) (local.get $top)))
+        (local.set $r1 (i32.add (local.get $r0) (local.get $fh)))
+        (if (i32.lt_s (local.get $r0) (i32.const 0)) (then (local.set $r0 (i32.const 0))))
+        (if (i32.gt_s (local.get $r1) (local.get $h)) (then (local.set $r1 (local.get $h))))
+        (local.set $ox (i32.const 0))
+        (block $ox_done (loop $ox_loop
+          (br_if $ox_done (i32.ge_s (local.get $ox) (local.get $wo)))
+          (local.set $c0 (i32.sub (i32.mul (local.get $ox) (local.get $sw)) (local.get $left)))
+          (local.set $c1 (i32.add (local.get $c0) (local.get $fw)))
+          (if (i32.lt_s (local.get $c0) (i32.const 0)) (then (local.set $c0 (i32.const 0))))
+          (if (i32.gt_s (local.get $c1) (local.get $w)) (then (local.set $c1 (local.get $w))))
+          (local.set $ch (i32.const 0))
+          ;; Four channels at a time.
+          (block $v_done (loop $v_loop
+            (br_if $v_done (i32.gt_s (i32.add (local.get $ch) (i32.const 16)) (local.get $pix)))
+            (local.set $maxv (v128.const f32x4 -inf -inf -inf -inf))
+            (local.set $idx (v128.const i32x4 -1 -1 -1 -1))
+            (local.set $r (local.get $r0))
+            (block $r_done (loop $r_loop
+              (br_if $r_done (i32.ge_s (local.get $r) (local.get $r1)))
+              (local.set $q (local.get $c0))
+              (block $q_done (loop $q_loop
+                (br_if $q_done (i32.ge_s (local.get $q) (local.get $c1)))
+                (local.set $off (i32.add (i32.mul (i32.add (i32.mul (local.get $r) (local.get $w)) (local.get $q)) (local.get $pix)) (local.get $ch)))
+                (local.set $v (v128.load (i32.add (local.get $xb) (local.get $off))))
+                (local.set $m (f32x4.gt (local.get $v) (local.get $maxv)))
+                (local.set $maxv (v128.bitselect (local.get $v) (local.get $maxv) (local.get $m)))
+                (local.set $idx (v128.bitselect (i32x4.splat (local.get $off)) (local.get $idx) (local.get $m)))
+                (local.set $q (i32.add (local.get $q) (i32.const 1)))
+                (br $q_loop)))
+              (local.set $r (i32.add (local.get $r) (i32.const 1)))
+              (br $r_loop)))
+            (local.set $d (v128.load (i32.add (local.get $dyp) (local.get $ch))))
+            (local.set $r (local.get $r0))
+            (block $r2_done (loop $r2_loop
+              (br_if $r2_done (i32.ge_s (local.get $r) (local.get $r1)))
+              (local.set $q (local.get $c0))
+              (block $q2_done (loop $q2_loop
+                (br_if $q2_done (i32.ge_s (local.get $q) (local.get $c1)))
+                (local.set $off (i32.add (i32.mul (i32.add (i32.mul (local.get $r) (local.get $w)) (local.get $q)) (local.get $pix)) (local.get $ch)))
+                (local.set $at (i32.add (local.get $dxb) (local.get $off)))
+                (v128.store (local.get $at)
+                  (f32x4.add (v128.load (local.get $at))
+                    (v128.and (local.get $d) (i32x4.eq (local.get $idx) (i32x4.splat (local.get $off))))))
+                (local.set $q (i32.add (local.get $q) (i32.const 1)))
+                (br $q2_loop)))
+              (local.set $r (i32.add (local.get $r) (i32.const 1)))
+              (br $r2_loop)))
+            (local.set $ch (i32.add (local.get $ch) (i32.const 16)))
+            (br $v_loop)))
+          ;; The last c mod 4 channels one by one.
+          (block $s_done (loop $s_loop
+            (br_if $s_done (i32.ge_s (local.get $ch) (local.get $pix)))
+            (local.set $maxs (f32.const -inf))
+            (local.set $idxs (i32.const -1))
+            (local.set $r (local.get $r0))
+            (block $r3_done (loop $r3_loop
+              (br_if $r3_done (i32.ge_s (local.get $r) (local.get $r1)))
+              (local.set $q (local.get $c0))
+              (block $q3_done (loop $q3_loop
+                (br_if $q3_done (i32.ge_s (local.get $q) (local.get $c1)))
+                (local.set $off (i32.add (i32.mul (i32.add (i32.mul (local.get $r) (local.get $w)) (local.get $q)) (local.get $pix)) (local.get $ch)))
+                (local.set $s (f32.load (i32.add (local.get $xb) (local.get $off))))
+                (if (f32.gt (local.get $s) (local.get $maxs))
+                  (then (local.set $maxs (local.get $s)) (local.set $idxs (local.get $off))))
+                (local.set $q (i32.add (local.get $q) (i32.const 1)))
+                (br $q3_loop)))
+              (local.set $r (i32.add (local.get $r) (i32.const 1)))
+              (br $r3_loop)))
+            (if (i32.ge_s (local.get $idxs) (i32.const 0))
+              (then
+                (local.set $at (i32.add (local.get $dxb) (local.get $idxs)))
+                (f32.store (local.get $at)
+                  (f32.add (f32.load (local.get $at)) (f32.load (i32.add (local.get $dyp) (local.get $ch)))))))
+            (local.set $ch (i32.add (local.get $ch) (i32.const 4)))
+            (br $s_loop)))
+          (local.set $dyp (i32.add (local.get $dyp) (local.get $pix)))
+          (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+          (br $ox_loop)))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $oy_loop)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $b_loop))))
+
+  ;; The gradient of a 2-D average pool (AvgPoolGrad) over NHWC float32s, as tfjs's cpu
+  ;; backend computes it: every tap of a window inside the input gets dy / (fh fw), padding
+  ;; counted in the divisor (`mult`), summed where windows overlap. dx [batch, h, w, c],
+  ;; dy [batch, ho, wo, c].
+  (func (export "avg_pool_grad")
+    (param $dx i32) (param $dy i32) (param $batch i32) (param $h i32) (param $w i32) (param $c i32)
+    (param $ho i32) (param $wo i32) (param $fh i32) (param $fw i32) (param $sh i32) (param $sw i32) (param $top i32) (param $left i32) (param $mult f32)
+    (local $pix i32) (local $image i32) (local $b i32) (local $oy i32) (local $ox i32)
+    (local $r0 i32) (local $r1 i32) (local $c0 i32) (local $c1 i32) (local $r i32) (local $q i32)
+    (local $ch i32) (local $at i32) (local $dxb i32) (local $dyp i32) (local $vm v128) (local $d v128) (local $s f32)
+    (local.set $pix (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $image (i32.mul (i32.mul (local.get $h) (local.get $w)) (local.get $pix)))
+    (local.set $vm (f32x4.splat (local.get $mult)))
+    (memory.fill (local.get $dx) (i32.const 0) (i32.mul (local.get $batch) (local.get $image)))
+    (local.set $dyp (local.get $dy))
+    (block $b_done (loop $b_loop
+      (br_if $b_done (i32.ge_u (local.get $b) (local.get $batch)))
+      (local.set $dxb (i32.add (local.get $dx) (i32.mul (local.get $b) (local.get $image))))
+      (local.set $oy (i32.const 0))
+      (block $oy_done (loop $oy_loop
+        (br_if $oy_done (i32.ge_s (local.get $oy) (local.get $ho)))
+        (local.set $r0 (i32.sub (i32.mul (local.get $oy) (local.get $sh)) (local.get $top)))
+        (local.set $r1 (i32.add (local.get $r0) (local.get $fh)))
+        (if (i32.lt_s (local.get $r0) (i32.const 0)) (then (local.set $r0 (i32.const 0))))
+        (if (i32.gt_s (local.get $r1) (local.get $h)) (then (local.set $r1 (local.get $h))))
+        (local.set $ox (i32.const 0))
+        (block $ox_done (loop $ox_loop
+          (br_if $ox_done (i32.ge_s (local.get $ox) (local.get $wo)))
+          (local.set $c0 (i32.sub (i32.mul (local.get $ox) (local.get $sw)) (local.get $left)))
+          (local.set $c1 (i32.add (local.get $c0) (local.get $fw)))
+          (if (i32.lt_s (local.get $c0) (i32.const 0)) (then (local.set $c0 (i32.const 0))))
+          (if (i32.gt_s (local.get $c1) (local.get $w)) (then (local.set $c1 (local.get $w))))
+          (local.set $r (local.get $r0))
+          (block $r_done (loop $r_loop
+            (br_if $r_done (i32.ge_s (local.get $r) (local.get $r1)))
+            (local.set $q (local.get $c0))
+            (block $q_done (loop $q_loop
+              (br_if $q_done (i32.ge_s (local.get $q) (local.get $c1)))
+              (local.set $at (i32.add (local.get $dxb) (i32.mul (i32.add (i32.mul (local.get $r) (local.get $w)) (local.get $q)) (local.get $pix))))
+              (local.set $ch (i32.const 0))
+              (block $v_done (loop $v_loop
+                (br_if $v_done (i32.gt_s (i32.add (local.get $ch) (i32.const 16)) (local.get $pix)))
+                (local.set $d (f32x4.mul (v128.load (i32.add (local.get $dyp) (local.get $ch))) (local.get $vm)))
+                (v128.store (i32.add (local.get $at) (local.get $ch))
+                  (f32x4.add (v128.load (i32.add (local.get $at) (local.get $ch))) (local.get $d)))
+                (local.set $ch (i32.add (local.get $ch) (i32.const 16)))
+                (br $v_loop)))
+              (block $s_done (loop $s_loop
+                (br_if $s_done (i32.ge_s (local.get $ch) (local.get $pix)))
+                (local.set $s (f32.mul (f32.load (i32.add (local.get $dyp) (local.get $ch))) (local.get $mult)))
+                (f32.store (i32.add (local.get $at) (local.get $ch))
+                  (f32.add (f32.load (i32.add (local.get $at) (local.get $ch))) (local.get $s)))
+                (local.set $ch (i32.add (local.get $ch) (i32.const 4)))
+                (br $s_loop)))
+              (local.set $q (i32.add (local.get $q) (i32.const 1)))
+              (br $q_loop)))
+            (local.set $r (i32.add (local.get $r) (i32.const 1)))
+            (br $r_loop)))
+          (local.set $dyp (i32.add (local.get $dyp) (local.get $pix)))
+          (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+          (br $ox_loop)))
+        (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+        (br $oy_loop)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $b_loop))))
+
+  ;; A transpose that swaps two axes with contiguous blocks of d 4-byte values on either side:
   ;; out[ia][ic][ib][:] = x[ia][ib][ic][:], x of shape [a, b, c, d]. Every transpose whose
   ;; permutation, once runs of adjacent axes are merged, swaps two neighbours is one of these.
   (func (export "swap_middle")
