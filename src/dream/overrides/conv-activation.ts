@@ -1,6 +1,6 @@
 import tf = require('@tensorflow/tfjs');
-import { bandPass } from '../../backend/band-pass.js';
-import { redirectedFromOutput, UPPER, type ClampActivation } from './redirect.js';
+import { reluGradientFromOutput, type ReluGradient } from './guided.js';
+import { UPPER, type ClampActivation } from './redirect.js';
 
 export interface ConvActivation {
   x: tf.Tensor4D;
@@ -11,8 +11,8 @@ export interface ConvActivation {
   pad: 'same' | 'valid';
   dilations: [number, number] | number;
   activation?: ClampActivation;
-  /** Lucid's redirected gradient for the activation (redirect.ts) instead of the true one. */
-  redirect?: boolean;
+  /** The activation's gradient: the true one (default), Lucid's redirected one (redirect.ts) or guided backprop's (guided.ts). */
+  relu?: ReluGradient;
 }
 
 /**
@@ -25,7 +25,7 @@ export interface ConvActivation {
  * gives it 1): a set of measure zero.
  */
 export function convActivation(c: ConvActivation): tf.Tensor4D {
-  const { filter, bias, depthwise, strides, pad, dilations, activation, redirect } = c;
+  const { filter, bias, depthwise, strides, pad, dilations, activation, relu = 'true' } = c;
   const forward = tf.customGrad((...args) => {
     const x = args[0] as tf.Tensor4D;
     const save = args[1] as tf.GradSaveFunc;
@@ -38,7 +38,7 @@ export function convActivation(c: ConvActivation): tf.Tensor4D {
     const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
       const g = dy as tf.Tensor4D;
       const upper = activation && UPPER[activation];
-      const dz = upper === undefined ? g : redirect ? redirectedFromOutput(g, saved[0], upper) : bandPass(g, saved[0], 0, upper);
+      const dz = upper === undefined ? g : reluGradientFromOutput(relu, g, saved[0], upper);
       const attrs = { strides, pad, dilations, dataFormat: 'NHWC', inputShape: x.shape } as unknown as tf.NamedAttrMap;
       const kernel = depthwise ? 'DepthwiseConv2dNativeBackpropInput' : 'Conv2DBackpropInput';
       return [tf.engine().runKernel(kernel, { dy: dz, filter }, attrs) as tf.Tensor4D];
