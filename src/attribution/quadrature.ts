@@ -37,3 +37,19 @@ export function gaussLegendre(n: number): { nodes: number[]; weights: number[] }
   }
   return { nodes, weights };
 }
+
+export const QUADRATURES = ['gauss-legendre', 'trapezoid', 'midpoint', 'left'] as const;
+export type Quadrature = (typeof QUADRATURES)[number];
+
+/** n nodes and weights on [0, 1] of a rule: Gauss-Legendre, the trapezoid rule (endpoints included), midpoints, or a left Riemann sum. */
+export function quadrature(rule: Quadrature, n: number): { nodes: number[]; weights: number[] } {
+  if (rule === 'gauss-legendre') return gaussLegendre(n);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`quadrature: n must be a positive integer, got ${n}`);
+  if (rule === 'trapezoid') {
+    if (n === 1) return { nodes: [0.5], weights: [1] };
+    const h = 1 / (n - 1);
+    return { nodes: Array.from({ length: n }, (_, i) => i * h), weights: Array.from({ length: n }, (_, i) => (i === 0 || i === n - 1 ? h / 2 : h)) };
+  }
+  const offset = rule === 'midpoint' ? 0.5 : 0;
+  return { nodes: Array.from({ length: n }, (_, i) => (i + offset) / n), weights: new Array(n).fill(1 / n) };
+}

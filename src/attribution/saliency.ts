@@ -4,7 +4,7 @@ import { type LoadedModel } from '../model/load.js';
 import { checkClassChoice, chooseClasses, classLabel, type ClassChoice } from './classes.js';
 import { inputGradientPass, scorePass } from './forward.js';
 import { type AttributionMap } from './map.js';
-import { gaussLegendre } from './quadrature.js';
+import { quadrature, QUADRATURES, type Quadrature } from './quadrature.js';
 
 /**
  * Gradient saliency: maps at the input's resolution from the gradient of a class's
@@ -26,7 +26,7 @@ export type SaliencyMethod = (typeof SALIENCY_METHODS)[number];
 export const BASELINES = ['black', 'blur', 'noise'] as const;
 export type Baseline = (typeof BASELINES)[number];
 
-export const SALIENCY_DEFAULTS = { samples: 50, noise: 0.15, steps: 64, baseline: 'black' as Baseline, batch: 16, seed: 0 };
+export const SALIENCY_DEFAULTS = { samples: 50, noise: 0.15, steps: 64, baseline: 'black' as Baseline, quadrature: 'gauss-legendre' as Quadrature, batch: 16, seed: 0 };
 
 export interface SaliencyOptions extends ClassChoice {
   method?: SaliencyMethod;
@@ -38,6 +38,8 @@ export interface SaliencyOptions extends ClassChoice {
   steps?: number;
   /** Integrated Gradients: the picture it integrates from (black). */
   baseline?: Baseline;
+  /** Integrated Gradients: the quadrature rule along the path (gauss-legendre). */
+  quadrature?: Quadrature;
   /** Pictures per forward pass (16). */
   batch?: number;
   /** Seed of SmoothGrad's noise and the noise baseline (0). */
@@ -57,6 +59,7 @@ function checkSaliencyOptions(opts: SaliencyOptions): SaliencyMethod {
   for (const [name, v] of [['samples', opts.samples], ['steps', opts.steps], ['batch', opts.batch]] as const) {
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new UsageError(`--${name} ${v}: give a whole number of at least 1`);
   }
+  if (opts.quadrature !== undefined && !(QUADRATURES as readonly string[]).includes(opts.quadrature)) throw new UsageError(`unknown quadrature '${opts.quadrature}': use ${QUADRATURES.join(', ')}`);
   if (opts.noise !== undefined && !(opts.noise >= 0)) throw new UsageError(`--noise ${opts.noise}: give a fraction of the input range of at least 0`);
   return method as SaliencyMethod;
 }
@@ -124,7 +127,7 @@ export function createSaliency(loaded: LoadedModel, opts: SaliencyOptions = {}):
       return { map };
     }
     const base = baselineOf(x, o.baseline, range, o.seed);
-    const { nodes, weights } = gaussLegendre(o.steps);
+    const { nodes, weights } = quadrature(o.quadrature, o.steps);
     const diff = x.sub(base) as tf.Tensor4D;
     const integral = weightedGradientSum(nodes.length, (i) => base.add(diff.mul(nodes[i])) as tf.Tensor4D, (i) => weights[i], cls);
     const attributions = integral.mul(diff) as tf.Tensor4D;
