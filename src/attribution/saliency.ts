@@ -1,5 +1,6 @@
 import tf = require('@tensorflow/tfjs');
 import { UsageError } from '../errors.js';
+import { createRng, subSeed } from '../dream/random.js';
 import { type LoadedModel } from '../model/load.js';
 import { checkClassChoice, chooseClasses, classLabel, type ClassChoice } from './classes.js';
 import { inputGradientPass, scorePass } from './forward.js';
@@ -11,7 +12,7 @@ import { quadrature, QUADRATURES, type Quadrature } from './quadrature.js';
  * pre-softmax score with respect to the picture.
  *  - vanilla (Simonyan et al. 2014): max over colour channels of |g|;
  *  - smoothgrad (Smilkov et al. 2017): g averaged over `samples` copies with Gaussian noise
- *    of standard deviation `noise` times the input range, then max over channels of |.|;
+ *    of standard deviation `noise` times the input range (seeded: the same noise on every backend), then max over channels of |.|;
  *  - integrated-gradients (Sundararajan et al. 2017): (x - x') times the path integral of g
  *    from the baseline x' to x, by Gauss-Legendre quadrature with `steps` nodes (Captum's
  *    default); the map is the attribution summed over channels (signed), so it sums to about
@@ -69,7 +70,10 @@ export function baselineOf(x: tf.Tensor4D, kind: Baseline, range: [number, numbe
   const [lo, hi] = range;
   return tf.tidy(() => {
     if (kind === 'black') return tf.fill(x.shape, lo) as tf.Tensor4D;
-    if (kind === 'noise') return tf.randomUniform(x.shape, lo, hi, 'float32', seed) as tf.Tensor4D;
+    if (kind === 'noise') {
+      const rng = createRng(subSeed(seed, 1));
+      return tf.tensor4d(Float32Array.from({ length: x.size }, () => lo + (hi - lo) * rng.next()), x.shape);
+    }
     // Blurred beyond recognition: means over cells of 1/16 of the side, smoothly interpolated back.
     const [, h, w] = x.shape;
     const cell = Math.max(1, Math.round(Math.max(h, w) / 16));
@@ -121,7 +125,7 @@ export function createSaliency(loaded: LoadedModel, opts: SaliencyOptions = {}):
     }
     if (method === 'smoothgrad') {
       const sigma = o.noise * (range[1] - range[0]);
-      const sum = weightedGradientSum(o.samples, (i) => x.add(tf.randomNormal(x.shape, 0, sigma, 'float32', o.seed * 100003 + i)) as tf.Tensor4D, () => 1 / o.samples, cls);
+      const sum = weightedGradientSum(o.samples, (i) => x.add(tf.tensor4d(createRng(subSeed(o.seed, 2, i)).normal(x.size, 0, sigma), x.shape)) as tf.Tensor4D, () => 1 / o.samples, cls);
       const map = perPixel(sum, true);
       sum.dispose();
       return { map };
