@@ -54,6 +54,18 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./train.js')).trainCommand,
   },
   {
+    name: 'cam',
+    usage: '[options] <image...>',
+    description: 'class activation maps: which parts of a photo made the prediction (Grad-CAM and friends), over the photo',
+    load: async () => (await import('./cam.js')).camCommand,
+  },
+  {
+    name: 'saliency',
+    usage: '[options] <image...>',
+    description: "gradient saliency: each pixel's influence on a class score (vanilla, SmoothGrad, Integrated Gradients, gradient x input, guided backprop)",
+    load: async () => (await import('./saliency.js')).saliencyCommand,
+  },
+  {
     name: 'predict',
     usage: '[options] <image...>',
     description: 'classify images: the top classes with their probabilities, one line per image',
