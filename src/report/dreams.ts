@@ -60,7 +60,7 @@ export function dreamJobs(loaded: LoadedModel, layer: { index: number; name: str
     const expression = kind === 'div' ? diversityExpression(channel, layer.index) : channel;
     const copies = kind === 'div' ? DIVERSITY_COPIES : 1;
     const flags = kind === 'neg' ? ['--minimize'] : kind === 'div' ? ['--diversity', String(DIVERSITY_COPIES)] : [];
-    const command = [...base, ...flags, '--out-dir', outDir, '-o', `${outDir}/sheet.png`].map(shellWord).join(' ');
+    const command = [...base, ...flags, '--out-dir', outDir, '-o', `${outDir}.${kind}.png`].map(shellWord).join(' ');
     const files = units.flatMap((unit) =>
       Array.from({ length: copies }, (_, copy) => ({
         unit,
