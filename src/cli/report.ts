@@ -37,8 +37,9 @@ export function reportCommand(): Command {
       const out = opts.output!;
       if (opts.merge) {
         if (opts.images || opts.shard) throw new UsageError('--merge joins finished shard folders: give it with -o only, not --images or --shard');
+        const { checkReportFolders, mergeReports } = await import('../report/merge.js');
+        checkReportFolders(opts.merge);
         checkOutputWritable(out, 'folder');
-        const { mergeReports } = await import('../report/merge.js');
         const r = await mergeReports(opts.merge, out);
         ui.info(`merged ${opts.merge.length} shards into ${out} (${r.files} files)`);
         return;

@@ -21,11 +21,17 @@ async function walk(dir: string, rel = ''): Promise<string[]> {
  * shards both hold must have the same bytes (the shared pages, the dataset index); otherwise the
  * shards were made with different settings and the merge is refused.
  */
+export function checkReportFolders(shards: string[]): void {
+  for (const dir of shards) {
+    if (!existsSync(path.join(dir, MANIFEST))) throw new UsageError(`not a report folder: ${dir} has no ${MANIFEST} (make shards with cnnviz report --shard k/n -o ${dir})`);
+  }
+}
+
 export async function mergeReports(shards: string[], site: string): Promise<{ files: number }> {
+  checkReportFolders(shards);
   const artefacts: ReportManifest['artefacts'] = {};
   const from = new Map<string, string>();
   for (const dir of shards) {
-    if (!existsSync(path.join(dir, MANIFEST))) throw new UsageError(`not a report folder: ${dir} has no ${MANIFEST} (make shards with cnnviz report --shard k/n -o ${dir})`);
     const m = await readManifest(dir);
     for (const [file, key] of Object.entries(m.artefacts)) {
       if (artefacts[file] && artefacts[file] !== key) throw new UsageError(`shards ${from.get(file)} and ${dir} made ${file} from different inputs: make every shard with the same model, seed and steps`);
