@@ -48,6 +48,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./examples.js')).examplesCommand,
   },
   {
+    name: 'report',
+    usage: '[options]',
+    description: 'write an offline Microscope for a model: a static site with a page per layer and per unit (dreams, dataset examples, histogram, reproducing commands) and image pages',
+    load: async () => (await import('./report.js')).reportCommand,
+  },
+  {
     name: 'train',
     usage: '[options] <dataset>',
     description: 'train a CNN classifier on a folder of images (one subfolder per class, optionally under train/ and val/)',

@@ -110,6 +110,12 @@ export async function buildIndex(loaded: LoadedModel, inputs: readonly string[],
   const dropped = table.files.filter((f) => !wanted.has(f.path)).length;
 
   const chunks = await listChunks(dir);
+  // Nothing new, nothing gone, nothing left over from a killed run: the index stays as it is,
+  // byte for byte (a report re-run keeps its site unchanged).
+  if (todo.length === 0 && dropped === 0 && chunks.length === 0 && table.files.length > 0) {
+    opts.onProgress?.(0, 0);
+    return { files: table.files.length, computed: 0, dropped: 0, failed: [] };
+  }
   let seq = chunks.length ? parseInt(path.basename(chunks[chunks.length - 1]), 10) + 1 : 0;
   const fresh: { files: FileKey[]; stats: typeof table.stats }[] = [];
   const failed: { path: string; reason: string }[] = [];
