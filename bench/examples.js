@@ -1,5 +1,6 @@
 // Whole-process time of one `examples` query from an index (issue 19: ≤ 0.5 s): node start-up,
-// imports, the model, the index's arrays, nine crops and the PNG. The index (500 val photos,
+// imports, the index's arrays (the index records the receptive field: no model, no tfjs), nine
+// crops and the PNG. The index (500 val photos,
 // one MobileNet layer) is built once, untimed. Median of 5 runs after one warm-up run.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';

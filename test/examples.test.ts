@@ -131,6 +131,12 @@ describe('cnnviz examples', () => {
     const sheets = await Promise.all([idx, old].map(async (i) => (await runCli(['examples', '--index', i, ...args, '--tile', '32', '-o', '-'])).stdout));
     expect(sheets[0].length).toBeGreaterThan(100);
     expect(sheets[0].equals(sheets[1])).toBe(true);
+    // Dreams read from a folder need no dream module either.
+    const dreams = path.join(dir, 'dreams');
+    [0, 1, 2, 3].forEach((f) => cpSync(photos[f], path.join(dreams, `dream.c2.${f}.png`)));
+    const withDreams = loadedModules(['examples', '--index', idx, ...args, '--with-dream', dreams, '--tile', '32', '-o', path.join(dir, 'with-dreams.png')]);
+    expect([withDreams.code, withDreams.stderr]).toEqual([0, expect.stringMatching(/^wrote /)]);
+    expect(withDreams.modules.filter((m) => /node_modules[\\/](@tensorflow|piscina)[\\/]/.test(m))).toEqual([]);
   });
 
   test('photos tied at a capped maximum are ranked by their mean, not by file name', async () => {

@@ -12,6 +12,7 @@ import { mergeIndexes } from '../src/dataset-index/merge.js';
 import { indexInMemory, inputBoxToPhoto, openIndex } from '../src/dataset-index/query.js';
 import { loadModel, type LoadedModel } from '../src/model/load.js';
 import { layerActivations, loadModelInput } from '../src/model/probe.js';
+import { nominalField, receptiveFields } from '../src/model/receptive-field.js';
 import { ROOT, runCli } from './helpers/cli.js';
 import { saveModelTo, tempDir } from './helpers/models.js';
 
@@ -230,6 +231,38 @@ describe('incremental, crash-safe, sharded', () => {
     await mergeIndexes([s2, s1], merged);
     // Both are one folder below work: the stored relative paths are the same too.
     expect(await snapshot(merged)).toEqual(await snapshot(all));
+  });
+
+  test('the manifest (version 2) records each layer\'s receptive field; a version 1 index is read, upgraded by a re-run, and merged keeping the fields', async () => {
+    const layers = chooseLayers(loaded, 'c1,c2');
+    const v2 = path.join(work, 'idx-v2');
+    await buildIndex(loaded, [photos], v2, layers, { workers: 1 });
+    const manifestOf = (dir: string) => JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    const m = manifestOf(v2);
+    const fields = receptiveFields(loaded, [16, 16]);
+    expect(m.version).toBe(2);
+    expect(m.layers.map((l: { field: unknown }) => l.field)).toEqual(layers.map((l) => nominalField(fields[l.index])));
+    // c2: 3x3 stride 2 valid after a 3x3 same: 5 pixels wide, stride 2, starting 1 pixel before the edge.
+    expect(m.layers[1].field).toEqual({ rows: { start: -1, stride: 2, size: 5 }, cols: { start: -1, stride: 2, size: 5 }, global: false });
+    // The same index as version 1 wrote it: readable, ranked alike, without fields.
+    const v1 = path.join(work, 'idx-v1');
+    cpSync(v2, v1, { recursive: true });
+    writeFileSync(path.join(v1, 'manifest.json'), JSON.stringify({ ...m, version: 1, layers: m.layers.map(({ field: _f, ...l }: { field: unknown }) => l) }));
+    expect((await openIndex(v1)).rankUnits('c2', 3, { k: 4 })).toEqual((await openIndex(v2)).rankUnits('c2', 3, { k: 4 }));
+    expect((await readTable(v1))!.settings.layers.every((l) => l.field === undefined)).toBe(true);
+    // Only the layers asked for are read.
+    const one = await openIndex(v2, { layers: ['c2'] });
+    expect(one.layers.map((l) => l.name)).toEqual(['c2']);
+    expect(one.rankUnits('c2', 3, { k: 4 })).toEqual((await openIndex(v2)).rankUnits('c2', 3, { k: 4 }));
+    // A merge of a version 1 and a version 2 index keeps the fields; a re-run over a version 1 index writes them.
+    const merged = path.join(work, 'idx-v12');
+    await mergeIndexes([v1, v2], merged);
+    expect(manifestOf(merged).layers.map((l: { field: unknown }) => l.field)).toEqual(m.layers.map((l: { field: unknown }) => l.field));
+    expect(manifestOf(merged).version).toBe(2);
+    await buildIndex(loaded, [photos], v1, layers, { workers: 1 });
+    expect(manifestOf(v1).layers).toEqual(m.layers.map((l: { arrays: Record<string, string> }) => ({ ...l, arrays: expect.any(Object) })));
+    expect(manifestOf(v1).version).toBe(2);
+    expect(await snapshot(v1)).toEqual(await snapshot(v2));
   });
 
   test('shards: a stable hash of the name, every file in exactly one shard', () => {

@@ -7,6 +7,7 @@ import { findIndexLayer, indexInMemory, openIndex, type DatasetIndex } from '../
 import { cropBox, exampleLabel, labelTile, resizeTile } from '../examples/crop.js';
 import { findExamples, layerFieldFor, recordedField, type Example } from '../examples/find.js';
 import { examplesSheet } from '../examples/sheet.js';
+import { unitList } from '../dream/file-name.js';
 import { resolveIndexList, resolveLayer } from '../model/address.js';
 import { type NominalField } from '../model/receptive-field.js';
 import { addBackendOptions, checkStdout, examples, intOption, openModel, safeName, type CommonOptions } from './options.js';
@@ -32,9 +33,7 @@ interface ExamplesOptions extends CommonOptions {
 
 /** `examples.<layer>.<filters>[.bottom].png`, in the manner of dream's default names. */
 function defaultName(layer: string, filters: number[], bottom: boolean): string {
-  const contiguous = filters.every((f, i) => i === 0 || f === filters[i - 1] + 1);
-  const list = filters.length === 1 ? `${filters[0]}` : contiguous ? `${filters[0]}-${filters[filters.length - 1]}` : filters.length <= 8 ? filters.join('_') : `${filters[0]}_${filters[filters.length - 1]}.${filters.length}-filters`;
-  return `examples.${safeName(layer)}.${list}${bottom ? '.bottom' : ''}.png`;
+  return `examples.${safeName(layer)}.${unitList(filters)}${bottom ? '.bottom' : ''}.png`;
 }
 
 export function examplesCommand(): Command {
@@ -120,10 +119,10 @@ export function examplesCommand(): Command {
       if (opts.json) ui.json(rows.flat().map(jsonRow));
       if (!output) return;
       let dreams: Raster[] | undefined;
-      // The dream modules load only when a row starts with a dream.
-      const { paintDreams, readDreams } = opts.withDream ? await import('../examples/dreams.js') : ({} as typeof import('../examples/dreams.js'));
-      if (dreamDir) dreams = await readDreams(dreamDir, layer.name, filters);
+      // The dream modules (and tfjs) load only when a dream is painted now.
+      if (dreamDir) dreams = await (await import('../examples/dream-files.js')).readDreams(dreamDir, layer.name, filters);
       else if (opts.withDream) {
+        const { paintDreams } = await import('../examples/dreams.js');
         const bar = progressBar(opts.steps ?? 512, '{bar} dream step {value}/{total} | ETA {eta_formatted}', {});
         try {
           dreams = await paintDreams(loaded!, layerIndex, filters, { seed: opts.seed, steps: opts.steps, workers: opts.workers }, (p) => bar.update(Math.floor(p.done)));

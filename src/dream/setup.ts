@@ -140,31 +140,8 @@ export function resolveClass(spec: string, labels: string[] | undefined, count: 
   return i;
 }
 
-/** What a dream's default file name says: the unit list, and the objective when it isn't a plain channel. */
-export interface DreamNameParts {
-  /** The layer's file-safe name, or 'logit'. */
-  layer: string;
-  units: number[];
-  objective: 'channel' | 'neuron' | 'logit';
-  /** The neuron's position (see neuronPosition); none for a target without a grid. */
-  at?: [number, number] | 'centre';
-  minimize: boolean;
-}
-
-/**
- * Default output name: `dream.<layer>.<units>[.neuron-x<X>y<Y>][.neg].png`. Units are one
- * index, `a-b` for a contiguous run (as in --filters a-b), or indices joined by `_`
- * (`1_3`: the filters 1 and 3, not a range); a long scattered list gives its ends and size
- * (`2_90.12-filters`). A plain channel dream keeps the short name; the others say their
- * objective, so a neuron or --minimize dream never overwrites the channel dream.
- */
-export function dreamFileName(parts: DreamNameParts): string {
-  const { units } = parts;
-  const contiguous = units.length > 1 && units.every((u, i) => i === 0 || u === units[i - 1] + 1);
-  const list = units.length === 1 ? `${units[0]}` : contiguous ? `${units[0]}-${units[units.length - 1]}` : units.length <= 8 ? units.join('_') : `${units[0]}_${units[units.length - 1]}.${units.length}-filters`;
-  const neuron = parts.objective === 'neuron' ? (Array.isArray(parts.at) ? `.neuron-x${parts.at[0]}y${parts.at[1]}` : parts.at ? '.neuron-centre' : '.neuron') : '';
-  return `dream.${parts.layer}.${list}${neuron}${parts.minimize ? '.neg' : ''}.png`;
-}
+// Default file names live in file-name.ts, which loads no tfjs.
+export { dreamFileName, type DreamNameParts } from './file-name.js';
 
 /**
  * Where a neuron objective reads, for names: --at, else the centre of the target's grid (as
