@@ -150,6 +150,17 @@ describe('every method agrees between the wasm and cpu backends (within 1e-4 of 
   }, 60_000);
 });
 
+test('no tensor leaks: every method, run again and again, leaves the tensor count flat', () => {
+  const loaded = deeperNet();
+  const x = tf.tensor4d(seeded(12 * 12 * 3, 5).map((v) => (v + 1) / 2), [1, 12, 12, 3]);
+  const explainers = [...CAM_METHODS.map((method) => createCam(loaded, { method, top: 2 })), ...SALIENCY_METHODS.map((method) => createSaliency(loaded, { method, samples: 3, steps: 3 }))];
+  for (const e of explainers) e.explain(x);
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 3; i++) for (const e of explainers) e.explain(x);
+  expect(tf.memory().numTensors).toBe(before);
+  x.dispose();
+});
+
 describeWithShared('attribution on the shared MobileNet', MOBILENET)('attribution on the shared MobileNet', () => {
   let mobilenet: LoadedModel;
   beforeAll(async () => {
