@@ -19,7 +19,7 @@ import { ui } from './ui.js';
  */
 
 export interface AttributionCliOptions extends CommonOptions, LabelsOptions {
-  class?: string;
+  class?: string[];
   top?: number;
   output?: string;
   json?: boolean;
@@ -34,7 +34,7 @@ export interface AttributionCliOptions extends CommonOptions, LabelsOptions {
 
 export function addAttributionOptions(cmd: Command, what: string): Command {
   return cmd
-    .option('-c, --class <class>', "the class to explain: an index, a label (or one of its comma-separated names), or 'all' (default: the predicted class)")
+    .option('-c, --class <class>', "the class to explain: an index, a label (or one of its comma-separated names), or 'all'; repeat for several, one tile each (default: the predicted class)", (v: string, prev: string[] = []) => [...prev, v])
     .option('-k, --top <n>', 'explain the n highest-scoring classes, one tile each', intOption('--top', 1))
     .option('-o, --output <path>', `PNG file (one image), folder ending in '/', or '-' for stdout (default: <image>.${what}.png)`)
     .option('--raw', 'the bare map in the colormap, without the photo', false)
