@@ -13,6 +13,7 @@ import { type ModelMeta } from '../src/model/meta.js';
 import { loadModelInput } from '../src/model/probe.js';
 import { MOBILENET, ROOT, SHARED, describeWithShared, runCli } from './helpers/cli.js';
 import { expectClose } from './gradients-helpers.js';
+import { writeGraphModel } from './helpers/graph-fixture.js';
 
 const META: ModelMeta = { name: 'test', inputRange: [0, 1], inputRangeSource: 'default', extra: {} };
 const VAL = path.join(SHARED, 'data/cats-dogs/val');
@@ -99,6 +100,23 @@ describe('Grad-CAM and LayerCAM on a hand-built net equal the hand-computed maps
     expect(() => createCam(loaded, { class: 'zebra' })).toThrow(/^unknown class 'zebra': give an index 0-1 or a label/);
     x.dispose();
   });
+});
+
+test('a graph model: Grad-CAM at its Relu node equals the hand-computed map (mean of a max-pool: weight 1/64 for the class channel)', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cnnviz-cam-graph-'));
+  const loaded = await loadModel(writeGraphModel(dir));
+  const layer = defaultCamLayer(loaded);
+  expect(loaded.graph.layers[layer].className).toMatch(/Relu/);
+  const x = tf.tensor4d(seeded(64, 3).map((v) => (v + 1) / 2), [1, 8, 8, 1]);
+  const acts = tf.tidy(() => Array.from(tf.relu((loaded.graphModel!.execute(x, loaded.graph.layers[layer].node!) as tf.Tensor)).dataSync()));
+  for (const cls of [0, 1]) {
+    const m = createCam(loaded, { class: cls }).explain(x)[0];
+    expect([m.width, m.height]).toEqual([8, 8]);
+    expectClose(m.map, Array.from({ length: 64 }, (_, p) => acts[p * 2 + cls] / 64), 1e-5, `class ${cls}`);
+  }
+  const sal = createSaliency(loaded, { method: 'guided', class: 0 }).explain(x)[0];
+  expect(mapStats(sal).max).toBeGreaterThan(0);
+  x.dispose();
 });
 
 test('Gauss-Legendre nodes integrate polynomials up to degree 2n - 1 exactly on [0, 1]', () => {
