@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
 import { initBackend } from '../src/backend/select.js';
 import { CAM_METHODS, createCam } from '../src/attribution/cam.js';
 import { defaultCamLayer } from '../src/attribution/layer.js';
@@ -256,6 +257,26 @@ describe('the cam and saliency commands', () => {
     expect(r.stderr).toMatch(/gradcam at layer 81 base\/conv_pw_13_relu \[7, 7, 256\]/);
     expect(r.stderr.split('\n').filter((l) => l.startsWith('cnnviz: '))).toEqual([`cnnviz: ${path.join(dir, 'missing.jpg')}: image not found`]);
     expect(existsSync(path.join(dir, 'cat.gradcam.png'))).toBe(true);
+  }, 60_000);
+
+  test('--scale global draws every image of the run on one range: the weaker map stays darker', async () => {
+    const out = path.join(dir, 'global/');
+    const coffee = path.join(ROOT, 'examples/coffee.jpg');
+    const brightest = async (file: string) => {
+      const { data } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
+      let best = 0;
+      for (let i = 0; i < data.length; i += 3) best = Math.max(best, data[i] + data[i + 1] + data[i + 2]);
+      return best;
+    };
+    const r = await runCli(['cam', cat, coffee, '--raw', '--scale', 'global', '-o', out, '--json']);
+    expect(r.code).toBe(0);
+    const [a, b] = r.stdout.toString().trim().split('\n').map((l) => JSON.parse(l).maps[0].max);
+    expect(a).toBeGreaterThan(b);
+    expect(await brightest(path.join(out, 'coffee.gradcam.png'))).toBeLessThan(await brightest(path.join(out, 'cat.gradcam.png')));
+    const alone = await runCli(['cam', coffee, '--raw', '-o', path.join(dir, 'alone.png')]);
+    expect(alone.code).toBe(0);
+    // Alone (--scale map), the same map is stretched to its own peak.
+    expect(await brightest(path.join(dir, 'alone.png'))).toBeGreaterThan(await brightest(path.join(out, 'coffee.gradcam.png')));
   }, 60_000);
 
   test('saliency -o - writes one PNG to stdout, the photo\'s size, and its line to stderr', async () => {
