@@ -77,6 +77,24 @@ export type { BatchSpec, DreamRun, ObjectiveSpec } from './dream/batch.js';
 /** How `dreamUnits` runs (batch size, workers) and the progress it reports. */
 export type { RunOptions, DreamProgress } from './dream/schedule.js';
 
+// ---- Attribution (cnnviz cam, cnnviz saliency, docs/cam.md) -------------------------------
+/** Class activation maps (gradcam, gradcam++, layercam, scorecam, eigencam) of one layer: build once per model and options, `explain(x)` per image. */
+export { createCam, camMap, CAM_METHODS } from './attribution/cam.js';
+/** CAM options (method, class or top K, layer), a built explainer, a method name. */
+export type { CamOptions, Cam, CamMethod } from './attribution/cam.js';
+/** Gradient saliency (vanilla, smoothgrad, integrated-gradients, gradxinput, guided): build once, `explain(x)` per image. */
+export { createSaliency, saliencyMap, SALIENCY_METHODS, SALIENCY_DEFAULTS } from './attribution/saliency.js';
+/** Saliency options (method, class, samples, noise, steps, baseline, quadrature), a built explainer, names. */
+export type { SaliencyOptions, Saliency, SaliencyMethod, Baseline } from './attribution/saliency.js';
+/** The default CAM layer: the last 2x2-or-more feature map that reaches the classifier, not pooling nor a 1x1 logits conv. */
+export { defaultCamLayer } from './attribution/layer.js';
+/** A map (values, width, height, class, label, score, method), its statistics (peak, min, max, mean, sum), bilinear resizing. */
+export { mapStats, resizeMap } from './attribution/map.js';
+export type { AttributionMap, MapStats } from './attribution/map.js';
+/** Maps of one photo as a picture: colormap over the photo, or bare; one labelled tile per class. */
+export { renderMaps } from './attribution/render.js';
+export type { RenderOptions } from './attribution/render.js';
+
 // ---- Dataset index (cnnviz index, docs/index.md) -----------------------------------------
 /** Build or extend an index folder over photos: incremental, crash-safe, optionally one shard. */
 export { buildIndex } from './dataset-index/build.js';

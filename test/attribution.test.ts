@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
 import { initBackend } from '../src/backend/select.js';
 import { CAM_METHODS, createCam } from '../src/attribution/cam.js';
 import { defaultCamLayer } from '../src/attribution/layer.js';
@@ -13,6 +14,7 @@ import { type ModelMeta } from '../src/model/meta.js';
 import { loadModelInput } from '../src/model/probe.js';
 import { MOBILENET, ROOT, SHARED, describeWithShared, runCli } from './helpers/cli.js';
 import { expectClose } from './gradients-helpers.js';
+import { writeGraphModel } from './helpers/graph-fixture.js';
 
 const META: ModelMeta = { name: 'test', inputRange: [0, 1], inputRangeSource: 'default', extra: {} };
 const VAL = path.join(SHARED, 'data/cats-dogs/val');
@@ -101,6 +103,23 @@ describe('Grad-CAM and LayerCAM on a hand-built net equal the hand-computed maps
   });
 });
 
+test('a graph model: Grad-CAM at its Relu node equals the hand-computed map (mean of a max-pool: weight 1/64 for the class channel)', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cnnviz-cam-graph-'));
+  const loaded = await loadModel(writeGraphModel(dir));
+  const layer = defaultCamLayer(loaded);
+  expect(loaded.graph.layers[layer].className).toMatch(/Relu/);
+  const x = tf.tensor4d(seeded(64, 3).map((v) => (v + 1) / 2), [1, 8, 8, 1]);
+  const acts = tf.tidy(() => Array.from(tf.relu((loaded.graphModel!.execute(x, loaded.graph.layers[layer].node!) as tf.Tensor)).dataSync()));
+  for (const cls of [0, 1]) {
+    const m = createCam(loaded, { class: cls }).explain(x)[0];
+    expect([m.width, m.height]).toEqual([8, 8]);
+    expectClose(m.map, Array.from({ length: 64 }, (_, p) => acts[p * 2 + cls] / 64), 1e-5, `class ${cls}`);
+  }
+  const sal = createSaliency(loaded, { method: 'guided', class: 0 }).explain(x)[0];
+  expect(mapStats(sal).max).toBeGreaterThan(0);
+  x.dispose();
+});
+
 test('Gauss-Legendre nodes integrate polynomials up to degree 2n - 1 exactly on [0, 1]', () => {
   for (const n of [1, 2, 5, 64]) {
     const { nodes, weights } = gaussLegendre(n);
@@ -148,6 +167,17 @@ describe('every method agrees between the wasm and cpu backends (within 1e-4 of 
     expect(wasm.filter((m) => !(mapStats(m).max > 0)).map((m) => m.method)).toEqual([]);
     wasm.forEach((m, i) => expectClose(m.map, cpu[i].map, 1e-4, m.method));
   }, 60_000);
+});
+
+test('no tensor leaks: every method, run again and again, leaves the tensor count flat', () => {
+  const loaded = deeperNet();
+  const x = tf.tensor4d(seeded(12 * 12 * 3, 5).map((v) => (v + 1) / 2), [1, 12, 12, 3]);
+  const explainers = [...CAM_METHODS.map((method) => createCam(loaded, { method, top: 2 })), ...SALIENCY_METHODS.map((method) => createSaliency(loaded, { method, samples: 3, steps: 3 }))];
+  for (const e of explainers) e.explain(x);
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 3; i++) for (const e of explainers) e.explain(x);
+  expect(tf.memory().numTensors).toBe(before);
+  x.dispose();
 });
 
 describeWithShared('attribution on the shared MobileNet', MOBILENET)('attribution on the shared MobileNet', () => {
@@ -227,6 +257,26 @@ describe('the cam and saliency commands', () => {
     expect(r.stderr).toMatch(/gradcam at layer 81 base\/conv_pw_13_relu \[7, 7, 256\]/);
     expect(r.stderr.split('\n').filter((l) => l.startsWith('cnnviz: '))).toEqual([`cnnviz: ${path.join(dir, 'missing.jpg')}: image not found`]);
     expect(existsSync(path.join(dir, 'cat.gradcam.png'))).toBe(true);
+  }, 60_000);
+
+  test('--scale global draws every image of the run on one range: the weaker map stays darker', async () => {
+    const out = path.join(dir, 'global/');
+    const coffee = path.join(ROOT, 'examples/coffee.jpg');
+    const brightest = async (file: string) => {
+      const { data } = await sharp(file).raw().toBuffer({ resolveWithObject: true });
+      let best = 0;
+      for (let i = 0; i < data.length; i += 3) best = Math.max(best, data[i] + data[i + 1] + data[i + 2]);
+      return best;
+    };
+    const r = await runCli(['cam', cat, coffee, '--raw', '--scale', 'global', '-o', out, '--json']);
+    expect(r.code).toBe(0);
+    const [a, b] = r.stdout.toString().trim().split('\n').map((l) => JSON.parse(l).maps[0].max);
+    expect(a).toBeGreaterThan(b);
+    expect(await brightest(path.join(out, 'coffee.gradcam.png'))).toBeLessThan(await brightest(path.join(out, 'cat.gradcam.png')));
+    const alone = await runCli(['cam', coffee, '--raw', '-o', path.join(dir, 'alone.png')]);
+    expect(alone.code).toBe(0);
+    // Alone (--scale map), the same map is stretched to its own peak.
+    expect(await brightest(path.join(dir, 'alone.png'))).toBeGreaterThan(await brightest(path.join(out, 'coffee.gradcam.png')));
   }, 60_000);
 
   test('saliency -o - writes one PNG to stdout, the photo\'s size, and its line to stderr', async () => {

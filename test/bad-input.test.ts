@@ -219,6 +219,13 @@ describe('docs/errors.md is true', () => {
     cases.set('labels-count', ['predict', photo, '-m', model, '--labels', file('three.txt', 'a\nb\nc\n')]);
     cases.set('some-inputs-failed', ['predict', photo, path.join(dir, 'missing.png'), '-m', model]);
 
+    // Attribution (cam, saliency)
+    const cam = (...more: string[]) => ['cam', photo, '-m', model, '-o', path.join(dir, 'out.png'), ...more];
+    cases.set('cam-class-unknown', cam('--class', 'zebra'));
+    cases.set('cam-class-and-top', cam('--class', '1', '--top', '2'));
+    cases.set('cam-layer-not-map', cam('--layer', 'head'));
+    cases.set('cam-one-file-many-images', ['saliency', photo, photo, '-m', model, '-o', path.join(dir, 'out.png')]);
+
     // Dataset index
     const index = (...more: string[]) => ['index', photo, '-m', model, '-o', path.join(dir, 'idx'), ...more];
     cases.set('index-bad-shard', index('--shard', '0/2'));

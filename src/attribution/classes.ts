@@ -28,8 +28,8 @@ export function classLabel(loaded: LoadedModel, index: number): string {
 
 /** What to explain: a class by index or label, 'all', or the top K predicted classes (the default: the top one). */
 export interface ClassChoice {
-  /** An index, a label (or one of its comma-separated synonyms), or 'all'. */
-  class?: string | number;
+  /** An index, a label (or one of its comma-separated synonyms), or 'all'; a list for several classes. */
+  class?: string | number | readonly (string | number)[];
   /** The K classes with the highest scores. */
   top?: number;
 }
@@ -37,15 +37,17 @@ export interface ClassChoice {
 /** Check a class choice against the model before any image is read (usage errors exit 2). */
 export function checkClassChoice(loaded: LoadedModel, choice: ClassChoice): void {
   if (choice.class !== undefined && choice.top !== undefined) throw new UsageError('--class and --top both choose classes: give one of them');
-  if (choice.class !== undefined && String(choice.class).trim().toLowerCase() !== 'all') resolveClass(String(choice.class), loaded.meta.labels, scoredClasses(loaded));
+  chooseClasses(loaded, choice, []);
 }
+
+const specs = (c: ClassChoice['class']): string[] => (c === undefined ? [] : Array.isArray(c) ? c.map(String) : [String(c)]);
 
 /** The class indices a choice picks, given the image's class scores (highest first for --top). */
 export function chooseClasses(loaded: LoadedModel, choice: ClassChoice, scores: ArrayLike<number>): number[] {
   const count = scoredClasses(loaded);
-  if (choice.class !== undefined) {
-    if (String(choice.class).trim().toLowerCase() === 'all') return Array.from({ length: count }, (_, i) => i);
-    return [resolveClass(String(choice.class), loaded.meta.labels, count)];
+  const given = specs(choice.class);
+  if (given.length) {
+    return given.flatMap((spec) => (spec.trim().toLowerCase() === 'all' ? Array.from({ length: count }, (_, i) => i) : [resolveClass(spec, loaded.meta.labels, count)]));
   }
   const k = Math.min(choice.top ?? 1, count);
   return Array.from(scores, (s, i) => ({ s, i }))

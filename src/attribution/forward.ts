@@ -38,7 +38,7 @@ export function layerGradientPass(loaded: LoadedModel, layer: number) {
     const batch = k > 1 ? tf.tile(x, [k, 1, 1, 1]) : x;
     const shape = known ?? tf.tidy(() => probe.apply(x)[0].shape.slice(1));
     const delta = tf.zeros([k, ...shape]);
-    const picked = tf.oneHot(tf.tensor1d(classes, 'int32'), probe.shapes[1][0]);
+    const picked = tf.tidy(() => tf.oneHot(tf.tensor1d(classes, 'int32'), probe.shapes[1][0]));
     let acts: tf.Tensor | undefined;
     let scores: tf.Tensor | undefined;
     // Gradients with respect to the layer's output: a zero added there, and the gradient taken in it.

@@ -21,7 +21,7 @@ function isLogitsConv(info: LayerInfo, classes: number): boolean {
   const channels = info.outputShape[info.outputShape.length - 1];
   const cfg = info.layer.getConfig() as { kernelSize?: number | number[] };
   const k = cfg.kernelSize === undefined ? undefined : typeof cfg.kernelSize === 'number' ? [cfg.kernelSize, cfg.kernelSize] : cfg.kernelSize;
-  return channels === classes && (k === undefined || k.every((d) => d === 1));
+  return channels === classes && k !== undefined && k.every((d) => d === 1);
 }
 
 /** Indices of the layers the classifier's scores are computed from (layers models: by walking inbound nodes). */

@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { mapStats, type AttributionMap } from '../attribution/map.js';
-import { renderMaps, type RenderOptions } from '../attribution/render.js';
+import { mapPeak, renderMaps, type RenderOptions } from '../attribution/render.js';
 import { UsageError } from '../errors.js';
 import { COLORMAPS } from '../image/colormap.js';
 import { checkOutputWritable, encodePng, FITS, writeOutput, type Fit } from '../image/io.js';
@@ -19,7 +19,7 @@ import { ui } from './ui.js';
  */
 
 export interface AttributionCliOptions extends CommonOptions, LabelsOptions {
-  class?: string;
+  class?: string[];
   top?: number;
   output?: string;
   json?: boolean;
@@ -34,13 +34,13 @@ export interface AttributionCliOptions extends CommonOptions, LabelsOptions {
 
 export function addAttributionOptions(cmd: Command, what: string): Command {
   return cmd
-    .option('-c, --class <class>', "the class to explain: an index, a label (or one of its comma-separated names), or 'all' (default: the predicted class)")
+    .option('-c, --class <class>', "the class to explain: an index, a label (or one of its comma-separated names), or 'all'; repeat for several, one tile each (default: the predicted class)", (v: string, prev: string[] = []) => [...prev, v])
     .option('-k, --top <n>', 'explain the n highest-scoring classes, one tile each', intOption('--top', 1))
     .option('-o, --output <path>', `PNG file (one image), folder ending in '/', or '-' for stdout (default: <image>.${what}.png)`)
     .option('--raw', 'the bare map in the colormap, without the photo', false)
     .option('--alpha <a>', "the map's opacity over the photo", floatOption('--alpha', 0, 1), 0.5)
     .addOption(new Option('--cmap <name>', `colormap: ${COLORMAPS.join('|')}`).default('inferno').argParser(choiceOption('--cmap', COLORMAPS)))
-    .addOption(new Option('--scale <mode>', "map: each map from 0 to its own peak; global: one range for all maps of a run (the --range value, else each image's largest peak over its classes)").default('map').argParser(choiceOption('--scale', ['map', 'global'] as const)))
+    .addOption(new Option('--scale <mode>', "map: each map from 0 to its own peak; global: one range for every map of the run (all classes, all images: the largest peak, or --range)").default('map').argParser(choiceOption('--scale', ['map', 'global'] as const)))
     .option('--range <v>', 'with --scale global: the value drawn at the top of the colormap, the same for every image (see the peaks --json prints)', floatOption('--range', 0))
     .addOption(new Option('--fit <mode>', `how the image meets the model's input size: ${FITS.join('|')}`).default('cover').argParser(choiceOption('--fit', FITS)))
     .option('--json', 'JSON Lines on stdout, one object per image: {image, layer, method, output, maps: [{class, label, score, peak, min, max, mean, sum}]}', false);
@@ -84,14 +84,29 @@ export async function runAttribution(loaded: LoadedModel, images: string[], opts
   const dest = outputFor(images, opts.output, what);
   if (images.includes('-')) refuseTerminalStdin();
   const render: RenderOptions = { raw: opts.raw, alpha: opts.alpha, cmap: opts.cmap, scale: opts.scale, range: opts.range };
-  const job = async (image: string): Promise<ImageResult> => {
+  const compute = async (image: string) => {
     const { raster, tensor } = await loadModelInput(loaded, image, { fit: opts.fit, maxMegapixels: opts.maxPixels });
-    let maps: AttributionMap[];
     try {
-      maps = explain(tensor);
+      return { raster, maps: explain(tensor) };
     } finally {
       tensor.dispose();
     }
+  };
+  // --scale global over several images without --range: every map first, then one range for all.
+  const early = new Map<string, Promise<Awaited<ReturnType<typeof compute>>>>();
+  if (opts.scale === 'global' && opts.range === undefined && images.length > 1) {
+    let top = 0;
+    for (const image of images) {
+      const p = compute(image);
+      p.catch(() => undefined);
+      early.set(image, p);
+      const done = await p.catch(() => undefined);
+      for (const m of done?.maps ?? []) top = Math.max(top, mapPeak(m));
+    }
+    render.range = top;
+  }
+  const job = async (image: string): Promise<ImageResult> => {
+    const { raster, maps } = await (early.get(image) ?? compute(image));
     const output = dest(image);
     await writeOutput(output, await encodePng(renderMaps(maps, raster, render)));
     return { output, maps };

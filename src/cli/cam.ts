@@ -17,8 +17,7 @@ export function camCommand(): Command {
     .option('-l, --layer <spec>', 'the feature-map layer: index or name (default: the last layer of at least 2x2 that reaches the classifier, printed)');
   addAttributionOptions(cmd, 'cam').action(async (images: string[], opts: CamCliOptions) => {
     const loaded = await openModelWithLabels(opts);
-    const top = opts.class === undefined ? opts.top : undefined;
-    const cam = createCam(loaded, { method: opts.method, layer: opts.layer, class: opts.class, top: opts.class !== undefined && opts.top !== undefined ? opts.top : top });
+    const cam = createCam(loaded, { method: opts.method, layer: opts.layer, class: opts.class, top: opts.top });
     const info = loaded.graph.layers[cam.layer];
     ui.info(`${opts.method} at layer ${info.index} ${info.name} [${info.outputShape.slice(1).join(', ')}]${opts.layer === undefined ? ' (default: the last feature map before the classifier; --layer to choose)' : ''}`);
     await runAttribution(loaded, images, opts, safeMethod(opts.method), { layer: info.name, method: opts.method }, (x) => cam.explain(x));
@@ -30,7 +29,8 @@ export function camCommand(): Command {
     'cnnviz cam examples/cat.jpg',
     'cnnviz cam examples/cat.jpg --class all --raw -o cat.both.png',
     'cnnviz cam examples/cat.jpg examples/coffee.jpg --method gradcam++ --json',
-    'cnnviz cam examples/coffee.jpg -m mobilenet/ --top 2 --scale global',
+    'cnnviz cam examples/cat.jpg --top 2 --scale global',
+    "cnnviz cam examples/coffee.jpg -m mobilenet/ --class espresso --class 'coffee mug'",
     "cnnviz cam examples/cat.jpg --class dog --layer conv_pw_11_relu --method layercam",
   ]);
 }

@@ -134,14 +134,14 @@ function graphForward(loaded: LoadedModel, graphModel: tf.GraphModel, sources: S
       const byName = new Map(computed.map((n, i) => [n, outs[i]]));
       return names.map((n) => (n === inputNode ? x.clone() : byName.get(n)!));
     }
-    // Tapped: the read nodes first, then the rest fed the tapped values (execute takes any node as an input).
+    // Tapped: one read after the other (reads listed upstream first), each computed with the
+    // tapped values before it fed in its place (execute takes any node as an input).
     return withGradients(gradients, () => {
       const fed: tf.NamedTensorMap = { [inputNode!]: x };
-      const firsts = [...new Set(names)];
-      const early = firsts.filter((n) => n !== inputNode);
-      const earlyOuts = early.length ? executeNodes(graphModel, x, early) : [];
-      early.forEach((n, i) => (fed[n] = earlyOuts[i]));
-      names.forEach((n, i) => (fed[n] = tap(i, fed[n])));
+      names.forEach((n, i) => {
+        const value = n === inputNode ? x : n in fed ? fed[n] : (graphModel.execute({ ...fed }, n) as tf.Tensor);
+        fed[n] = tap(i, value);
+      });
       return names.map((n) => fed[n]);
     });
   };
