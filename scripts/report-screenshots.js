@@ -16,6 +16,8 @@ try {
   for (const [name, rel, height] of [['model', 'index.html', 700], ['layer', 'layers/base_conv_pw_7_relu/index.html', 560], ['unit', 'layers/base_conv_pw_7_relu/3.html', 900]]) {
     const page = await browser.newPage({ viewport: { width: 1000, height } });
     await page.goto(pathToFileURL(path.join(site, rel)).href, { waitUntil: 'load' });
+    // Lazy pictures below the fold never load in a screenshot: load them all.
+    await page.evaluate(() => document.querySelectorAll('img').forEach((i) => (i.loading = 'eager')));
     await page.waitForFunction(() => [...document.images].every((i) => i.complete));
     await page.screenshot({ path: path.join(ROOT, 'docs/img', `report-${name}.png`) });
     await page.close();
