@@ -6,7 +6,7 @@
 // the full time is extrapolated: index + (reduced - its own index) x 512/16 dreams. Then the
 // re-run with nothing changed (target ≤ 10 s).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +51,14 @@ export default async function benchReport({ full = process.env.CNNVIZ_BENCH_REPO
     const args = ['report', '-m', MOBILENET, '--images', VAL, '--layers', 'conv_pw_7_relu', '--units', `0-${units - 1}`, '--steps', '256', '-o', site];
     const t = run(args);
     console.log(`| conv_pw_7_relu, ${units} units, 256 steps, 500 photos | ${fmt(t)} | |`);
+    // A unit page with its pictures (the dreams at 256 steps, 9 + 9 crops), the largest of the 16.
+    const layerDir = path.join(site, 'layers', 'conv_pw_7_relu');
+    const weight = (u) => {
+      const html = readFileSync(path.join(layerDir, `${u}.html`), 'utf8');
+      return [...html.matchAll(/<img [^>]*src="([^"]+)"/g)].reduce((a, m) => a + readFileSync(path.join(layerDir, m[1])).length, Buffer.byteLength(html));
+    };
+    const kb = Math.max(...Array.from({ length: units }, (_, u) => weight(u))) / 1024;
+    console.log(`| heaviest unit page with its pictures | ${kb.toFixed(0)} KB | ≤ 300 KB: ${kb <= 300 ? 'PASS' : 'MISSED'} |`);
     const perUnit = Math.max(0, t - ownIndex) / units;
     const estimate = index + perUnit * 512;
     console.log(`| 512 units (the issue's 3 layers), extrapolated: index + ${perUnit.toFixed(1)} s x 512 units | ${fmt(estimate)} | ≤ 45 min: ${estimate <= 2700 ? 'PASS' : 'MISSED'} (estimate) |`);

@@ -113,6 +113,16 @@ export type { DatasetIndex, RankedUnit, RankOptions, IndexLayer, LayerStats, Ind
 /** `buildIndex`'s options and what it reports. */
 export type { BuildOptions, BuildReport } from './dataset-index/build.js';
 
+// ---- Report (cnnviz report, docs/report.md) ---------------------------------------------
+/** Write or update a model's static site (model, layer, unit, image pages); incremental, optionally one shard. */
+export { buildReport } from './report/build.js';
+/** Join report folders made with --shard into one site. */
+export { mergeReports } from './report/merge.js';
+/** `buildReport`'s options and result. */
+export type { ReportOptions, ReportResult } from './report/build.js';
+/** One extra section of an image page (the Grad-CAM hook). */
+export type { ImageSection } from './report/pages.js';
+
 // ---- Images ------------------------------------------------------------------------------
 /** The in-memory picture every function shares: interleaved 8-bit samples, row-major. */
 export type { Raster } from './image/raster.js';

@@ -16,7 +16,7 @@ import { type LoadedModel } from '../model/load.js';
 import { layerActivations, loadModelInput, topPredictions } from '../model/probe.js';
 import { describeLayers } from '../model/summary.js';
 import { kernelsFigure, learnedKernels } from '../tutorial/learned.js';
-import { dreamJobs, groupInShard, unitGroups } from './dreams.js';
+import { DREAM_GROUP, DREAM_KINDS, dreamJobs, groupInShard, unitGroups, type DreamJob } from './dreams.js';
 import { isDone, keyOf, readManifest, writeIfChanged, writeManifest } from './manifest.js';
 import { esc } from './html.js';
 import { imagePage, layerPage, modelPage, unitPage, type ExampleCrop, type ImageSection, type ReportLayer } from './pages.js';
@@ -54,6 +54,8 @@ export interface ReportResult {
 }
 
 const CROP = 80;
+/** Dream groups painted by one worker pool (a killed run loses at most these). */
+const GROUPS_PER_CALL = 4;
 const SITE_INDEX = 'data/index';
 
 async function jpeg(img: Raster): Promise<Buffer> {
@@ -101,20 +103,41 @@ export async function buildReport(loaded: LoadedModel, site: string, o: ReportOp
   const jobs = mine.flatMap(({ l, g }) => dreamJobs(loaded, l, g, { steps: o.steps, seed: o.seed, model: o.modelArg }));
   let [made, kept, done] = [0, 0, 0];
   progress('dreams', 0, jobs.length);
-  for (const job of jobs) {
-    const key = keyOf(job.command, fingerprint);
-    const files = job.files.map((f) => f.site);
-    if (isDone(site, manifest, files, key)) kept++;
-    else {
-      const run = await dreamUnits(loaded, job.spec, { batchSize: 8, workers: o.workers, compiledDir: o.compiledDir });
-      for (let i = 0; i < files.length; i++) {
-        await writeFileAtomic(path.join(site, files[i]), await encodePng(run.images[i]));
-        manifest.artefacts[files[i]] = key;
+  // Jobs of one layer and kind that are still to do run together, a few groups per call: the
+  // batches are the groups' own (dreamUnits splits the units into the same runs of 8, or of 2
+  // for the diversity row's 3 copies; only a layer's last group can be short, and it comes
+  // last), so the bytes are the printed commands', while one worker pool serves them all and
+  // its workers run the groups' batches side by side.
+  const todo = jobs.filter((job) => {
+    const ok = isDone(site, manifest, job.files.map((f) => f.site), keyOf(job.command, fingerprint));
+    if (ok) kept++;
+    return !ok;
+  });
+  done = kept;
+  progress('dreams', done, jobs.length);
+  const layerPos = (j: DreamJob) => layers.findIndex((l) => l.name === j.layer.name);
+  // `jobs` alternates kinds (dream, neg, div per group): put each layer's kinds together, groups in order.
+  todo.sort((a, b) => layerPos(a) - layerPos(b) || DREAM_KINDS.indexOf(a.kind) - DREAM_KINDS.indexOf(b.kind));
+  const calls: DreamJob[][] = [];
+  for (const job of todo) {
+    const last = calls[calls.length - 1];
+    if (last && last.length < GROUPS_PER_CALL && last[0].layer.name === job.layer.name && last[0].kind === job.kind) last.push(job);
+    else calls.push([job]);
+  }
+  for (const call of calls) {
+    const units = call.flatMap((j) => j.units);
+    const run = await dreamUnits(loaded, { ...call[0].spec, units }, { batchSize: DREAM_GROUP, workers: o.workers, compiledDir: o.compiledDir });
+    let i = 0;
+    for (const job of call) {
+      const key = keyOf(job.command, fingerprint);
+      for (const f of job.files) {
+        await writeFileAtomic(path.join(site, f.site), await encodePng(run.images[i++]));
+        manifest.artefacts[f.site] = key;
       }
       await writeManifest(site, manifest);
       made++;
+      progress('dreams', ++done, jobs.length);
     }
-    progress('dreams', ++done, jobs.length);
   }
 
   // 3. Dataset examples and unit pages, for this shard's units.

@@ -9,7 +9,7 @@ table{border-collapse:collapse;font-size:13px}th,td{padding:3px 8px;border-botto
 img.px{image-rendering:pixelated}figure{margin:0;display:inline-block;text-align:center;font-size:12px}figure img{display:block}
 .row{display:flex;flex-wrap:wrap;gap:8px}.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(104px,1fr));gap:6px}
 .grid a{display:block;text-align:center;font-size:12px;text-decoration:none;color:#111}.grid img{width:96px;height:96px;display:block;margin:0 auto;background:#eee}
-.thumbs{display:grid;grid-template-columns:repeat(2,40px);gap:1px}.thumbs img{width:40px;height:40px}
+.thumbs{display:grid;grid-template-columns:repeat(2,40px);gap:1px}.thumbs img{width:40px;height:40px}.thumbs.big{grid-template-columns:repeat(2,64px);margin:0 12px 4px 0}.thumbs.big img{width:64px;height:64px}
 pre{background:#f4f4f4;padding:8px;overflow-x:auto;font-size:12px;white-space:pre-wrap}.keys{color:#555;font-size:13px}
 label{margin-right:16px}
 `;

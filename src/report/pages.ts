@@ -31,7 +31,9 @@ export function modelPage(m: ModelSummary, layers: ReportLayer[], images: { href
   });
   const body = `<h1>${esc(m.name)}</h1>
 <p>Input ${esc(shape(m.inputShape))}, range [${m.inputRange.join(', ')}] (${esc(m.inputRangeSource)}); ${m.totalParams.toLocaleString('en')} parameters; ${m.layers.length} layers, ${layers.length} with unit pages.</p>
-<h2>Layers</h2>
+<h2>Layers with unit pages</h2>
+<div class="row">${layers.map((rl) => `<figure><a class="thumbs big" href="layers/${esc(rl.dir)}/index.html">${rl.units.slice(0, 4).map((u) => `<img src="layers/${esc(rl.dir)}/${u}.dream.png" alt="${esc(dreamAlt(rl, u, 'dream'))}" width="64" height="64">`).join('')}</a><figcaption><a href="layers/${esc(rl.dir)}/index.html">${esc(rl.name)}</a>, ${rl.units.length} units</figcaption></figure>`).join('')}</div>
+<h2>All layers</h2>
 <table><thead><tr><th scope="col">#</th><th scope="col">name</th><th scope="col">type</th><th scope="col">output shape</th><th scope="col">params</th><th scope="col">receptive field</th><th scope="col">dreams</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table>
 ${images.length ? `<h2>Images</h2><ul>${images.map((i) => `<li><a href="${esc(i.href)}">${esc(i.name)}</a></li>`).join('')}</ul>` : ''}`;
