@@ -55,13 +55,13 @@ const samples = [];
 const t0 = Date.now();
 for (let r = 0; r < runs; r++) {
   const settings = { ...DEFAULTS, steps, size, seed: 1000 + r };
-  await dreamUnits(loaded, { layerIndex: layer, units: [r % units], settings }, { batchSize: 1, workers: 1 }, (p) => {
+  await dreamUnits(loaded, { objective: { expression: `channel(${layer}, unit)` }, units: [r % units], settings }, { batchSize: 1, workers: 1 }, (p) => {
     const step = r * steps + p.done;
     if (step % every !== 0) return;
     globalThis.gc?.();
-    const sample = { step, tensors: tf.memory().numTensors, rssMB: process.memoryUsage().rss / 2 ** 20 };
+    const sample = { step, tensors: tf.memory().numTensors, rssMB: process.memoryUsage().rss / 2 ** 20, heapMB: (tf.backend().wasm?.HEAPU8.length ?? 0) / 2 ** 20 };
     samples.push(sample);
-    process.stdout.write(`step ${String(step).padStart(6)}  tensors ${sample.tensors}  rss ${sample.rssMB.toFixed(1)} MB  (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
+    process.stdout.write(`step ${String(step).padStart(6)}  tensors ${sample.tensors}  rss ${sample.rssMB.toFixed(1)} MB  wasm heap ${sample.heapMB.toFixed(0)} MB  (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
   });
 }
 
@@ -76,10 +76,13 @@ const rss = tail.map((s) => s.rssMB);
 const rssLo = Math.min(...rss);
 const rssHi = Math.max(...rss);
 const flat = tensors.every((n) => n === ref.tensors);
+// The wasm heap only grows (it is never given back): from step `from` on it must not.
+const heapFlat = tail.every((s) => s.heapMB === ref.heapMB);
 const within = rssHi <= ref.rssMB * (1 + rssTolerance) && rssLo >= ref.rssMB * (1 - rssTolerance);
 process.stdout.write(
   `\nsoak: ${runs * steps} steps in ${((Date.now() - t0) / 1000).toFixed(0)} s\n` +
     `  tensors from step ${ref.step}: ${Math.min(...tensors)}-${Math.max(...tensors)} (at step ${ref.step}: ${ref.tensors}) ${flat ? 'flat: ok' : 'NOT FLAT'}\n` +
+    `  wasm heap from step ${ref.step}: ${Math.max(...tail.map((s) => s.heapMB)).toFixed(0)} MB (at step ${ref.step}: ${ref.heapMB.toFixed(0)} MB) ${heapFlat ? 'flat: ok' : 'GREW'}\n` +
     `  rss from step ${ref.step}: ${rssLo.toFixed(1)}-${rssHi.toFixed(1)} MB (at step ${ref.step}: ${ref.rssMB.toFixed(1)} MB, ${((rssHi / ref.rssMB - 1) * 100).toFixed(1)}% above, ${((1 - rssLo / ref.rssMB) * 100).toFixed(1)}% below) ${within ? `within ${rssTolerance * 100}%: ok` : `OUTSIDE ${rssTolerance * 100}%`}\n`,
 );
-process.exit(flat && within ? 0 : 1);
+process.exit(flat && heapFlat && within ? 0 : 1);
