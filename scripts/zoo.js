@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // `npm run zoo [-- NAME ...] [--out DIR]`: build the fixture zoo of issue 18 (darknet-tiny, vgg,
 // resnet, inception-v3; src/zoo/fixtures.ts) with fixed seeds and save each as a TF.js layers
-// model (model.json + weights.bin + cnnviz.json) in .zoo/NAME/ (git-ignored). A fixture already
-// there is kept unless --force. Needs the build (`npm run build`).
+// model (model.json + weights.bin + cnnviz.json) in .zoo/NAME/ (git-ignored). model.json has the
+// layout tensorflowjs_converter writes for a Keras model (modelTopology.model_config), which the
+// PyTorch reference (../shared/tools/torch-reference) reads. A fixture already there is kept
+// unless --force. Needs the build (`npm run build`).
+import { readFileSync } from 'node:fs';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +23,7 @@ if (!existsSync(path.join(ROOT, 'dist/zoo/fixtures.js'))) {
 }
 const { ZOO_NAMES, ZOO_BUILDERS } = await import(path.join(ROOT, 'dist/zoo/fixtures.js'));
 const { saveModel } = await import(path.join(ROOT, 'dist/model/save.js'));
+const { writeFileAtomic } = await import(path.join(ROOT, 'dist/image/io.js'));
 const { initBackend } = await import(path.join(ROOT, 'dist/backend/select.js'));
 const tf = await import('@tensorflow/tfjs');
 
@@ -39,6 +43,10 @@ for (const name of names.length ? names : ZOO_NAMES) {
   const t0 = Date.now();
   const { model, sidecar } = ZOO_BUILDERS[name]();
   await saveModel(model, dir, sidecar);
+  const file = path.join(dir, 'model.json');
+  const json = JSON.parse(readFileSync(file, 'utf8'));
+  json.modelTopology = { keras_version: json.modelTopology.keras_version, backend: json.modelTopology.backend ?? 'tensorflow', model_config: json.modelTopology };
+  await writeFileAtomic(file, JSON.stringify(json));
   const params = model.countParams();
   model.dispose();
   console.error(`zoo: ${name}: ${model.layers.length} layers, ${(params / 1e6).toFixed(2)} M parameters -> ${path.relative(process.cwd(), path.join(dir, 'model.json'))} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);

@@ -143,6 +143,26 @@ describe('wasm conv2d gradients match cpu', () => {
     }
   });
 
+  test('Conv2DBackpropInput of strided 1x1 convs (the zero-spread path), odd and even sizes, every padding', async () => {
+    const rand = mulberry32(7);
+    const pads: ConvPad[] = ['same', 'valid', [[0, 0], [0, 2], [0, 1], [0, 0]], [[0, 0], [1, 0], [0, 1], [0, 0]]];
+    for (const [h, w, sh, sw] of [[8, 8, 2, 2], [9, 7, 2, 2], [10, 11, 3, 2], [5, 6, 2, 3], [3, 3, 2, 2]]) {
+      for (const pad of pads) {
+        const c = { n: 2, h, w, ci: 5, co: 7, kh: 1, kw: 1, strides: [sh, sw] as [number, number], dilations: [1, 1] as [number, number], pad, m: 1 };
+        const ho = outLen(h, 1, sh, 1, pad, 1), wo = outLen(w, 1, sw, 1, pad, 2);
+        if (ho < 1 || wo < 1) continue;
+        const dy = { data: randomArray(rand, c.n * ho * wo * c.co), shape: [c.n, ho, wo, c.co] };
+        const filter = { data: randomArray(rand, c.ci * c.co), shape: [1, 1, c.ci, c.co] };
+        const attrs = { strides: c.strides, pad, dataFormat: 'NHWC', inputShape: [c.n, h, w, c.ci] };
+        const ref = await on('cpu', () => run('Conv2DBackpropInput', { dy, filter }, attrs));
+        const got = await on('wasm', () => run('Conv2DBackpropInput', { dy, filter }, attrs));
+        expectClose(got, ref, 1e-5, JSON.stringify(c));
+        const direct = read(() => conv2dInputGradient(tf.tensor4d(dy.data, dy.shape as never), tf.tensor4d(filter.data, [1, 1, c.ci, c.co]), [c.n, h, w, c.ci], { strides: c.strides, dilations: [1, 1], pad }));
+        expectClose(direct, ref, 1e-5, `direct ${JSON.stringify(c)}`);
+      }
+    }
+  });
+
   test('Conv2DBackpropFilter over random geometries', async () => {
     const rand = mulberry32(2);
     for (let t = 0; t < CASES; t++) {

@@ -138,11 +138,26 @@ function stridedInputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, info: tf.bac
   return qh * sh === h && qw * sw === w ? (spread as tf.Tensor4D) : tf.slice(spread as tf.Tensor4D, [0, 0, 0, 0], [n, h, w, ci]);
 }
 
+/**
+ * A strided 1×1 conv (ResNet's downsampling and projection convs): only one output phase of
+ * s*s is non-zero, so a 1×1 conv of dy with the transposed filter, spread out with zeros, is
+ * the whole gradient (the phases path would compute all s*s phases, s*s times the work).
+ */
+function pointwiseStridedInputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, info: tf.backend_util.Conv2DInfo): tf.Tensor4D {
+  const transposed = derivedWeight(filter, 'conv2d-1x1-transpose', (f) => tf.transpose(f, [0, 1, 3, 2])) as tf.Tensor4D;
+  const spread = zeroDilate(tf.conv2d(dy, transposed, 1, 'valid'), [info.strideHeight, info.strideWidth]);
+  const [n, sh, sw, ci] = spread.shape;
+  const [h, w] = [info.inHeight, info.inWidth];
+  const cropped = sh > h || sw > w ? tf.slice(spread, [0, 0, 0, 0], [n, Math.min(sh, h), Math.min(sw, w), ci]) : spread;
+  return sh < h || sw < w ? tf.pad(cropped, [[0, 0], [0, Math.max(0, h - sh)], [0, Math.max(0, w - sw)], [0, 0]]) : cropped;
+}
+
 /** dL/dx of conv2d(x, filter) from dL/dy, as a conv2d of dy with the flipped, transposed filter. */
 export function conv2dInputGradient(dy: tf.Tensor4D, filter: tf.Tensor4D, inputShape: number[], g: ConvGeometry): tf.Tensor4D {
   return tf.tidy(() => {
     const info = convInfo(inputShape, filter.shape, g, false);
     const strided = info.strideHeight > 1 || info.strideWidth > 1;
+    if (strided && info.filterHeight === 1 && info.filterWidth === 1 && info.padInfo.top === 0 && info.padInfo.left === 0) return pointwiseStridedInputGradient(dy, filter, info);
     if (strided && info.dilationHeight === 1 && info.dilationWidth === 1) return stridedInputGradient(dy, filter, info);
     const flipped = derivedWeight(filter, 'conv2d-flip', (f) => tf.transpose(tf.reverse(f, [0, 1]), [0, 1, 3, 2])) as tf.Tensor4D;
     const spread = zeroDilate(dy, [info.strideHeight, info.strideWidth]);

@@ -18,6 +18,12 @@ export interface ZooOptions {
   width?: number;
   /** Seed of every initializer (default 1). */
   seed?: number;
+  /**
+   * Inception only: batch norms with an explicit scale of 1 instead of none, the same function
+   * and the same other weights. tfjs's own batch-norm gradient fails on a scale-less batch norm,
+   * so the tests' unfused cpu reference needs this; cnnviz's dreams do not.
+   */
+  explicitScale?: boolean;
 }
 
 export interface ZooFixture {
@@ -57,13 +63,14 @@ type T = tf.SymbolicTensor;
 const apply = (layer: tf.layers.Layer, x: T | T[]): T => layer.apply(x) as T;
 
 /** A batch norm with non-trivial statistics, so a test that folds it into the conv checks something. */
-function batchNorm(nm: Namer, x: T, opts: { scale?: boolean; name?: string } = {}): T {
+function batchNorm(nm: Namer, x: T, opts: { scale?: boolean; unitScale?: boolean; name?: string } = {}): T {
+  const gamma = tf.initializers.randomUniform({ minval: 0.8, maxval: 1.2, seed: nm.seed() });
   return apply(
     tf.layers.batchNormalization({
       name: opts.name ?? nm.name('batch_normalization'),
       scale: opts.scale ?? true,
       epsilon: 0.001,
-      gammaInitializer: tf.initializers.randomUniform({ minval: 0.8, maxval: 1.2, seed: nm.seed() }),
+      gammaInitializer: opts.unitScale ? tf.initializers.ones() : gamma,
       betaInitializer: tf.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: nm.seed() }),
       movingMeanInitializer: tf.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: nm.seed() }),
       movingVarianceInitializer: tf.initializers.randomUniform({ minval: 0.5, maxval: 1.5, seed: nm.seed() }),
@@ -193,7 +200,7 @@ export function inceptionV3(opts: ZooOptions = {}): ZooFixture {
   const input = tf.input({ shape: [size, size, 3], name: 'input_1' });
   const cbn = (x: T, filters: number, rows: number, cols: number, padding: 'same' | 'valid' = 'same', strides = 1): T => {
     let y = conv(nm, x, scaled(filters, w), [rows, cols], { strides, padding });
-    y = batchNorm(nm, y, { scale: false });
+    y = batchNorm(nm, y, { scale: opts.explicitScale ?? false, unitScale: opts.explicitScale });
     return apply(tf.layers.activation({ activation: 'relu', name: nm.name('activation') }), y);
   };
   const maxPool = (x: T) => apply(tf.layers.maxPooling2d({ poolSize: 3, strides: 2, name: nm.name('max_pooling2d') }), x);
