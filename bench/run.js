@@ -8,6 +8,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const FIRST = ['gradients.js', 'pool.js'];
+// Not sections: run on their own (`--profile`).
+const APART = ['profile.js'];
 
 async function machineInfo() {
   const tf = await import('@tensorflow/tfjs');
@@ -34,12 +36,18 @@ async function machineInfo() {
 }
 
 async function main() {
+  if (process.argv.includes('--profile')) {
+    // `npm run bench -- --profile [...]`: where a dream step's time goes (bench/profile.js), no sections.
+    const { default: profile } = await import(pathToFileURL(path.join(HERE, 'profile.js')).href);
+    await profile(process.argv.slice(2).filter((a) => a !== '--profile'));
+    return;
+  }
   if (!existsSync(path.join(HERE, '../dist/backend/select.js'))) {
     console.error('bench: dist/ is missing; run npm run build first');
     process.exit(1);
   }
   await machineInfo();
-  const others = readdirSync(HERE).filter((f) => f.endsWith('.js') && f !== 'run.js' && !f.startsWith('_') && !FIRST.includes(f)).sort();
+  const others = readdirSync(HERE).filter((f) => f.endsWith('.js') && f !== 'run.js' && !f.startsWith('_') && !FIRST.includes(f) && !APART.includes(f)).sort();
   for (const file of [...FIRST, ...others]) {
     if (!existsSync(path.join(HERE, file))) continue;
     try {

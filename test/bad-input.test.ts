@@ -245,6 +245,11 @@ describe('docs/errors.md is true', () => {
     mkdirSync(path.join(dir, 'no-dreams'));
     cases.set('examples-dream-missing', examples('--index', idx, '--layer', 'edges', '--with-dream', path.join(dir, 'no-dreams')));
 
+    // Reports
+    cases.set('report-no-images', ['report', '-m', model, '-o', path.join(dir, 'site')]);
+    cases.set('report-merge-and-images', ['report', '--merge', path.join(dir, 'not-an-index'), '--images', path.join(dir, 'no-photos'), '-o', path.join(dir, 'site')]);
+    cases.set('report-not-a-report', ['report', '--merge', path.join(dir, 'not-an-index'), '-o', path.join(dir, 'site')]);
+
     const list: FuzzCase[] = [...cases].map(([id, argv]) => ({ id, argv, what: id, output: path.join(dir, 'out.png') }));
     const report = await runBatch(list, dir, 'errors', 300_000);
     expect(report.died).toBeUndefined();

@@ -1,7 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/select.js';
 import { COMMANDS } from '../src/cli/main.js';
@@ -10,29 +8,8 @@ import { isGraphModelJson } from '../src/model/load.js';
 import { resolveLayers } from '../src/model/address.js';
 import { loadModel } from '../src/model/load.js';
 import { saveModelTo, tempDir } from './helpers/models.js';
-import { ROOT, runCli } from './helpers/cli.js';
+import { loadedModules, ROOT, runCli } from './helpers/cli.js';
 
-const BIN = path.join(ROOT, 'bin/cnnviz.js');
-
-/**
- * The CommonJS modules a CLI run loaded, read from require's cache at exit by a preloaded probe.
- * tfjs, its backends and sharp are CommonJS, so however they are imported they land there.
- */
-function loadedModules(args: string[]): { code: number | null; modules: string[] } {
-  const dir = tempDir('cnnviz-probe-');
-  const probe = path.join(dir, 'probe.mjs');
-  const out = path.join(dir, 'modules.json');
-  writeFileSync(
-    probe,
-    `import { createRequire } from 'node:module';
-import { writeFileSync } from 'node:fs';
-const require = createRequire(import.meta.url);
-process.on('exit', () => writeFileSync(${JSON.stringify(out)}, JSON.stringify(Object.keys(require.cache))));
-`,
-  );
-  const r = spawnSync(process.execPath, ['--import', pathToFileURL(probe).href, BIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' } });
-  return { code: r.status, modules: JSON.parse(readFileSync(out, 'utf8')) as string[] };
-}
 
 const HEAVY = /node_modules[\\/](@tensorflow|sharp|@img|h5wasm|piscina)[\\/]/;
 

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
@@ -9,7 +9,7 @@ import { nominalBox, receptiveFields, type LayerField } from '../src/model/recep
 import { inputBoxToPhoto as indexInputBoxToPhoto } from '../src/dataset-index/query.js';
 import { clipBox, inputBoxToPhoto } from '../src/examples/geometry.js';
 import { gridGeometry } from '../src/image/grid.js';
-import { runCli } from './helpers/cli.js';
+import { loadedModules, runCli } from './helpers/cli.js';
 import { saveModelTo, tempDir, validConvModel } from './helpers/models.js';
 
 /** Photos of different sizes and brightness blobs, so filters rank them differently. */
@@ -108,6 +108,29 @@ describe('cnnviz examples', () => {
     const rows = (r: typeof fromIndex) => (JSON.parse(r.stdout.toString()) as { activation: number }[]).map(({ activation, ...rest }) => ({ ...rest, activation: Number(activation.toFixed(4)) }));
     expect(rows(fromIndex)).toHaveLength(16);
     expect(rows(fromIndex)).toEqual(rows(onTheFly));
+  });
+
+  test('from an index that records receptive fields: no tfjs, no wasm, and the output of an older index (fields from the model)', async () => {
+    const manifest = JSON.parse(readFileSync(path.join(idx, 'manifest.json'), 'utf8'));
+    expect(manifest.version).toBe(2);
+    expect(manifest.layers[0].field).toEqual({ rows: expect.any(Object), cols: expect.any(Object), global: false });
+    // The same index as format version 1 wrote it: no fields, so the query builds the model's graph.
+    const old = path.join(dir, 'v1.idx');
+    cpSync(idx, old, { recursive: true });
+    writeFileSync(path.join(old, 'manifest.json'), JSON.stringify({ ...manifest, version: 1, layers: manifest.layers.map(({ field: _f, ...l }: { field: unknown }) => l) }));
+    const args = ['--layer', 'c2', '--filters', '0-3', '-k', '4'];
+    const fast = loadedModules(['examples', '--index', idx, ...args, '--json']);
+    expect([fast.code, fast.stderr]).toEqual([0, '']);
+    expect(fast.modules.filter((m) => /node_modules[\\/](@tensorflow|piscina)[\\/]/.test(m))).toEqual([]);
+    const slow = loadedModules(['examples', '--index', old, ...args, '--json']);
+    expect(slow.code).toBe(0);
+    expect(slow.modules.some((m) => /@tensorflow[\\/]tfjs-layers[\\/]/.test(m))).toBe(true);
+    expect(JSON.parse(fast.stdout)).toHaveLength(16);
+    expect(JSON.parse(fast.stdout)).toEqual(JSON.parse(slow.stdout));
+    // And the sheet, pixel for pixel.
+    const sheets = await Promise.all([idx, old].map(async (i) => (await runCli(['examples', '--index', i, ...args, '--tile', '32', '-o', '-'])).stdout));
+    expect(sheets[0].length).toBeGreaterThan(100);
+    expect(sheets[0].equals(sheets[1])).toBe(true);
   });
 
   test('photos tied at a capped maximum are ranked by their mean, not by file name', async () => {

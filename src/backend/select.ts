@@ -3,9 +3,9 @@ import tf = require('@tensorflow/tfjs');
 import { UsageError } from '../errors.js';
 import { registerWasmGradients } from './gradients.js';
 
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
-export type BackendRequest = BackendName | 'auto';
-export const BACKEND_CHOICES: readonly BackendRequest[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+import { BACKEND_CHOICES, type BackendName, type BackendRequest } from './choices.js';
+
+export { BACKEND_CHOICES, type BackendName, type BackendRequest } from './choices.js';
 
 /**
  * tfjs greets Node users on stdout/stderr ("Hi there 👋 ... install tfjs-node"), and the

@@ -9,7 +9,7 @@ import { flatDreamNote } from '../dream/flat.js';
 import { directionFromFile, directionFromPhotos, directionLayer } from '../dream/direction.js';
 import { describeObjective, shorthandExpression } from '../dream/objectives/bind.js';
 import { parseObjective } from '../dream/objectives/parse.js';
-import { DIVERSITY_DEFAULTS } from '../dream/objectives/group.js';
+import { DIVERSITY_DEFAULTS, diversityExpression } from '../dream/objectives/group.js';
 import { channelRead } from '../dream/flat.js';
 import { logitsSource } from '../dream/logits.js';
 import { createProbe } from '../dream/probe.js';
@@ -148,7 +148,7 @@ export function dreamCommand(): Command {
       if (opts.diversity > 1 && !about.functions.includes('diversity')) {
         const layer = about.layers[0] ?? (kind === 'logit' ? undefined : layerIndex);
         if (layer === undefined) throw new UsageError(`--diversity needs an objective that reads a layer, but ${about.text} reads none`);
-        expression = `${expression} - ${opts.diversityWeight} * diversity(${layer}${opts.diversityKeep ? `, keep=${opts.diversityKeep}` : ''})`;
+        expression = diversityExpression(expression, layer, opts.diversityWeight, opts.diversityKeep);
         node = parseObjective(expression);
         about = describeObjective(loaded, node);
       }

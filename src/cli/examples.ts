@@ -3,12 +3,12 @@ import { UsageError } from '../errors.js';
 import { checkOutputWritable, encodePng, FITS, writeOutput, type Fit } from '../image/io.js';
 import { listInputs } from '../dataset-index/files.js';
 import { readManifest } from '../dataset-index/format.js';
-import { indexInMemory, openIndex, type DatasetIndex } from '../dataset-index/query.js';
+import { findIndexLayer, indexInMemory, openIndex, type DatasetIndex } from '../dataset-index/query.js';
 import { cropBox, exampleLabel, labelTile, resizeTile } from '../examples/crop.js';
-import { findExamples, layerFieldFor, type Example } from '../examples/find.js';
+import { findExamples, layerFieldFor, recordedField, type Example } from '../examples/find.js';
 import { examplesSheet } from '../examples/sheet.js';
 import { resolveIndexList, resolveLayer } from '../model/address.js';
-import { loadModelStructure } from '../model/structure.js';
+import { type NominalField } from '../model/receptive-field.js';
 import { addBackendOptions, checkStdout, examples, intOption, openModel, safeName, type CommonOptions } from './options.js';
 import { progressBar, ui } from './ui.js';
 import { type Raster } from '../image/raster.js';
@@ -69,39 +69,52 @@ export function examplesCommand(): Command {
       const manifest = opts.index ? await readManifest(opts.index) : undefined;
       if (opts.index && !manifest) throw new UsageError(`not an index: ${opts.index} has no manifest.json (build one with cnnviz index <photos> -o ${opts.index})`);
       const model = opts.model ?? manifest?.model.path;
-      // From an index, only a dream painted now runs the model: otherwise the receptive field
-      // needs the layer graph alone, and its weights would be most of the command's time.
+      // From an index, only a dream painted now runs the model. An index that records the layer's
+      // receptive field (format version 2) needs no model at all: no tfjs, no weights, just the
+      // arrays. An older one builds the model from its topology for the field.
       const paints = opts.withDream === true;
       ui.verbose = !!opts.verbose;
-      const loaded = opts.index && !paints ? await loadModelStructure(model) : await openModel({ ...opts, model });
-      ui.debug(`model ready in ${Date.now() - t0} ms`);
-      const layers = loaded.graph.layers;
-      const layerIndex = resolveLayer(opts.layer, layers);
-      const info = layers[layerIndex];
-      if (info.outputShape.length !== 4) throw new UsageError(`examples needs a layer with height, width and channel axes, but ${info.name} has output [${info.outputShape.slice(1).join(', ')}]`);
-      const channels = info.outputShape[3]!;
-      const filters = resolveIndexList(opts.filters ?? opts.filter ?? '0', channels, 'filter', `layer ${info.name}`);
+      const at = manifest && !paints && !opts.model ? findIndexLayer(manifest.layers, opts.layer) : -1;
+      const recorded = at >= 0 ? recordedField(manifest!.layers[at]) : undefined;
+      let layer: { name: string; channels: number };
+      let field: NominalField | undefined;
+      let loaded: Awaited<ReturnType<typeof openModel>> | undefined;
+      let layerIndex = -1;
+      if (recorded) {
+        layer = manifest!.layers[at];
+        field = recorded;
+      } else {
+        const { loadModelStructure } = await import('../model/structure.js');
+        loaded = opts.index && !paints ? await loadModelStructure(model) : await openModel({ ...opts, model });
+        ui.debug(`model ready in ${Date.now() - t0} ms`);
+        const layers = loaded.graph.layers;
+        layerIndex = resolveLayer(opts.layer, layers);
+        const info = layers[layerIndex];
+        if (info.outputShape.length !== 4) throw new UsageError(`examples needs a layer with height, width and channel axes, but ${info.name} has output [${info.outputShape.slice(1).join(', ')}]`);
+        layer = { name: info.name, channels: info.outputShape[3]! };
+      }
+      const filters = resolveIndexList(opts.filters ?? opts.filter ?? '0', layer.channels, 'filter', `layer ${layer.name}`);
       const dreamDir = typeof opts.withDream === 'string' ? opts.withDream : undefined;
-      const output = opts.output ?? (opts.json ? undefined : defaultName(info.name, filters, opts.bottom));
+      const output = opts.output ?? (opts.json ? undefined : defaultName(layer.name, filters, opts.bottom));
       if (output) checkOutputWritable(output);
 
       let index: DatasetIndex;
       if (opts.index) {
-        index = await openIndex(opts.index);
-        // The index must hold this layer (its own message names the layers it holds).
-        index.layer(info.name);
+        // Only this layer's arrays are read (the index's own message names the layers it holds).
+        const inIndex = manifest!.layers[findIndexLayer(manifest!.layers, layer.name)]?.name;
+        index = await openIndex(opts.index, inIndex ? { layers: [inIndex] } : {});
+        index.layer(layer.name);
       } else {
         const files = (await listInputs(photos)).map((f) => f.abs);
         const bar = progressBar(files.length, '{bar} {value}/{total} photos | ETA {eta_formatted}', {});
         try {
-          index = await indexInMemory(loaded, files, [String(layerIndex)], { fit: opts.fit, workers: opts.workers, onProgress: (done) => bar.update(done), onFailed: (file, err) => ui.warn(`skipped ${file}: ${(err as Error)?.message ?? err}`) });
+          index = await indexInMemory(loaded!, files, [String(layerIndex)], { fit: opts.fit, workers: opts.workers, onProgress: (done) => bar.update(done), onFailed: (file, err) => ui.warn(`skipped ${file}: ${(err as Error)?.message ?? err}`) });
         } finally {
           bar.stop();
         }
       }
       ui.debug(`ranking source ready in ${Date.now() - t0} ms`);
-      const field = layerFieldFor(loaded, layerIndex, index.input);
-      const rows = await findExamples(index, info.name, field, filters, { k: opts.top, bottom: opts.bottom });
+      const rows = await findExamples(index, layer.name, field ?? layerFieldFor(loaded!, layerIndex, index.input), filters, { k: opts.top, bottom: opts.bottom });
       if (rows.every((r) => r.length === 0)) throw new UsageError(`no photos to rank: ${opts.index ? `index ${opts.index}` : photos.join(' ')} holds no readable photo`);
 
       if (opts.json) ui.json(rows.flat().map(jsonRow));
@@ -109,11 +122,11 @@ export function examplesCommand(): Command {
       let dreams: Raster[] | undefined;
       // The dream modules load only when a row starts with a dream.
       const { paintDreams, readDreams } = opts.withDream ? await import('../examples/dreams.js') : ({} as typeof import('../examples/dreams.js'));
-      if (dreamDir) dreams = await readDreams(dreamDir, info.name, filters);
+      if (dreamDir) dreams = await readDreams(dreamDir, layer.name, filters);
       else if (opts.withDream) {
         const bar = progressBar(opts.steps ?? 512, '{bar} dream step {value}/{total} | ETA {eta_formatted}', {});
         try {
-          dreams = await paintDreams(loaded, layerIndex, filters, { seed: opts.seed, steps: opts.steps, workers: opts.workers }, (p) => bar.update(Math.floor(p.done)));
+          dreams = await paintDreams(loaded!, layerIndex, filters, { seed: opts.seed, steps: opts.steps, workers: opts.workers }, (p) => bar.update(Math.floor(p.done)));
         } finally {
           bar.stop();
         }

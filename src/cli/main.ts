@@ -48,10 +48,28 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./examples.js')).examplesCommand,
   },
   {
+    name: 'report',
+    usage: '[options]',
+    description: 'write an offline Microscope for a model: a static site with a page per layer and per unit (dreams, dataset examples, histogram, reproducing commands) and image pages',
+    load: async () => (await import('./report.js')).reportCommand,
+  },
+  {
     name: 'train',
     usage: '[options] <dataset>',
     description: 'train a CNN classifier on a folder of images (one subfolder per class, optionally under train/ and val/)',
     load: async () => (await import('./train.js')).trainCommand,
+  },
+  {
+    name: 'cam',
+    usage: '[options] <image...>',
+    description: 'class activation maps: which parts of a photo made the prediction (Grad-CAM and friends), over the photo',
+    load: async () => (await import('./cam.js')).camCommand,
+  },
+  {
+    name: 'saliency',
+    usage: '[options] <image...>',
+    description: "gradient saliency: each pixel's influence on a class score (vanilla, SmoothGrad, Integrated Gradients, gradient x input, guided backprop)",
+    load: async () => (await import('./saliency.js')).saliencyCommand,
   },
   {
     name: 'predict',

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { UsageError } from '../errors.js';
-import { initBackend, BACKEND_CHOICES, type BackendName } from '../backend/select.js';
-import { loadModel, type LoadedModel } from '../model/load.js';
+import { BACKEND_CHOICES, type BackendName } from '../backend/choices.js';
+import { type LoadedModel } from '../model/load.js';
 import { type LayerInfo } from '../model/layers.js';
 import { parseInputRange } from '../model/meta.js';
 import { readLabelsFile, withLabels } from '../model/labels.js';
@@ -62,6 +62,9 @@ export function addModelOptions(cmd: Command): Command {
 
 export async function startBackend(opts: CommonOptions): Promise<BackendName> {
   ui.verbose = !!opts.verbose;
+  // tfjs and its backends load here, not with this module: every command imports these options,
+  // and some (examples --index, the tutorial commands) never need a tensor.
+  const { initBackend } = await import('../backend/select.js');
   const name = await initBackend(opts.backend);
   ui.debug(`backend: ${name}`);
   return name;
@@ -71,6 +74,7 @@ export async function startBackend(opts: CommonOptions): Promise<BackendName> {
 export async function openModel(opts: CommonOptions): Promise<LoadedModel> {
   await startBackend(opts);
   const t0 = Date.now();
+  const { loadModel } = await import('../model/load.js');
   const loaded = await loadModel(opts.model, { inputRange: opts.inputRange ? parseInputRange(opts.inputRange) : undefined });
   ui.debug(`model: ${loaded.source} (${loaded.graph.layers.length} layers, loaded in ${Date.now() - t0} ms)`);
   return loaded;

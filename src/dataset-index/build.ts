@@ -5,8 +5,9 @@ import { UsageError } from '../errors.js';
 import { type LoadedModel } from '../model/load.js';
 import { checkImageChannels, modelInputSize } from '../model/probe.js';
 import { computeIndex, emptyStats, type ComputeOptions, type IndexLayer } from './compute.js';
+import { nominalField, receptiveFields } from '../model/receptive-field.js';
 import { IMAGE_EXTENSIONS, inShard, listInputs, relativeTo, resolveStored, statKey, type FileKey, type Shard } from './files.js';
-import { gatherRows, listChunks, readTable, writeChunk, writeTable, type Table } from './format.js';
+import { FORMAT_VERSION, gatherRows, listChunks, readTable, writeChunk, writeTable, type Table } from './format.js';
 
 /**
  * What identifies a model's weights: SHA-256 over its model file and, for a model.json, the
@@ -32,12 +33,14 @@ export async function modelFingerprint(source: string): Promise<string> {
 export async function indexSettings(loaded: LoadedModel, layers: IndexLayer[], opts: ComputeOptions, shard?: Shard): Promise<Table['settings']> {
   const size = modelInputSize(loaded, opts);
   if (!size) throw new UsageError('model takes any input size: give --size so every photo meets it at the same size');
+  // Each layer's receptive field, so a query (`examples --index`) needs neither the model nor tfjs.
+  const fields = receptiveFields(loaded, size);
   return {
     format: 'cnnviz-index',
-    version: 1,
+    version: FORMAT_VERSION,
     model: { path: path.resolve(loaded.source), fingerprint: await modelFingerprint(loaded.source) },
     input: { height: size[0], width: size[1], channels: checkImageChannels(loaded), fit: opts.fit ?? 'cover', range: loaded.meta.inputRange },
-    layers,
+    layers: layers.map((l) => ({ ...l, field: nominalField(fields[l.index]) })),
     ...(shard ? { shard } : {}),
   };
 }
@@ -107,6 +110,12 @@ export async function buildIndex(loaded: LoadedModel, inputs: readonly string[],
   const dropped = table.files.filter((f) => !wanted.has(f.path)).length;
 
   const chunks = await listChunks(dir);
+  // Nothing new, nothing gone, nothing left over from a killed run: the index stays as it is,
+  // byte for byte (a report re-run keeps its site unchanged).
+  if (todo.length === 0 && dropped === 0 && chunks.length === 0 && table.files.length > 0) {
+    opts.onProgress?.(0, 0);
+    return { files: table.files.length, computed: 0, dropped: 0, failed: [] };
+  }
   let seq = chunks.length ? parseInt(path.basename(chunks[chunks.length - 1]), 10) + 1 : 0;
   const fresh: { files: FileKey[]; stats: typeof table.stats }[] = [];
   const failed: { path: string; reason: string }[] = [];

@@ -14,32 +14,9 @@ import { type LayerInfo } from '../model/layers.js';
 import { loadModel, type LoadedModel } from '../model/load.js';
 import { type InputRange } from '../model/meta.js';
 import { loadModelRaster, probeActivations, rasterToTensor } from '../model/probe.js';
+import { STATS, emptyStats, type IndexLayer, type LayerStats } from './stats.js';
 
-/** A layer as the index records it: where it is in the model and the size of its map. */
-export interface IndexLayer {
-  name: string;
-  index: number;
-  height: number;
-  width: number;
-  channels: number;
-}
-
-/** The five numbers per (photo, channel), in the order the index stores them. */
-export const STATS = ['max', 'mean', 'min', 'argmax', 'argmin'] as const;
-export type StatName = (typeof STATS)[number];
-
-/**
- * One layer's statistics for some rows (photos), row-major [rows, channels]: the maximum, mean
- * and minimum over positions, and the flat position y*W+x of the maximum and the minimum (the
- * first such position in row-major order when several tie, as a ReLU's zeros do).
- */
-export interface LayerStats {
-  max: Float32Array;
-  mean: Float32Array;
-  min: Float32Array;
-  argmax: Int32Array;
-  argmin: Int32Array;
-}
+export { STATS, emptyStats, type IndexLayer, type LayerStats, type StatName } from './stats.js';
 
 /** A layer with a non-linearity: an activation layer, or a layer with a fused activation other than linear. */
 function isNonlinear(l: LayerInfo): boolean {
@@ -132,11 +109,6 @@ export function batchStats(loaded: LoadedModel, rasters: readonly Raster[], laye
     offset += c;
     return out;
   });
-}
-
-export function emptyStats(rows: number, channels: number): LayerStats {
-  const n = rows * channels;
-  return { max: new Float32Array(n), mean: new Float32Array(n), min: new Float32Array(n), argmax: new Int32Array(n), argmin: new Int32Array(n) };
 }
 
 /** What a pool worker needs for one batch: where the model is, the layers, the decoded photos. */

@@ -4,7 +4,7 @@ import { RuntimeError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../image/io.js';
 import { type Fit } from '../image/io.js';
 import { type InputRange } from '../model/meta.js';
-import { emptyStats, STATS, type IndexLayer, type LayerStats } from './compute.js';
+import { emptyStats, STATS, type IndexLayer, type LayerStats } from './stats.js';
 import { comparePaths, type FileKey } from './files.js';
 
 /**
@@ -16,7 +16,13 @@ import { comparePaths, type FileKey } from './files.js';
  * renamed last and names the generation it belongs to, so the arrays it points to are whole.
  */
 export const FORMAT_NAME = 'cnnviz-index';
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+/**
+ * Versions this reader reads. Version 2 added each layer's receptive `field` (so a query needs
+ * no model); a version 1 index is read as before, its fields worked out from the model's graph,
+ * and becomes version 2 on the next `cnnviz index` run over it.
+ */
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
 
 export interface ManifestLayer extends IndexLayer {
   /** Each statistic's .npy file, relative to the index folder. */
@@ -115,7 +121,7 @@ export async function readManifest(dir: string): Promise<Manifest | undefined> {
     throw unreadable(manifestPath(dir), 'manifest.json is not JSON (corrupt?)');
   }
   if (m?.format !== FORMAT_NAME) throw unreadable(manifestPath(dir), `not a cnnviz index manifest (format ${JSON.stringify(m?.format)})`);
-  if (m.version !== FORMAT_VERSION) throw unreadable(manifestPath(dir), `format version ${m.version}; this cnnviz reads version ${FORMAT_VERSION}`);
+  if (!READABLE_VERSIONS.includes(m.version)) throw unreadable(manifestPath(dir), `format version ${m.version}; this cnnviz reads versions ${READABLE_VERSIONS.join(' and ')}`);
   if (!Array.isArray(m.files) || !Array.isArray(m.layers)) throw unreadable(manifestPath(dir), 'manifest.json lacks its files or layers list');
   return m;
 }
@@ -194,15 +200,22 @@ export function gatherRows(layers: readonly IndexLayer[], sources: { files: File
   return { files: picked.map((p) => p.key), stats };
 }
 
-/** Read an index folder: the manifest's arrays with every chunk folded in. Undefined if it holds no index. */
-export async function readTable(dir: string): Promise<Table | undefined> {
+/**
+ * Read an index folder: the manifest's arrays with every chunk folded in. Undefined if it holds
+ * no index. `only` (layer names as the manifest spells them) reads just those layers' arrays:
+ * the table then holds only them.
+ */
+export async function readTable(dir: string, only?: readonly string[]): Promise<Table | undefined> {
   const m = await readManifest(dir);
   if (!m) return undefined;
-  const layers: IndexLayer[] = m.layers.map(({ name, index, height, width, channels }) => ({ name, index, height, width, channels }));
+  const all: IndexLayer[] = m.layers.map(({ name, index, height, width, channels, field }) => ({ name, index, height, width, channels, ...(field ? { field } : {}) }));
+  const wanted = only ? all.map((l, i) => i).filter((i) => only.includes(all[i].name)) : all.map((_, i) => i);
+  const layers = wanted.map((i) => all[i]);
   const base = {
     files: m.files,
     stats: await Promise.all(
-      m.layers.map(async (l) => {
+      wanted.map(async (i) => {
+        const l = m.layers[i];
         const s = emptyStats(0, l.channels);
         if (m.files.length === 0) return s;
         for (const name of STATS) {
@@ -219,7 +232,10 @@ export async function readTable(dir: string): Promise<Table | undefined> {
     ),
   };
   const chunks = [];
-  for (const file of await listChunks(dir)) chunks.push(decodeChunk(await fs.readFile(file), layers, file));
+  for (const file of await listChunks(dir)) {
+    const chunk = decodeChunk(await fs.readFile(file), all, file);
+    chunks.push({ files: chunk.files, stats: wanted.map((i) => chunk.stats[i]) });
+  }
   const { files, stats } = chunks.length ? gatherRows(layers, [base, ...chunks]) : base;
   const { files: _f, failed, generation, layers: _l, ...settings } = m;
   return { settings: { ...settings, layers }, files, stats, failed: failed ?? [], generation };

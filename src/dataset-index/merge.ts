@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { checkSameSettings } from './build.js';
 import { relativeTo, resolveStored } from './files.js';
-import { gatherRows, readManifest, readTable, writeTable, type Table } from './format.js';
+import { FORMAT_VERSION, gatherRows, readManifest, readTable, writeTable, type Table } from './format.js';
 
 /**
  * Join indexes built with the same model, layers and input (the shards of one run, say) into
@@ -23,9 +23,14 @@ export async function mergeIndexes(inputs: readonly string[], out: string): Prom
     tables.push(t);
   }
   const first = tables[0];
-  const layers = first.settings.layers;
+  // A version 1 index records no receptive fields: take each layer's from any index that has it.
+  const layers = first.settings.layers.map((l, i) => {
+    const field = l.field ?? tables.find((t) => t.settings.layers[i].field)?.settings.layers[i].field;
+    return field ? { ...l, field } : l;
+  });
   const gathered = gatherRows(layers, tables);
-  const { shard: _shard, ...settings } = first.settings;
+  const { shard: _shard, ...rest } = first.settings;
+  const settings = { ...rest, version: FORMAT_VERSION, layers };
   await fs.mkdir(out, { recursive: true });
   const failed = tables.flatMap((t) => t.failed).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   await writeTable(out, { settings, ...gathered, failed, generation: 0 });

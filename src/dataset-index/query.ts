@@ -1,13 +1,15 @@
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { type Fit } from '../image/io.js';
-import { loadModel, type LoadedModel } from '../model/load.js';
-import { modelInputSize } from '../model/probe.js';
-import { chooseLayers, computeIndex, type ComputeOptions, type IndexLayer, type LayerStats } from './compute.js';
+import { type LoadedModel } from '../model/load.js';
+import { type ComputeOptions } from './compute.js';
 import { comparePaths, resolveStored } from './files.js';
 import { gatherRows, readTable, type IndexInput } from './format.js';
+import { type IndexLayer, type LayerStats } from './stats.js';
 
-export type { IndexLayer, LayerStats } from './compute.js';
+// Opening and ranking an index is plain typed arrays: tfjs (compute.ts, the model) loads only
+// when indexInMemory computes one.
+export type { IndexLayer, LayerStats } from './stats.js';
 export type { BuildOptions, BuildReport } from './build.js';
 export type { IndexInput } from './format.js';
 
@@ -54,12 +56,18 @@ export interface DatasetIndex {
   rankUnits(layer: string, channel: number, opts: RankOptions): RankedUnit[];
 }
 
+/** The layer of an index a name (or the model's layer index, or an unambiguous inner name) names; -1 if none. */
+export function findIndexLayer(layers: readonly { name: string; index: number }[], name: string): number {
+  const exact = layers.findIndex((l) => l.name === name || String(l.index) === name);
+  if (exact >= 0) return exact;
+  const inner = layers.map((l, i) => (l.name.endsWith(`/${name}`) ? i : -1)).filter((i) => i >= 0);
+  return inner.length === 1 ? inner[0] : -1;
+}
+
 function makeIndex(dir: string | undefined, input: IndexInput, layers: IndexLayer[], files: string[], stats: LayerStats[], failed: DatasetIndex['failed']): DatasetIndex {
   const find = (name: string): number => {
-    const exact = layers.findIndex((l) => l.name === name || String(l.index) === name);
-    if (exact >= 0) return exact;
-    const inner = layers.map((l, i) => (l.name.endsWith(`/${name}`) ? i : -1)).filter((i) => i >= 0);
-    if (inner.length === 1) return inner[0];
+    const i = findIndexLayer(layers, name);
+    if (i >= 0) return i;
     throw new UsageError(`layer '${name}' is not in ${dir ? `index ${dir}` : 'the index'}: it holds ${layers.map((l) => l.name).join(', ')}`);
   };
   return {
@@ -111,9 +119,12 @@ function makeIndex(dir: string | undefined, input: IndexInput, layers: IndexLaye
   };
 }
 
-/** Open an index folder (cnnviz index -o DIR): its manifest, arrays and any chunks of an unfinished run. */
-export async function openIndex(dir: string): Promise<DatasetIndex> {
-  const table = await readTable(dir);
+/**
+ * Open an index folder (cnnviz index -o DIR): its manifest, arrays and any chunks of an
+ * unfinished run. `layers` (names as the index spells them) reads only those layers' arrays.
+ */
+export async function openIndex(dir: string, opts: { layers?: readonly string[] } = {}): Promise<DatasetIndex> {
+  const table = await readTable(dir, opts.layers);
   if (!table) throw new UsageError(`not an index: ${dir} has no manifest.json (build one with cnnviz index <photos> -o ${dir})`);
   const abs = path.resolve(dir);
   return makeIndex(
@@ -138,6 +149,7 @@ export interface InMemoryOptions extends ComputeOptions {
  * --layers syntax (names, indices, ranges).
  */
 export async function indexInMemory(model: LoadedModel | string, files: string[], layerNames: string[], opts: InMemoryOptions = {}): Promise<DatasetIndex> {
+  const [{ loadModel }, { modelInputSize }, { chooseLayers, computeIndex }] = await Promise.all([import('../model/load.js'), import('../model/probe.js'), import('./compute.js')]);
   const loaded = typeof model === 'string' ? await loadModel(model) : model;
   const layers = chooseLayers(loaded, layerNames.length ? layerNames.join(',') : undefined, modelInputSize(loaded, opts));
   const abs = [...new Set(files.map((f) => path.resolve(f)))].sort(comparePaths);

@@ -7,7 +7,8 @@ import { logitsSource } from './logits.js';
 import { type Read } from './objectives/objective.js';
 import { affineBatchNorm, batchNormSpec, GRAPH_BATCH_NORM_GRADIENT } from './overrides/batch-norm.js';
 import { activationLayer, asClamp, clampLayer, fusableConv, runChain, type ConvChain } from './overrides/fold.js';
-import { REDIRECTED_GRADIENTS, redirectedActivation } from './overrides/redirect.js';
+import { GUIDED_GRADIENTS, overriddenActivation, type ReluGradient } from './overrides/guided.js';
+import { REDIRECTED_GRADIENTS, type ClampActivation } from './overrides/redirect.js';
 import { withGradients } from './overrides/scope.js';
 
 /**
@@ -24,7 +25,21 @@ import { withGradients } from './overrides/scope.js';
 export interface ProbeOptions {
   /** Lucid's redirected ReLU gradient (the first steps of an Adam dream), instead of the true one. */
   redirect?: boolean;
+  /** The ReLU gradient of the pass: 'true', 'redirect' (the same as `redirect: true`) or 'guided' (guided backprop). */
+  relu?: ReluGradient;
+  /**
+   * Called with each read's tensor as soon as the pass computes it; what it returns replaces
+   * that tensor for the rest of the pass (and as the read). Adding a zero tensor there is how
+   * a caller takes gradients with respect to an intermediate layer (attribution's Grad-CAM).
+   */
+  tap?: (read: number, value: tf.Tensor) => tf.Tensor;
 }
+
+/** The relu gradient a pass with `opts` uses. */
+const reluMode = (opts: ProbeOptions): ReluGradient => opts.relu ?? (opts.redirect ? 'redirect' : 'true');
+
+/** Kernel gradients registered for the duration of a pass in `mode` (layers run as themselves, graph models). */
+const SCOPED_GRADIENTS: Record<ReluGradient, readonly tf.GradConfig[]> = { true: [], redirect: REDIRECTED_GRADIENTS, guided: GUIDED_GRADIENTS };
 
 export interface Probe {
   /** What each read is, for messages: a layer name or "logits of <layer>". */
@@ -79,7 +94,7 @@ function sourceOf(loaded: LoadedModel, read: Read): Source {
 }
 
 /** A forward pass from the input to the sources' raw outputs. */
-type Forward = (x: tf.Tensor4D, redirect: boolean) => tf.Tensor[];
+type Forward = (x: tf.Tensor4D, relu: ReluGradient, tap?: ProbeOptions['tap']) => tf.Tensor[];
 
 /**
  * The probe for `reads`: ONE forward pass up to the deepest read, whatever they share
@@ -95,7 +110,7 @@ export function createProbe(loaded: LoadedModel, reads: Read[]): Probe {
     notes: sources.map((s) => s.note),
     apply: (x, opts = {}) =>
       tf.tidy(() => {
-        const raw = forward(x, opts.redirect ?? false);
+        const raw = forward(x, reluMode(opts), opts.tap);
         const seen = new Set<tf.Tensor>();
         return raw.map((t, i) => {
           const finish = sources[i].finish;
@@ -111,12 +126,24 @@ function graphForward(loaded: LoadedModel, graphModel: tf.GraphModel, sources: S
   const inputNode = loaded.graph.layers[0].node;
   const names = sources.map((s) => s.node!);
   const computed = [...new Set(names.filter((n) => n !== inputNode))];
-  return (x, redirect) => {
+  return (x, relu, tap) => {
     // The graph runs its own kernels: their gradients are ours for this call only.
-    const gradients = redirect ? [...REDIRECTED_GRADIENTS, GRAPH_BATCH_NORM_GRADIENT] : [GRAPH_BATCH_NORM_GRADIENT];
-    const outs = computed.length ? withGradients(gradients, () => executeNodes(graphModel, x, computed)) : [];
-    const byName = new Map(computed.map((n, i) => [n, outs[i]]));
-    return names.map((n) => (n === inputNode ? x.clone() : byName.get(n)!));
+    const gradients = [...SCOPED_GRADIENTS[relu], GRAPH_BATCH_NORM_GRADIENT];
+    if (!tap) {
+      const outs = computed.length ? withGradients(gradients, () => executeNodes(graphModel, x, computed)) : [];
+      const byName = new Map(computed.map((n, i) => [n, outs[i]]));
+      return names.map((n) => (n === inputNode ? x.clone() : byName.get(n)!));
+    }
+    // Tapped: the read nodes first, then the rest fed the tapped values (execute takes any node as an input).
+    return withGradients(gradients, () => {
+      const fed: tf.NamedTensorMap = { [inputNode!]: x };
+      const firsts = [...new Set(names)];
+      const early = firsts.filter((n) => n !== inputNode);
+      const earlyOuts = early.length ? executeNodes(graphModel, x, early) : [];
+      early.forEach((n, i) => (fed[n] = earlyOuts[i]));
+      names.forEach((n, i) => (fed[n] = tap(i, fed[n])));
+      return names.map((n) => fed[n]);
+    });
   };
 }
 
@@ -135,7 +162,7 @@ interface Node {
 }
 
 /** One step of the pass: reads and writes `values` (slot 0 is the input). */
-type Step = (values: tf.Tensor[], redirect: boolean) => void;
+type Step = (values: tf.Tensor[], relu: ReluGradient) => void;
 
 /** The node that produced `sym`: the layer and the inputs it was called on. */
 const nodeKey = (sym: Sym) => `${(sym.sourceLayer as Layer).id}:${sym.inputs.map((t) => t.id).join(',')}`;
@@ -165,13 +192,13 @@ function nodeStep(node: Node): Step {
     return (v) => void (v[out] = affineBatchNorm(spec, v[input]));
   }
   const clamp = clampLayer(node.layer);
-  let redirected: ((x: tf.Tensor) => tf.Tensor) | undefined;
-  if (clamp && node.inputs.length === 1) redirected = (x) => redirectedActivation(x, clamp);
+  let overridden: ((x: tf.Tensor, relu: ReluGradient) => tf.Tensor) | undefined;
+  if (clamp && node.inputs.length === 1) overridden = (x, relu) => overriddenActivation(x, clamp, relu);
   const dense = node.className === 'Dense' && node.inputs.length === 1 ? asClamp((node.layer.getConfig() as { activation?: string }).activation) : undefined;
-  if (dense) redirected = (x) => redirectedActivation(denseLinear(node.layer, x), dense);
-  return (v, redirect) => {
-    if (redirect && redirected) {
-      v[out] = redirected(v[input]);
+  if (dense) overridden = (x, relu) => overriddenActivation(denseLinear(node.layer, x), dense, relu);
+  return (v, relu) => {
+    if (relu !== 'true' && overridden) {
+      v[out] = overridden(v[input], relu);
       return;
     }
     const outs = callLayer(node, node.inputs.map((s) => v[s]));
@@ -246,7 +273,7 @@ function layersForward(loaded: LoadedModel, sources: Source[]): Forward {
       }
       if (chain.norm || chain.activation) {
         const [input] = node.inputs;
-        steps.push((v, redirect) => void (v[out] = runChain(chain, v[input] as tf.Tensor4D, redirect)));
+        steps.push((v, relu) => void (v[out] = runChain(chain, v[input] as tf.Tensor4D, relu)));
         for (const m of members) fused.add(m);
         continue;
       }
@@ -254,14 +281,27 @@ function layersForward(loaded: LoadedModel, sources: Source[]): Forward {
     steps.push(nodeStep(node));
   }
 
-  return (x, redirect) => {
+  return (x, relu, tap) => {
     const run = () => {
       const values: tf.Tensor[] = new Array(slots);
       values[0] = x;
-      for (const step of steps) step(values, redirect);
-      return readSlots.map((s) => (s === 0 ? x.clone() : values[s]));
+      const tapped = new Set<number>();
+      const tapReady = () => {
+        readSlots.forEach((s, i) => {
+          if (values[s] !== undefined && !tapped.has(s)) {
+            tapped.add(s);
+            values[s] = tap!(i, values[s]);
+          }
+        });
+      };
+      if (tap) tapReady();
+      for (const step of steps) {
+        step(values, relu);
+        if (tap) tapReady();
+      }
+      return readSlots.map((s) => (s === 0 && !tap ? x.clone() : values[s]));
     };
-    // Kernels inside layers we run as themselves (a dilated conv's relu) redirect too.
-    return redirect ? withGradients(REDIRECTED_GRADIENTS, run) : run();
+    // Kernels inside layers we run as themselves (a dilated conv's relu) redirect (or guide) too.
+    return withGradients(SCOPED_GRADIENTS[relu], run);
   };
 }

@@ -1,6 +1,6 @@
 import { UsageError } from '../errors.js';
 import { type LoadedModel } from '../model/load.js';
-import { isField, nominalBox, receptiveFields, type Box, type LayerField } from '../model/receptive-field.js';
+import { isField, nominalBox, receptiveFields, type Box, type LayerField, type NominalField } from '../model/receptive-field.js';
 import { inputBoxToPhoto, clipBox, type FitInput } from './geometry.js';
 import { photoSize } from './crop.js';
 
@@ -41,8 +41,19 @@ export function layerFieldFor(loaded: LoadedModel, layerIndex: number, input: Fi
   return f;
 }
 
+/**
+ * The receptive field an index recorded for a layer (format version 2), or undefined for an
+ * older index (work it out from the model with layerFieldFor); a recorded reason is refused
+ * with layerFieldFor's message.
+ */
+export function recordedField(layer: { name: string; field?: NominalField | { unsupported: string } }): NominalField | undefined {
+  const f = layer.field;
+  if (f && 'unsupported' in f) throw new UsageError(`examples cannot crop ${layer.name}'s units: ${f.unsupported}`);
+  return f;
+}
+
 /** The k best (or worst) photos of each filter, with the boxes their crops come from. */
-export async function findExamples(index: ExampleIndex, layerName: string, field: LayerField, filters: number[], opts: { k: number; bottom?: boolean }): Promise<Example[][]> {
+export async function findExamples(index: ExampleIndex, layerName: string, field: NominalField, filters: number[], opts: { k: number; bottom?: boolean }): Promise<Example[][]> {
   const sizes = new Map<string, Promise<{ width: number; height: number }>>();
   const sizeOf = (file: string) => {
     let p = sizes.get(file);

@@ -16,24 +16,33 @@ import { type LayerInfo } from './layers.js';
  *    both that and that each of its edges is reached.
  */
 
-/** One axis of one layer's output. */
-export interface AxisField {
-  /** Output positions along this axis (1 for a layer without spatial positions). */
-  length: number;
-  /** Nominal field of position p: [start + p·stride, start + p·stride + size - 1]. */
+/** The nominal field along one axis: position p sees [start + p·stride, start + p·stride + size - 1]. */
+export interface NominalAxis {
   start: number;
   stride: number;
   size: number;
+}
+
+/** One axis of one layer's output. */
+export interface AxisField extends NominalAxis {
+  /** Output positions along this axis (1 for a layer without spatial positions). */
+  length: number;
   /** Exact span of position p: lo[p]..hi[p] in input pixels (lo > hi: depends on no pixel, e.g. zero padding). */
   lo: Int32Array;
   hi: Int32Array;
 }
 
-export interface LayerField {
-  rows: AxisField;
-  cols: AxisField;
+/** What cropping a unit's field needs: the nominal field per axis (what `cnnviz index` records). */
+export interface NominalField {
+  rows: NominalAxis;
+  cols: NominalAxis;
   /** The layer has no spatial positions (global pooling, dense): every unit sees the union of all. */
   global: boolean;
+}
+
+export interface LayerField extends NominalField {
+  rows: AxisField;
+  cols: AxisField;
 }
 
 /** A unit's field: `top..bottom`, `left..right` inclusive, in input pixels. */
@@ -241,7 +250,7 @@ function checkSize(info: LayerInfo, field: FieldOrReason): FieldOrReason {
 }
 
 /** The nominal field of unit (y, x): may run past the image edge, where padding was read. */
-export function nominalBox(field: LayerField, y: number, x: number): Box {
+export function nominalBox(field: NominalField, y: number, x: number): Box {
   const r = field.rows;
   const c = field.cols;
   const top = r.start + y * r.stride;
@@ -258,6 +267,13 @@ export function exactBox(field: LayerField, y: number, x: number): Box | undefin
   checkPos(field.cols, x, 'column');
   const box = { top: field.rows.lo[y], bottom: field.rows.hi[y], left: field.cols.lo[x], right: field.cols.hi[x] };
   return box.top > box.bottom || box.left > box.right ? undefined : box;
+}
+
+/** The nominal part of a field (or its reason), plain JSON: what an index manifest records per layer. */
+export function nominalField(f: FieldOrReason): NominalField | { unsupported: string } {
+  if (!isField(f)) return { unsupported: f.unsupported };
+  const axis = (a: NominalAxis): NominalAxis => ({ start: a.start, stride: a.stride, size: a.size });
+  return { rows: axis(f.rows), cols: axis(f.cols), global: f.global };
 }
 
 /** What `layers` shows: the field's size and stride as [rows, cols]. */

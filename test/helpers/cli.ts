@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const SHARED = path.resolve(ROOT, '../shared');
@@ -35,4 +36,24 @@ export function runCli(args: string[], opts: { input?: Buffer; cwd?: string; env
     child.on('close', (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out), stderr: err }));
     child.stdin.end(opts.input ?? undefined);
   });
+}
+
+/**
+ * The CommonJS modules a CLI run loaded, read from require's cache at exit by a preloaded probe.
+ * tfjs, its backends and sharp are CommonJS, so however they are imported they land there.
+ */
+export function loadedModules(args: string[], opts: { cwd?: string } = {}): { code: number | null; modules: string[]; stdout: string; stderr: string } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'cnnviz-probe-'));
+  const probe = path.join(dir, 'probe.mjs');
+  const out = path.join(dir, 'modules.json');
+  writeFileSync(
+    probe,
+    `import { createRequire } from 'node:module';
+import { writeFileSync } from 'node:fs';
+const require = createRequire(import.meta.url);
+process.on('exit', () => writeFileSync(${JSON.stringify(out)}, JSON.stringify(Object.keys(require.cache))));
+`,
+  );
+  const r = spawnSync(process.execPath, ['--import', pathToFileURL(probe).href, path.join(ROOT, 'bin/cnnviz.js'), ...args], { cwd: opts.cwd ?? ROOT, env: { ...process.env, NO_COLOR: '1' }, encoding: 'utf8' });
+  return { code: r.status, modules: JSON.parse(readFileSync(out, 'utf8')) as string[], stdout: r.stdout, stderr: r.stderr };
 }

@@ -114,3 +114,8 @@ export function alignment(read: Read, decay = 2): Objective {
       }),
   };
 }
+
+/** An objective with what `dream --diversity N` adds to it: `- weight * diversity(layer, keep=keep)`. */
+export function diversityExpression(expression: string, layer: number | string, weight: number = DIVERSITY_DEFAULTS.weight, keep: number = DIVERSITY_DEFAULTS.keep): string {
+  return `${expression} - ${weight} * diversity(${layer}${keep ? `, keep=${keep}` : ''})`;
+}

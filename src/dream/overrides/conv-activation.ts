@@ -1,7 +1,7 @@
 import tf = require('@tensorflow/tfjs');
 import { activationGradFromOutput } from '../../backend/activation-pass.js';
-import { bandPass } from '../../backend/band-pass.js';
-import { redirectedFromOutput, UPPER, type ClampActivation } from './redirect.js';
+import { reluGradientFromOutput, type ReluGradient } from './guided.js';
+import { UPPER, type ClampActivation } from './redirect.js';
 
 /**
  * An activation a fused convolution ends in: relu and relu6 clamp inside the kernel (and
@@ -20,18 +20,18 @@ export interface ConvActivation {
   pad: 'same' | 'valid';
   dilations: [number, number] | number;
   activation?: ChainActivation;
-  /** Lucid's redirected gradient for a relu or relu6 activation (redirect.ts) instead of the true one. */
-  redirect?: boolean;
+  /** A relu or relu6 activation's gradient: the true one (default), Lucid's redirected one (redirect.ts) or guided backprop's (guided.ts). */
+  relu?: ReluGradient;
 }
 
 /** The gradient of `activation` given dy and what the forward pass saved (its output; swish: its input). */
-function activationGradient(activation: ChainActivation | undefined, redirect: boolean | undefined, dy: tf.Tensor4D, saved: tf.Tensor): tf.Tensor4D {
+function activationGradient(activation: ChainActivation | undefined, relu: ReluGradient, dy: tf.Tensor4D, saved: tf.Tensor): tf.Tensor4D {
   if (!activation) return dy;
   switch (activation.kind) {
     case 'relu':
     case 'relu6': {
       const upper = UPPER[activation.kind];
-      return (redirect ? redirectedFromOutput(dy, saved, upper) : bandPass(dy, saved, 0, upper)) as tf.Tensor4D;
+      return reluGradientFromOutput(relu, dy, saved, upper) as tf.Tensor4D;
     }
     case 'leakyrelu':
       return activationGradFromOutput(dy, saved, 'leakyrelu', activation.alpha) as tf.Tensor4D;
@@ -58,7 +58,7 @@ function activationGradient(activation: ChainActivation | undefined, redirect: b
  * relu6 gives it 1): a set of measure zero.
  */
 export function convActivation(c: ConvActivation): tf.Tensor4D {
-  const { filter, bias, depthwise, strides, pad, dilations, activation, redirect } = c;
+  const { filter, bias, depthwise, strides, pad, dilations, activation, relu = 'true' } = c;
   const swish = activation?.kind === 'swish';
   const forward = tf.customGrad((...args) => {
     const x = args[0] as tf.Tensor4D;
@@ -74,7 +74,7 @@ export function convActivation(c: ConvActivation): tf.Tensor4D {
     const y = swish ? tf.mul(tf.sigmoid(z), z) : z;
     save([z]);
     const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-      const dz = activationGradient(activation, redirect, dy as tf.Tensor4D, saved[0]);
+      const dz = activationGradient(activation, relu, dy as tf.Tensor4D, saved[0]);
       const attrs = { strides, pad, dilations, dataFormat: 'NHWC', inputShape: x.shape } as unknown as tf.NamedAttrMap;
       const kernel = depthwise ? 'DepthwiseConv2dNativeBackpropInput' : 'Conv2DBackpropInput';
       return [tf.engine().runKernel(kernel, { dy: dz, filter }, attrs) as tf.Tensor4D];

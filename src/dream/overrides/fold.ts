@@ -2,6 +2,7 @@ import tf = require('@tensorflow/tfjs');
 import { derivedFrom } from '../../backend/derived-weights.js';
 import { affineOf, type BatchNormSpec } from './batch-norm.js';
 import { convActivation, type ChainActivation } from './conv-activation.js';
+import { type ReluGradient } from './guided.js';
 import { type ClampActivation } from './redirect.js';
 
 /**
@@ -115,8 +116,8 @@ function foldedWeights({ conv, norm }: ConvChain): { filter: tf.Tensor4D; bias?:
 }
 
 /** The chain's output for `x` ([B, h, w, c]), as one fused convolution. */
-export function runChain(chain: ConvChain, x: tf.Tensor4D, redirect: boolean): tf.Tensor4D {
+export function runChain(chain: ConvChain, x: tf.Tensor4D, relu: ReluGradient): tf.Tensor4D {
   const { conv, activation } = chain;
   const { filter, bias } = foldedWeights(chain);
-  return convActivation({ x, filter, bias, depthwise: conv.depthwise, strides: conv.strides, pad: conv.pad, dilations: conv.dilations, activation, redirect });
+  return convActivation({ x, filter, bias, depthwise: conv.depthwise, strides: conv.strides, pad: conv.pad, dilations: conv.dilations, activation, relu });
 }

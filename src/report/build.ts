@@ -1,0 +1,219 @@
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import sharp = require('sharp');
+import { buildIndex, modelFingerprint } from '../dataset-index/build.js';
+import { chooseLayers } from '../dataset-index/compute.js';
+import { type Shard } from '../dataset-index/files.js';
+import { openIndex, type DatasetIndex } from '../dataset-index/query.js';
+import { dreamUnits } from '../dream/schedule.js';
+import { cropBox } from '../examples/crop.js';
+import { findExamples, layerFieldFor } from '../examples/find.js';
+import { encodePng, writeFileAtomic } from '../image/io.js';
+import { renderFeatureGrid } from '../image/feature-grid.js';
+import { type Raster } from '../image/raster.js';
+import { resolveIndexList } from '../model/address.js';
+import { type LoadedModel } from '../model/load.js';
+import { layerActivations, loadModelInput, topPredictions } from '../model/probe.js';
+import { describeLayers } from '../model/summary.js';
+import { kernelsFigure, learnedKernels } from '../tutorial/learned.js';
+import { dreamJobs, groupInShard, unitGroups } from './dreams.js';
+import { isDone, keyOf, readManifest, writeIfChanged, writeManifest } from './manifest.js';
+import { esc } from './html.js';
+import { imagePage, layerPage, modelPage, unitPage, type ExampleCrop, type ImageSection, type ReportLayer } from './pages.js';
+
+export type ReportPhase = 'index' | 'dreams' | 'examples' | 'pages';
+
+export interface ReportOptions {
+  /** Folders or image files the dataset examples and histograms come from. */
+  images: string[];
+  /** The layers (`index --layers` syntax); default the index's default layers. */
+  layers?: string;
+  /** Units of every layer ('0-15', 'all'); default all. */
+  units?: string;
+  steps: number;
+  seed: number;
+  /** The model as the printed commands should name it (-m); undefined: the bundled default. */
+  modelArg?: string;
+  shard?: Shard;
+  /** How many photos get an image page. */
+  imagePages: number;
+  examples: number;
+  workers?: number;
+  compiledDir?: string;
+  onProgress?(phase: ReportPhase, done: number, total: number): void;
+  /** Extra image-page sections (where Grad-CAM plugs in), after the built-in ones. */
+  imageSections?: (loaded: LoadedModel, photo: string) => Promise<ImageSection[]>;
+}
+
+export interface ReportResult {
+  layers: number;
+  units: number;
+  dreamsMade: number;
+  dreamsKept: number;
+  pagesWritten: number;
+}
+
+const CROP = 80;
+const SITE_INDEX = 'data/index';
+
+async function jpeg(img: Raster): Promise<Buffer> {
+  return sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length), { raw: { width: img.width, height: img.height, channels: img.channels } }).jpeg({ quality: 82 }).toBuffer();
+}
+
+/** Temp files a killed run left (writeFileAtomic's `.name.pid.time.tmp`). */
+async function removeStaleTemps(dir: string): Promise<void> {
+  const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory() && e.name !== 'data') await removeStaleTemps(p);
+    else if (e.isFile() && e.name.startsWith('.') && e.name.endsWith('.tmp')) await fs.rm(p, { force: true });
+  }
+}
+
+/**
+ * Write (or bring up to date) the static site in `site`: a model page, a page per layer, a page
+ * per unit (dreams, dataset examples, histogram, commands), image pages. Every picture is an
+ * artefact keyed by what made it; a re-run makes only what is missing or changed.
+ */
+export async function buildReport(loaded: LoadedModel, site: string, o: ReportOptions): Promise<ReportResult> {
+  const progress = o.onProgress ?? (() => {});
+  await fs.mkdir(site, { recursive: true });
+  await removeStaleTemps(site);
+  const fingerprint = await modelFingerprint(loaded.source);
+  const summary = describeLayers(loaded);
+  const indexLayers = chooseLayers(loaded, o.layers);
+  const layers: ReportLayer[] = indexLayers.map((il) => ({
+    index: il.index,
+    name: il.name,
+    dir: il.name.replace(/[^A-Za-z0-9._-]+/g, '_'),
+    units: resolveIndexList(o.units ?? 'all', il.channels, 'unit', `layer ${il.name}`),
+    summary: summary.layers[il.index],
+  }));
+
+  // 1. The dataset index (incremental on its own).
+  const indexDir = path.join(site, SITE_INDEX);
+  await buildIndex(loaded, o.images, indexDir, indexLayers, { workers: o.workers, compiledDir: o.compiledDir, onProgress: (d, t) => progress('index', d, t) });
+  const index = await openIndex(indexDir);
+
+  // 2. Dreams: three runs per group of 8 units, each repeatable by its printed command.
+  const manifest = await readManifest(site);
+  const mine = layers.flatMap((l) => unitGroups(l.units).filter((g) => groupInShard(l.name, g, o.shard)).map((g) => ({ l, g })));
+  const jobs = mine.flatMap(({ l, g }) => dreamJobs(loaded, l, g, { steps: o.steps, seed: o.seed, model: o.modelArg }));
+  let [made, kept, done] = [0, 0, 0];
+  progress('dreams', 0, jobs.length);
+  for (const job of jobs) {
+    const key = keyOf(job.command, fingerprint);
+    const files = job.files.map((f) => f.site);
+    if (isDone(site, manifest, files, key)) kept++;
+    else {
+      const run = await dreamUnits(loaded, job.spec, { batchSize: 8, workers: o.workers, compiledDir: o.compiledDir });
+      for (let i = 0; i < files.length; i++) {
+        await writeFileAtomic(path.join(site, files[i]), await encodePng(run.images[i]));
+        manifest.artefacts[files[i]] = key;
+      }
+      await writeManifest(site, manifest);
+      made++;
+    }
+    progress('dreams', ++done, jobs.length);
+  }
+
+  // 3. Dataset examples and unit pages, for this shard's units.
+  let pagesWritten = 0;
+  const units = mine.flatMap(({ l, g }) => g.map((u) => ({ l, u, jobs: jobs.filter((j) => j.layer.name === l.name && j.units.includes(u)) })));
+  const firstConv = loaded.graph.layers.find((x) => x.isConv);
+  const secondConv = firstConv && loaded.graph.layers.find((x) => x.isConv && x.index > firstConv.index);
+  progress('examples', 0, units.length);
+  for (let i = 0; i < units.length; i++) {
+    const { l, u, jobs: uj } = units[i];
+    const crops = await unitExamples(site, index, loaded, l, u, o.examples, manifest);
+    const isFirst = firstConv && l.index >= firstConv.index && (!secondConv || l.index < secondConv.index);
+    const kernel = isFirst ? await unitKernel(site, loaded, firstConv, l, u, fingerprint, manifest) : undefined;
+    const maxima = index.layer(l.name).stats.max.filter((_, r) => r % index.layer(l.name).layer.channels === u);
+    if (await writeIfChanged(path.join(site, 'layers', l.dir, `${u}.html`), unitPage({ model: summary, layer: l, unit: u, jobs: uj, top: crops.top, bottom: crops.bottom, maxima, kernel }))) pagesWritten++;
+    progress('examples', i + 1, units.length);
+  }
+  await writeManifest(site, manifest);
+
+  // 4. Model, layer and image pages: the same in every shard.
+  const photos = index.files.slice(0, o.imagePages);
+  const imageLinks = photos.map((p, i) => ({ href: `images/${i}.html`, name: path.basename(p) }));
+  const total = 1 + layers.length + photos.length;
+  let p = 0;
+  progress('pages', p, total);
+  if (await writeIfChanged(path.join(site, 'index.html'), modelPage(summary, layers, imageLinks))) pagesWritten++;
+  progress('pages', ++p, total);
+  for (let i = 0; i < layers.length; i++) {
+    if (await writeIfChanged(path.join(site, 'layers', layers[i].dir, 'index.html'), layerPage(summary, layers[i], layers[i - 1], layers[i + 1]))) pagesWritten++;
+    progress('pages', ++p, total);
+  }
+  for (let i = 0; i < photos.length; i++) {
+    if (await writeIfChanged(path.join(site, 'images', `${i}.html`), await imageReport(site, loaded, photos[i], i, layers, summary, photos.length, o))) pagesWritten++;
+    progress('pages', ++p, total);
+  }
+  return { layers: layers.length, units: units.length, dreamsMade: made, dreamsKept: kept, pagesWritten };
+}
+
+/** The top and bottom k photos of a unit, cropped to its receptive field, as JPEG files keyed by the ranking. */
+async function unitExamples(site: string, index: DatasetIndex, loaded: LoadedModel, l: ReportLayer, u: number, k: number, manifest: Awaited<ReturnType<typeof readManifest>>) {
+  const field = layerFieldFor(loaded, l.index, index.input);
+  const out: Record<'top' | 'bottom', ExampleCrop[]> = { top: [], bottom: [] };
+  for (const kind of ['top', 'bottom'] as const) {
+    const [rows] = await findExamples(index, l.name, field, [u], { k, bottom: kind === 'bottom' });
+    for (const e of rows) {
+      const name = `${u}.${kind}${e.rank === 1 ? '' : e.rank}.jpg`;
+      const rel = `layers/${l.dir}/${name}`;
+      const key = keyOf('crop', path.relative(site, e.file), String(e.value), JSON.stringify(e.fieldBox), String(CROP));
+      if (!isDone(site, manifest, [rel], key)) {
+        await writeFileAtomic(path.join(site, rel), await jpeg(await cropBox(e.file, e.fieldBox, e.photo, CROP)));
+        manifest.artefacts[rel] = key;
+      }
+      out[kind].push({ file: path.basename(e.file), src: name, value: e.value });
+    }
+  }
+  return out;
+}
+
+async function unitKernel(site: string, loaded: LoadedModel, conv: LoadedModel['graph']['layers'][number], l: ReportLayer, u: number, fingerprint: string, manifest: Awaited<ReturnType<typeof readManifest>>): Promise<string | undefined> {
+  const k = learnedKernels(conv, loaded.graph.layers, loaded.graphModel?.weights);
+  if (u >= k.filters) return undefined;
+  const name = `${u}.kernel.png`;
+  const rel = `layers/${l.dir}/${name}`;
+  const key = keyOf('kernel', conv.name, String(u), fingerprint);
+  if (!isDone(site, manifest, [rel], key)) {
+    await writeFileAtomic(path.join(site, rel), await encodePng(kernelsFigure(k, { filters: [u], tileSize: 48 }).raster));
+    manifest.artefacts[rel] = key;
+  }
+  return name;
+}
+
+/** An image page: the photo as fed, its top-5 classes, its feature maps at the report's layers. */
+async function imageReport(site: string, loaded: LoadedModel, photo: string, i: number, layers: ReportLayer[], summary: ReturnType<typeof describeLayers>, count: number, o: ReportOptions): Promise<string> {
+  const { raster, tensor } = await loadModelInput(loaded, photo);
+  let result;
+  try {
+    result = layerActivations(loaded, tensor, layers.map((l) => l.index));
+  } finally {
+    tensor.dispose();
+  }
+  const top = result.final ? topPredictions(result.final, loaded.meta.labels, 5) : undefined;
+  result.final?.dispose();
+  await writeIfChangedBytes(path.join(site, 'images', `${i}.jpg`), await jpeg(raster));
+  const sections: ImageSection[] = [];
+  for (const a of result.layers) {
+    const l = layers.find((x) => x.index === a.index)!;
+    const file = `${i}.${l.dir}.png`;
+    const channels = a.maps.shape[2];
+    const grid = renderFeatureGrid(a.maps, { channels: Array.from({ length: Math.min(16, channels) }, (_, c) => c), tileSize: 48 });
+    await writeIfChangedBytes(path.join(site, 'images', file), await encodePng(grid));
+    sections.push({ title: `Activations at ${l.name}`, html: `<p>Channels 0-${Math.min(16, channels) - 1} of ${channels}; <a href="../layers/${l.dir}/index.html">layer page</a>.</p><img class="px" src="${file}" alt="${esc(`${l.name}: feature maps of channels 0-${Math.min(16, channels) - 1} for photo ${path.basename(photo)}`)}">` });
+  }
+  if (o.imageSections) sections.push(...(await o.imageSections(loaded, photo)));
+  return imagePage(summary, path.basename(photo), `${i}.jpg`, top, sections, i > 0 ? `${i - 1}.html` : undefined, i + 1 < count ? `${i + 1}.html` : undefined);
+}
+
+async function writeIfChangedBytes(file: string, bytes: Buffer): Promise<void> {
+  const have = existsSync(file) ? await fs.readFile(file) : undefined;
+  if (have && have.equals(bytes)) return;
+  await writeFileAtomic(file, bytes);
+}
+
