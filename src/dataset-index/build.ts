@@ -113,8 +113,8 @@ export async function buildIndex(loaded: LoadedModel, inputs: readonly string[],
   // Nothing new, nothing gone, nothing left over from a killed run, and already the current
   // format: the index stays as it is, byte for byte (a report re-run keeps its site unchanged).
   // An older format is rewritten, which is how a version 1 index gains its receptive fields.
-  const current = table.settings.version === FORMAT_VERSION;
-  if (current && todo.length === 0 && dropped === 0 && chunks.length === 0 && table.files.length > 0) {
+  const currentFormat = table.settings.version === FORMAT_VERSION;
+  if (currentFormat && todo.length === 0 && dropped === 0 && chunks.length === 0 && table.files.length > 0) {
     opts.onProgress?.(0, 0);
     return { files: table.files.length, computed: 0, dropped: 0, failed: [] };
   }
