@@ -13,7 +13,7 @@ import { channel, logit, neuron } from '../src/dream/objectives/units.js';
 import { createProbe, type Probe } from '../src/dream/probe.js';
 import { createImageParam, DECAY_POWER, decayPowerFor, NATIVE_DECAY_POWER } from '../src/dream/param.js';
 import { createRng } from '../src/dream/random.js';
-import { redirectedActivation } from '../src/dream/overrides/redirect.js';
+import { overriddenActivation } from '../src/dream/overrides/guided.js';
 import { DEFAULTS, KERAS_BASELINE, dreamBatch, scoreImages, unitPictures, type DreamSettings } from '../src/dream/render.js';
 import { dreamUnits, splitBatches } from '../src/dream/schedule.js';
 import { dreamSheet } from '../src/dream/sheet.js';
@@ -323,7 +323,7 @@ describe('objectives and targets', () => {
 describe('ReLU gradient redirection', () => {
   test('a dead ReLU passes gradient uphill only where it runs redirected', () => {
     const x = tf.tensor2d([[-1, -2, -3]]);
-    const grad = (sign: number) => Array.from(tf.grad((t: tf.Tensor) => redirectedActivation(t, 'relu').sum().mul(sign))(x).dataSync());
+    const grad = (sign: number) => Array.from(tf.grad((t: tf.Tensor) => overriddenActivation(t, 'relu', 'redirect').sum().mul(sign))(x).dataSync());
     // The loss gradient is +1 (pushing x down when descending): blocked for negative x.
     expect(grad(1)).toEqual([0, 0, 0]);
     expect(grad(-1)).toEqual([-1, -1, -1]);

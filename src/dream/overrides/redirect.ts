@@ -9,7 +9,7 @@ import { hasPassKernel, REDIRECT_PASS, runPass } from '../../backend/band-pass.j
  * (or a relu6 unit already above 6 higher). Examples that do get gradient keep the true one.
  *
  * Redirection is an option of one forward pass (`probe.apply(x, { redirect })`), never a
- * switch: layers run through `redirectedActivation`, fused convolutions read `redirect` from
+ * switch: layers run through `overriddenActivation` (guided.ts), fused convolutions read the mode from
  * their own arguments, and a graph model's Relu kernels get `REDIRECTED_GRADIENTS` only for
  * the duration of its forward pass (scope.ts).
  */
@@ -69,18 +69,6 @@ export function redirectedFromOutput(dy: tf.Tensor, y: tf.Tensor, upper = Infini
   });
 }
 
-/** relu or relu6 of `x` with the redirected gradient (what a ReLU layer runs as while redirecting). */
-export function redirectedActivation(x: tf.Tensor, kind: ClampActivation): tf.Tensor {
-  const upper = UPPER[kind];
-  const forward = tf.customGrad((...args) => {
-    const input = args[0] as tf.Tensor;
-    const save = args[1] as tf.GradSaveFunc;
-    const y = kind === 'relu' ? tf.relu(input) : tf.relu6(input);
-    save([y]);
-    return { value: y, gradFunc: (dy: tf.Tensor | tf.Tensor[], [saved]: tf.Tensor[]) => [redirectedFromOutput(dy as tf.Tensor, saved, upper)] };
-  });
-  return forward(x) as tf.Tensor;
-}
 
 /**
  * Relu and Relu6 gradients that redirect, from the saved input as tfjs's own do: a graph
