@@ -2,6 +2,7 @@ import tf = require('@tensorflow/tfjs');
 import { decorrelationMatrix } from './color.js';
 import { irfft2d, rfft2dFrequencies } from '../backend/fft.js';
 import { mixPlanes } from '../backend/colour-mix.js';
+import { activationGradFromOutput } from '../backend/activation-pass.js';
 import { createRng } from './random.js';
 
 export type ParamKind = 'fft' | 'pixel';
@@ -114,6 +115,20 @@ function pixelImage(o: ParamOptions): RawImage {
   return { variables: [pixels], raw, dispose: () => pixels.dispose() };
 }
 
+/**
+ * tf.sigmoid whose gradient is one pass over dy and the output (activation-pass.ts), the same
+ * numbers as tfjs's sigmoid gradient, which is three passes (1 - y, y (1 - y), dy times it)
+ * over the whole batch of pictures every step.
+ */
+function sigmoid(x: tf.Tensor4D): tf.Tensor4D {
+  const op = tf.customGrad(((t: tf.Tensor4D, save: tf.GradSaveFunc) => {
+    const value = tf.sigmoid(t);
+    save([value]);
+    return { value, gradFunc: (dy: tf.Tensor | tf.Tensor[], [y]: tf.Tensor[]) => activationGradFromOutput(dy as tf.Tensor, y, 'sigmoid') };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(x) as tf.Tensor4D;
+}
+
 /** Lucid's `to_valid_rgb`: decorrelated colour axes, then a sigmoid into [0, 1]. */
 export function createImageParam(o: ParamOptions): ImageParam {
   const base = o.kind === 'fft' ? spectralImage(o) : pixelImage(o);
@@ -122,9 +137,9 @@ export function createImageParam(o: ParamOptions): ImageParam {
   const offset = o.start ? tf.keep(tf.tidy(() => tf.log(o.start!.clipByValue(0.01, 0.99)).sub(tf.log(tf.sub(1, o.start!.clipByValue(0.01, 0.99)))))) : undefined;
   const image = () =>
     tf.tidy(() => {
-      let t: tf.Tensor = base.raw(mix);
+      let t = base.raw(mix);
       if (offset) t = t.add(offset);
-      return tf.sigmoid(t) as tf.Tensor4D;
+      return sigmoid(t);
     });
   return {
     variables: base.variables,
