@@ -26,6 +26,20 @@ function pick(perUnit: tf.Tensor, units: Units): tf.Tensor1D {
   return perUnit.mul(selector(units, batch, count)).sum(1) as tf.Tensor1D;
 }
 
+/**
+ * tf.mean over `axes` whose gradient is one broadcast of dy / N: tfjs's multiplies dy by a
+ * tensor of ones it builds in JavaScript every step (the same numbers, as x 1 is exact).
+ */
+export function meanOver(x: tf.Tensor, axes: number[]): tf.Tensor {
+  const op = tf.customGrad(((t: tf.Tensor) => {
+    const kept = t.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+    const count = axes.reduce((n, a) => n * t.shape[a], 1);
+    const gradFunc = (dy: tf.Tensor | tf.Tensor[]) => tf.broadcastTo(tf.div(tf.reshape(dy as tf.Tensor, kept), count), t.shape);
+    return { value: tf.mean(t, axes), gradFunc };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(x) as tf.Tensor;
+}
+
 export interface ChannelOptions {
   /** Pixels of the grid's border left out (the Keras baseline ignores a 2-px frame). */
   border?: number;
@@ -49,7 +63,7 @@ export function channel(read: Read, unit: Units, opts: ChannelOptions = {}): Obj
         const b = opts.border ?? 0;
         const [, h, w] = out.shape;
         const inner = b > 0 && h > 2 * b && w > 2 * b ? out.slice([0, b, b, 0], [-1, h - 2 * b, w - 2 * b, -1]) : out;
-        return pick(inner.mean([1, 2]), unit);
+        return pick(meanOver(inner, [1, 2]), unit);
       }),
   };
 }
@@ -87,7 +101,7 @@ export function deepdream(read: Read): Objective {
     evaluate: ({ read: get }) =>
       tf.tidy(() => {
         const out = get(read);
-        return out.square().reshape([out.shape[0], -1]).mean(1) as tf.Tensor1D;
+        return meanOver(out.square().reshape([out.shape[0], -1]), [1]) as tf.Tensor1D;
       }),
   };
 }
@@ -106,7 +120,7 @@ export function direction(read: Read, vector: readonly number[]): Objective {
         const c = out.shape[out.rank - 1];
         if (c !== vector.length) throw new Error(`direction has ${vector.length} numbers but layer ${readText(read)} has ${c} channels`);
         const perPosition = out.reshape([-1, c]).matMul(tf.tensor2d([...vector], [c, 1]));
-        return perPosition.reshape([out.shape[0], -1]).mean(1) as tf.Tensor1D;
+        return meanOver(perPosition.reshape([out.shape[0], -1]), [1]) as tf.Tensor1D;
       }),
   };
 }
