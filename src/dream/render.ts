@@ -6,7 +6,8 @@ import { readKey, type Objective, type ObjectiveInputs } from './objectives/obje
 import { createImageParam, createKerasImage, decayPowerFor, type ImageParam, type ParamKind } from './param.js';
 import { createRng, subSeed } from './random.js';
 import { inputGradientsOnly } from '../backend/gradients.js';
-import { placeChain, resizeTo, sampleAffine, transformImage, transformsFor, type TransformSet } from './transforms.js';
+import { mapValues, placeChain, resizeTo, sampleAffine, transformImage, transformsFor, type TransformSet } from './transforms.js';
+import { type LinearMap } from '../backend/bilinear-sample.js';
 import { type Probe } from './probe.js';
 import { createOptimizer, type OptimizerKind } from './optimizers.js';
 
@@ -88,10 +89,12 @@ export function toRasters(images: tf.Tensor4D): Raster[] {
   return Array.from({ length: B }, (_, b) => ({ data: Uint8Array.from(bytes.subarray(b * h * w * c, (b + 1) * h * w * c)), width: w, height: h, channels: c as Raster['channels'] }));
 }
 
+/** [0, 1] to the model's input range [lo, hi]: x (hi - lo) + lo. */
+const rangeMap = ({ range: [lo, hi] }: ModelInput): LinearMap => ({ scale: hi - lo, offset: lo });
+
 /** The picture in the model's own units, at its input size: what the network is fed. */
 export function toModelInput(image: tf.Tensor4D, input: ModelInput): tf.Tensor4D {
-  const [lo, hi] = input.range;
-  return tf.tidy(() => image.mul(hi - lo).add(lo) as tf.Tensor4D);
+  return mapValues(image, rangeMap(input));
 }
 
 /** The input as the network is fed at a render scale: native drops the resize to a fixed size. */
@@ -146,8 +149,8 @@ export function scoreImages(probe: Probe | undefined, objective: Objective, inpu
   const evaluate = evaluator(probe, objective, groups);
   return tf.tidy(() => {
     const [, h, w] = images.shape;
-    const sized = input.fixedSize ? sampleAffine(images, placeChain([resizeTo(input.fixedSize[0], input.fixedSize[1])], h, w, createRng(0))) : images;
-    return Array.from(evaluate(toModelInput(sized, input), images, false).dataSync());
+    const fed = input.fixedSize ? sampleAffine(images, placeChain([resizeTo(input.fixedSize[0], input.fixedSize[1])], h, w, createRng(0)), rangeMap(input)) : toModelInput(images, input);
+    return Array.from(evaluate(fed, images, false).dataSync());
   });
 }
 
@@ -170,6 +173,7 @@ export function dreamBatch(probe: Probe | undefined, objective: Objective, model
   const param: ImageParam = s.optimizer === 'sgd-l2' ? createKerasImage(paramOptions) : createImageParam(paramOptions);
   const rng = createRng(subSeed(s.seed, 2, ...keys.map((k) => k[0])));
   const chain = transformsFor(s.transforms);
+  const range = rangeMap(input);
   const optimizer = createOptimizer(s.optimizer, s.lr);
   const frames: Raster[][] = [];
   const keepFrame = () => tf.tidy(() => frames.push(toRasters(param.display())));
@@ -181,8 +185,9 @@ export function dreamBatch(probe: Probe | undefined, objective: Objective, model
         // The network's weights are fixed: no filter gradient is wanted, only the picture's.
         const { grads } = inputGradientsOnly(() => tf.variableGrads(() => {
           const image = param.image();
-          const x = transformImage(image, chain, rng, input.fixedSize);
-          values = tf.keep(evaluate(toModelInput(x, input), image, redirect));
+          // Transformed, sized and put into the model's input range in one pass.
+          const x = transformImage(image, chain, rng, input.fixedSize, range);
+          values = tf.keep(evaluate(x, image, redirect));
           return values.sum().neg() as tf.Scalar;
         }, param.variables));
         optimizer.apply(grads, param.variables);

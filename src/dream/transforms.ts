@@ -1,5 +1,5 @@
 import tf = require('@tensorflow/tfjs');
-import { sampleGather, sampleScatter } from '../backend/bilinear-sample.js';
+import { IDENTITY, sampleGather, sampleScatter, type LinearMap } from '../backend/bilinear-sample.js';
 import { type Rng } from './random.js';
 
 /**
@@ -140,18 +140,19 @@ function bilinearTaps(H: number, W: number, placed: Placement): { index: Int32Ar
  * Bilinear sampling of `image` [B, H, W, C] at an affine map, differentiable in `image`.
  * Points outside the image read grey 0.5 (Lucid pads with 0.5); the gradient is the exact
  * adjoint (a scatter-add of the same taps). The whole batch shares one set of taps
- * (backend/bilinear-sample.ts).
+ * (backend/bilinear-sample.ts). The samples' values are mapped by `map` on the way (into the
+ * model's input range: see `mapValues`), in the same pass.
  */
-export function sampleAffine(image: tf.Tensor4D, placed: Placement): tf.Tensor4D {
+export function sampleAffine(image: tf.Tensor4D, placed: Placement, map: LinearMap = IDENTITY): tf.Tensor4D {
   const [B, H, W, C] = image.shape;
   const { height: oh, width: ow } = placed;
   const taps = bilinearTaps(H, W, placed);
   const sample = tf.customGrad(((x: tf.Tensor4D, save: tf.GradSaveFunc) => {
     const t = { index: tf.tensor1d(taps.index, 'int32'), weight: tf.tensor1d(taps.weight) };
     save([t.index, t.weight]);
-    const value = tf.reshape(sampleGather(tf.reshape(x, [B, H * W, C]), t, 0.5), [B, oh, ow, C]) as tf.Tensor4D;
+    const value = tf.reshape(sampleGather(tf.reshape(x, [B, H * W, C]), t, 0.5, map), [B, oh, ow, C]) as tf.Tensor4D;
     const gradFunc = (dy: tf.Tensor | tf.Tensor[], [index, weight]: tf.Tensor[]) => {
-      const dsrc = sampleScatter(tf.reshape(dy as tf.Tensor, [B, oh * ow, C]), { index: index as tf.Tensor1D, weight: weight as tf.Tensor1D }, H * W);
+      const dsrc = sampleScatter(tf.reshape(dy as tf.Tensor, [B, oh * ow, C]), { index: index as tf.Tensor1D, weight: weight as tf.Tensor1D }, H * W, map.scale);
       return tf.reshape(dsrc, [B, H, W, C]) as tf.Tensor4D;
     };
     return { value, gradFunc };
@@ -159,11 +160,16 @@ export function sampleAffine(image: tf.Tensor4D, placed: Placement): tf.Tensor4D
   return sample(image) as tf.Tensor4D;
 }
 
-/** The image as the network sees it this step: transformed (random draws from `rng`) and sized. */
-export function transformImage(image: tf.Tensor4D, chain: Transform[], rng: Rng, modelSize?: [number, number]): tf.Tensor4D {
+/** image * map.scale + map.offset: a [0, 1] picture in the model's input range, as tf ops (what sampleAffine's map does). */
+export function mapValues(image: tf.Tensor4D, { scale, offset }: LinearMap): tf.Tensor4D {
+  return tf.tidy(() => image.mul(scale).add(offset) as tf.Tensor4D);
+}
+
+/** The image as the network sees it this step: transformed (random draws from `rng`), sized, and its values mapped by `map`. */
+export function transformImage(image: tf.Tensor4D, chain: Transform[], rng: Rng, modelSize?: [number, number], map: LinearMap = IDENTITY): tf.Tensor4D {
   const [, H, W] = image.shape;
   const steps = modelSize ? [...chain, resizeTo(modelSize[0], modelSize[1])] : chain;
   const unchanged = chain.length === 0 && (!modelSize || (modelSize[0] === H && modelSize[1] === W));
-  if (unchanged) return image.clone();
-  return sampleAffine(image, placeChain(steps, H, W, rng));
+  if (unchanged) return mapValues(image, map);
+  return sampleAffine(image, placeChain(steps, H, W, rng), map);
 }

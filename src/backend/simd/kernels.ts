@@ -20,11 +20,11 @@ export interface SimdKernels {
   redirect_pass(out: number, dy: number, y: number, batch: number, per: number, lo: number, hi: number): void;
   /** out[ia][ic][ib][:] = x[ia][ib][ic][:] for x [a, b, c, d] of 4-byte values (a transpose). */
   swap_middle(out: number, x: number, a: number, b: number, c: number, d: number): void;
-  /** Bilinear gather and its adjoint scatter over NHWC pictures (bilinear-sample.ts). */
-  sample_gather(out: number, src: number, index: number, weight: number, n: number, p: number, batch: number, c: number, fill: number, first: number): void;
-  sample_scatter(dsrc: number, dy: number, index: number, weight: number, n: number, p: number, batch: number, c: number): void;
+  /** Bilinear gather (times scale, plus offset) and its adjoint scatter over NHWC pictures (bilinear-sample.ts). */
+  sample_gather(out: number, src: number, index: number, weight: number, n: number, p: number, batch: number, c: number, fill: number, scale: number, offset: number, first: number): void;
+  sample_scatter(dsrc: number, dy: number, index: number, weight: number, n: number, p: number, batch: number, c: number, scale: number): void;
   /** The gather for c = 3 in SIMD over all but the last output pixel; 0 if it declined. */
-  sample_gather3(out: number, src: number, index: number, weight: number, n: number, p: number, batch: number, fill: number): number;
+  sample_gather3(out: number, src: number, index: number, weight: number, n: number, p: number, batch: number, fill: number, scale: number, offset: number): number;
   /** irfft2 of power-of-two sizes and its adjoint (fft-kernels.ts); the last seven are scratch offsets. */
   irfft2(out: number, re: number, im: number, planes: number, h: number, w: number, ...scratch: number[]): void;
   irfft2_adjoint(re: number, im: number, dy: number, planes: number, h: number, w: number, ...scratch: number[]): void;

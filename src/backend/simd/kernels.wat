@@ -377,11 +377,12 @@
   ;; t * n + i; weight is five planes, the four taps' and the fill value's. Scalar: with c = 3
   ;; there are no four lanes to fill, and the layout saves the transposes a lane-friendly one
   ;; would need around the call.
-  ;;   sample_gather: out[b][i] = sum over t of weight[t][i] * src[b][index[t][i]] + fill * weight[4][i],
-  ;;   for output pixels first..n-1.
+  ;;   sample_gather: out[b][i] = (sum over t of weight[t][i] * src[b][index[t][i]] + fill * weight[4][i]) * scale + offset,
+  ;;   for output pixels first..n-1. The scale and offset map [0, 1] pictures into the model's
+  ;;   input range, rounded as a separate multiply and add would round them.
   (func (export "sample_gather")
     (param $out i32) (param $src i32) (param $index i32) (param $weight i32)
-    (param $n i32) (param $p i32) (param $batch i32) (param $c i32) (param $fill f32) (param $first i32)
+    (param $n i32) (param $p i32) (param $batch i32) (param $c i32) (param $fill f32) (param $scale f32) (param $offset f32) (param $first i32)
     (local $i i32) (local $b i32) (local $j i32) (local $pixel i32) (local $plane i32) (local $o i32) (local $base i32)
     (local $s0 i32) (local $s1 i32) (local $s2 i32) (local $s3 i32)
     (local $w0 f32) (local $w1 f32) (local $w2 f32) (local $w3 f32) (local $g f32)
@@ -409,14 +410,18 @@
                 (f32.store
                   (i32.add (local.get $o) (local.get $j))
                   (f32.add
-                    (f32.add
+                    (f32.mul
                       (f32.add
-                        (f32.mul (local.get $w0) (f32.load (i32.add (local.get $base) (i32.add (local.get $s0) (local.get $j)))))
-                        (f32.mul (local.get $w1) (f32.load (i32.add (local.get $base) (i32.add (local.get $s1) (local.get $j))))))
-                      (f32.add
-                        (f32.mul (local.get $w2) (f32.load (i32.add (local.get $base) (i32.add (local.get $s2) (local.get $j)))))
-                        (f32.mul (local.get $w3) (f32.load (i32.add (local.get $base) (i32.add (local.get $s3) (local.get $j)))))))
-                    (local.get $g)))
+                        (f32.add
+                          (f32.add
+                            (f32.mul (local.get $w0) (f32.load (i32.add (local.get $base) (i32.add (local.get $s0) (local.get $j)))))
+                            (f32.mul (local.get $w1) (f32.load (i32.add (local.get $base) (i32.add (local.get $s1) (local.get $j))))))
+                          (f32.add
+                            (f32.mul (local.get $w2) (f32.load (i32.add (local.get $base) (i32.add (local.get $s2) (local.get $j)))))
+                            (f32.mul (local.get $w3) (f32.load (i32.add (local.get $base) (i32.add (local.get $s3) (local.get $j)))))))
+                        (local.get $g))
+                      (local.get $scale))
+                    (local.get $offset)))
                 (local.set $j (i32.add (local.get $j) (i32.const 4)))
                 (br $channels)))
             (local.set $o (i32.add (local.get $o) (i32.mul (local.get $plane) (local.get $c))))
@@ -426,11 +431,11 @@
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $pixels))))
 
-  ;;   sample_scatter: dsrc = 0, then dsrc[b][index[t][i]] += weight[t][i] * dy[b][i], the
-  ;;   exact adjoint of sample_gather in src (the fill is a constant).
+  ;;   sample_scatter: dsrc = 0, then dsrc[b][index[t][i]] += weight[t][i] * (dy[b][i] * scale),
+  ;;   the exact adjoint of sample_gather in src (the fill and the offset are constants).
   (func (export "sample_scatter")
     (param $dsrc i32) (param $dy i32) (param $index i32) (param $weight i32)
-    (param $n i32) (param $p i32) (param $batch i32) (param $c i32)
+    (param $n i32) (param $p i32) (param $batch i32) (param $c i32) (param $scale f32)
     (local $at i32) (local $i i32) (local $b i32) (local $j i32) (local $pixel i32) (local $plane i32) (local $o i32) (local $base i32)
     (local $s0 i32) (local $s1 i32) (local $s2 i32) (local $s3 i32)
     (local $w0 f32) (local $w1 f32) (local $w2 f32) (local $w3 f32) (local $g f32)
@@ -454,7 +459,7 @@
             (block $pixel_done
               (loop $channels
                 (br_if $pixel_done (i32.ge_u (local.get $j) (local.get $pixel)))
-                (local.set $g (f32.load (i32.add (local.get $o) (local.get $j))))
+                (local.set $g (f32.mul (f32.load (i32.add (local.get $o) (local.get $j))) (local.get $scale)))
                 ;; One tap after another: two taps may be the same source pixel.
                 (local.set $at (i32.add (local.get $base) (i32.add (local.get $s0) (local.get $j))))
                 (f32.store (local.get $at) (f32.add (f32.load (local.get $at)) (f32.mul (local.get $w0) (local.get $g))))
@@ -485,10 +490,12 @@
   ;;   sample_gather3: sample_gather for c = 3 over output pixels 0..n-2.
   (func (export "sample_gather3")
     (param $out i32) (param $src i32) (param $index i32) (param $weight i32)
-    (param $n i32) (param $p i32) (param $batch i32) (param $fill f32) (result i32)
+    (param $n i32) (param $p i32) (param $batch i32) (param $fill f32) (param $scale f32) (param $offset f32) (result i32)
     (local $i i32) (local $b i32) (local $plane i32) (local $o i32) (local $base i32) (local $last i32)
     (local $s0 i32) (local $s1 i32) (local $s2 i32) (local $s3 i32)
-    (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128) (local $g v128)
+    (local $w0 v128) (local $w1 v128) (local $w2 v128) (local $w3 v128) (local $g v128) (local $k v128) (local $a v128)
+    (local.set $k (f32x4.splat (local.get $scale)))
+    (local.set $a (f32x4.splat (local.get $offset)))
     (if (i32.eqz (call $fits (i32.add (local.get $src) (i32.mul (i32.mul (local.get $batch) (local.get $p)) (i32.const 12)))))
       (then (return (i32.const 0))))
     (local.set $plane (i32.shl (local.get $n) (i32.const 2)))
@@ -509,14 +516,18 @@
             (br_if $batch_done (i32.ge_u (local.get $b) (local.get $batch)))
             (v128.store (local.get $o)
               (f32x4.add
-                (f32x4.add
+                (f32x4.mul
                   (f32x4.add
-                    (f32x4.mul (local.get $w0) (v128.load (i32.add (local.get $base) (local.get $s0))))
-                    (f32x4.mul (local.get $w1) (v128.load (i32.add (local.get $base) (local.get $s1)))))
-                  (f32x4.add
-                    (f32x4.mul (local.get $w2) (v128.load (i32.add (local.get $base) (local.get $s2))))
-                    (f32x4.mul (local.get $w3) (v128.load (i32.add (local.get $base) (local.get $s3))))))
-                (local.get $g)))
+                    (f32x4.add
+                      (f32x4.add
+                        (f32x4.mul (local.get $w0) (v128.load (i32.add (local.get $base) (local.get $s0))))
+                        (f32x4.mul (local.get $w1) (v128.load (i32.add (local.get $base) (local.get $s1)))))
+                      (f32x4.add
+                        (f32x4.mul (local.get $w2) (v128.load (i32.add (local.get $base) (local.get $s2))))
+                        (f32x4.mul (local.get $w3) (v128.load (i32.add (local.get $base) (local.get $s3))))))
+                    (local.get $g))
+                  (local.get $k))
+                (local.get $a)))
             (local.set $o (i32.add (local.get $o) (i32.mul (local.get $plane) (i32.const 3))))
             (local.set $base (i32.add (local.get $base) (i32.mul (local.get $p) (i32.const 12))))
             (local.set $b (i32.add (local.get $b) (i32.const 1)))
