@@ -178,4 +178,24 @@ describe('irfft2d kernels of ours on wasm (power-of-two sizes)', () => {
     const lhs = dot(got, g);
     expect(Math.abs(lhs - (dot(re, gr) + dot(im, gi)))).toBeLessThan(1e-4 * Math.max(1, Math.abs(lhs)));
   });
+  // The spectral image's 1/f weights applied inside the transforms: exactly the float32s of
+  // multiplying the spectrum first, forward and in the gradient (whose rounding differs only
+  // if the products are taken in another order).
+  test.each([[8, 16], [128, 128], [16, 4]])('with a spectrum scale: the same float32s as irfft2d of the scaled spectrum, value and gradients, %ix%i', (h, w) => {
+    const rand = mulberry32(h * 7 + w);
+    const wf = w / 2 + 1;
+    const re = tf.tensor(randomArray(rand, 2 * 3 * h * wf), [2, 3, h, wf]);
+    const im = tf.tensor(randomArray(rand, 2 * 3 * h * wf), [2, 3, h, wf]);
+    const scale = tf.tensor(Float32Array.from(randomArray(rand, h * wf), (v) => Math.fround(1 + 9 * Math.abs(v))), [h, wf]);
+    const g = tf.tensor(randomArray(rand, 2 * 3 * h * w), [2, 3, h, w]);
+    const fused = (a: tf.Tensor, b: tf.Tensor) => irfft2d(a, b, h, w, scale);
+    const separate = (a: tf.Tensor, b: tf.Tensor) => irfft2d(tf.mul(a, scale), tf.mul(b, scale), h, w);
+    const values = [fused, separate].map((f) => read(f(re, im)));
+    expect(Array.from(values[0])).toEqual(Array.from(values[1]));
+    const grads = [fused, separate].map((f) => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(a, b), g)))([re, im]).map(read));
+    expect(Array.from(grads[0][0])).toEqual(Array.from(grads[1][0]));
+    expect(Array.from(grads[0][1])).toEqual(Array.from(grads[1][1]));
+    expect(Math.max(...Array.from(grads[0][0], Math.abs))).toBeGreaterThan(0);
+    tf.dispose([re, im, scale, g]);
+  });
 });

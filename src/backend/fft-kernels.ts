@@ -64,17 +64,20 @@ function withScratch<T>(b: WasmHeap, h: number, w: number, run: (offsets: number
 
 type Sizes = { h: number; w: number };
 
-function irfft2dWasm({ inputs: { re, im }, attrs, backend }: Args): tf.TensorInfo {
+/** The optional [h, wf] spectrum scale input as the kernels take it: its offset, and whether there is one. */
+const scaleArgs = (b: WasmHeap, scale: tf.TensorInfo | undefined): [number, number] => (scale ? [heapOffset(b, scale), 1] : [0, 0]);
+
+function irfft2dWasm({ inputs: { re, im, scale }, attrs, backend }: Args): tf.TensorInfo {
   const b = backend as WasmHeap;
   const { h, w } = attrs as unknown as Sizes;
   const planes = tf.util.sizeFromShape(re.shape) / (h * (w / 2 + 1));
   const out = b.makeOutput([...re.shape.slice(0, -2), h, w], 'float32');
   const simd = simdKernels(b)!;
-  withScratch(b, h, w, (s) => simd.irfft2(heapOffset(b, out), heapOffset(b, re), heapOffset(b, im), planes, h, w, ...s));
+  withScratch(b, h, w, (s) => simd.irfft2(heapOffset(b, out), heapOffset(b, re), heapOffset(b, im), ...scaleArgs(b, scale), planes, h, w, ...s));
   return out;
 }
 
-function irfft2dAdjointWasm({ inputs: { dy }, attrs, backend }: Args): tf.TensorInfo[] {
+function irfft2dAdjointWasm({ inputs: { dy, scale }, attrs, backend }: Args): tf.TensorInfo[] {
   const b = backend as WasmHeap;
   const { h, w } = attrs as unknown as Sizes;
   const planes = tf.util.sizeFromShape(dy.shape) / (h * w);
@@ -82,7 +85,7 @@ function irfft2dAdjointWasm({ inputs: { dy }, attrs, backend }: Args): tf.Tensor
   const re = b.makeOutput(shape, 'float32');
   const im = b.makeOutput(shape, 'float32');
   const simd = simdKernels(b)!;
-  withScratch(b, h, w, (s) => simd.irfft2_adjoint(heapOffset(b, re), heapOffset(b, im), heapOffset(b, dy), planes, h, w, ...s));
+  withScratch(b, h, w, (s) => simd.irfft2_adjoint(heapOffset(b, re), heapOffset(b, im), heapOffset(b, dy), ...scaleArgs(b, scale), planes, h, w, ...s));
   return [re, im];
 }
 
@@ -94,8 +97,10 @@ export function hasFftKernels(h: number, w: number): boolean {
   return tf.getBackend() === 'wasm' && kernelSizes(h, w) && simdKernels(tf.backend()) !== null;
 }
 
-export const irfft2dKernel = (re: tf.Tensor, im: tf.Tensor, h: number, w: number): tf.Tensor =>
-  tf.engine().runKernel(IRFFT2D, { re, im }, { h, w } as unknown as tf.NamedAttrMap) as tf.Tensor;
+/** irfft2 of (re, im) times `scale` [h, wf] bin by bin, when given. */
+export const irfft2dKernel = (re: tf.Tensor, im: tf.Tensor, h: number, w: number, scale?: tf.Tensor): tf.Tensor =>
+  tf.engine().runKernel(IRFFT2D, scale ? { re, im, scale } : { re, im }, { h, w } as unknown as tf.NamedAttrMap) as tf.Tensor;
 
-export const irfft2dAdjointKernel = (dy: tf.Tensor, h: number, w: number): [tf.Tensor, tf.Tensor] =>
-  tf.engine().runKernel(IRFFT2D_ADJOINT, { dy }, { h, w } as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor, tf.Tensor];
+/** The adjoint, times `scale` bin by bin when given: the gradient of irfft2dKernel with the same scale. */
+export const irfft2dAdjointKernel = (dy: tf.Tensor, h: number, w: number, scale?: tf.Tensor): [tf.Tensor, tf.Tensor] =>
+  tf.engine().runKernel(IRFFT2D_ADJOINT, scale ? { dy, scale } : { dy }, { h, w } as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor, tf.Tensor];

@@ -90,7 +90,7 @@ function spectralImage(o: ParamOptions): RawImage {
   const scaleT = tf.keep(tf.tensor(scale, [h, wf]));
   const raw = (mix?: tf.Tensor2D) =>
     tf.tidy(() => {
-      const planes = irfft2d(re.mul(scaleT), im.mul(scaleT), h, w) as tf.Tensor4D;
+      const planes = irfft2d(re, im, h, w, scaleT) as tf.Tensor4D;
       // [B, c, h, w] -> [B, h, w, c], ÷4, and the colour mix: one pass on wasm.
       if (mix) return mixPlanes(planes, mix, 4);
       return planes.transpose([0, 2, 3, 1]).div(4) as tf.Tensor4D;

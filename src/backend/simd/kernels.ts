@@ -25,9 +25,9 @@ export interface SimdKernels {
   sample_scatter(dsrc: number, dy: number, index: number, weight: number, n: number, p: number, batch: number, c: number, scale: number): void;
   /** The gather for c = 3 in SIMD over all but the last output pixel; 0 if it declined. */
   sample_gather3(out: number, src: number, index: number, weight: number, n: number, p: number, batch: number, fill: number, scale: number, offset: number): number;
-  /** irfft2 of power-of-two sizes and its adjoint (fft-kernels.ts); the last seven are scratch offsets. */
-  irfft2(out: number, re: number, im: number, planes: number, h: number, w: number, ...scratch: number[]): void;
-  irfft2_adjoint(re: number, im: number, dy: number, planes: number, h: number, w: number, ...scratch: number[]): void;
+  /** irfft2 of power-of-two sizes and its adjoint (fft-kernels.ts), times the [h, wf] plane at `scale` when `scaled` is 1; the last seven are scratch offsets. */
+  irfft2(out: number, re: number, im: number, scale: number, scaled: number, planes: number, h: number, w: number, ...scratch: number[]): void;
+  irfft2_adjoint(re: number, im: number, dy: number, scale: number, scaled: number, planes: number, h: number, w: number, ...scratch: number[]): void;
   /** One Adam update of n floats (adam-step.ts): x', m', v' from x, g, m, v and float32 constants. */
   /** planes [batch, 3, n] / divisor -> pixels [batch, n, 3] times the 3x3 matrix at m, and its adjoint (colour-mix.ts). */
   mix_planes3(out: number, planes: number, batch: number, n: number, m: number, divisor: number): void;

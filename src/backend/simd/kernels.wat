@@ -563,7 +563,10 @@
   ;;   tw   n/2 cosines then n/2 of -sin(2 pi k / n), for n = h and for n = w
   ;;   rev  n bit-reversed indices as byte offsets into buf (k -> bitrev(k) * 32)
   ;;   zr, zi  the half spectrum between the passes, [h][wf4] with wf4 = wf rounded up to 4
-  ;; Spectra are [planes][h][wf], wf = w/2 + 1; images [planes][h][w].
+  ;; Spectra are [planes][h][wf], wf = w/2 + 1; images [planes][h][w]. With `scaled`, the
+  ;; spectrum is first multiplied bin by bin by the [h][wf] plane at `scale` (the spectral
+  ;; image's 1/f weights), and the adjoint's result by it last: the float32 products a
+  ;; separate multiply would make, without its passes over the batch.
 
   ;; In place, radix 2, on buf already in bit-reversed order: forward (sign 1) or unscaled
   ;; inverse (sign -1) transforms of length n, one per lane.
@@ -624,8 +627,9 @@
     (local.get $v))
 
   (func (export "irfft2")
-    (param $out i32) (param $re i32) (param $im i32) (param $planes i32) (param $h i32) (param $w i32)
+    (param $out i32) (param $re i32) (param $im i32) (param $scale_at i32) (param $scaled i32) (param $planes i32) (param $h i32) (param $w i32)
     (param $buf i32) (param $twh i32) (param $tww i32) (param $revh i32) (param $revw i32) (param $zr i32) (param $zi i32)
+    (local $bin i32) (local $vr v128) (local $vi v128) (local $sv v128)
     (local $p i32) (local $m i32) (local $k i32) (local $y i32) (local $x i32)
     (local $wf i32) (local $wf4 i32) (local $row i32) (local $src i32) (local $dst i32) (local $plane i32)
     (local $scale f32) (local $sgn f32) (local $v v128) (local $at i32)
@@ -649,14 +653,23 @@
                 (local.set $src (i32.add (i32.mul (local.get $p) (local.get $plane))
                   (i32.shl (i32.add (i32.mul (local.get $k) (local.get $wf)) (local.get $m)) (i32.const 2))))
                 (local.set $dst (i32.add (local.get $buf) (i32.load (i32.add (local.get $revh) (i32.shl (local.get $k) (i32.const 2))))))
+                (local.set $bin (i32.add (local.get $scale_at) (i32.shl (i32.add (i32.mul (local.get $k) (local.get $wf)) (local.get $m)) (i32.const 2))))
                 ;; The last group of columns holds fewer than four: read only those.
                 (if (i32.le_u (i32.add (local.get $m) (i32.const 4)) (local.get $wf))
                   (then
-                    (v128.store (local.get $dst) (v128.load (i32.add (local.get $re) (local.get $src))))
-                    (v128.store offset=16 (local.get $dst) (v128.load (i32.add (local.get $im) (local.get $src)))))
+                    (local.set $vr (v128.load (i32.add (local.get $re) (local.get $src))))
+                    (local.set $vi (v128.load (i32.add (local.get $im) (local.get $src))))
+                    (if (local.get $scaled) (then (local.set $sv (v128.load (local.get $bin))))))
                   (else
-                    (v128.store (local.get $dst) (call $load_first (i32.add (local.get $re) (local.get $src)) (i32.sub (local.get $wf) (local.get $m))))
-                    (v128.store offset=16 (local.get $dst) (call $load_first (i32.add (local.get $im) (local.get $src)) (i32.sub (local.get $wf) (local.get $m))))))
+                    (local.set $vr (call $load_first (i32.add (local.get $re) (local.get $src)) (i32.sub (local.get $wf) (local.get $m))))
+                    (local.set $vi (call $load_first (i32.add (local.get $im) (local.get $src)) (i32.sub (local.get $wf) (local.get $m))))
+                    (if (local.get $scaled) (then (local.set $sv (call $load_first (local.get $bin) (i32.sub (local.get $wf) (local.get $m))))))))
+                (if (local.get $scaled)
+                  (then
+                    (local.set $vr (f32x4.mul (local.get $vr) (local.get $sv)))
+                    (local.set $vi (f32x4.mul (local.get $vi) (local.get $sv)))))
+                (v128.store (local.get $dst) (local.get $vr))
+                (v128.store offset=16 (local.get $dst) (local.get $vi))
                 (local.set $k (i32.add (local.get $k) (i32.const 1)))
                 (br $load)))
             (call $fft4 (local.get $buf) (local.get $h) (local.get $twh) (f32.const -1))
@@ -729,8 +742,9 @@
   ;; dropped mirror (1/w and no imaginary part for DC and Nyquist); then a forward transform
   ;; down each column, divided by h.
   (func (export "irfft2_adjoint")
-    (param $reout i32) (param $imout i32) (param $g i32) (param $planes i32) (param $h i32) (param $w i32)
+    (param $reout i32) (param $imout i32) (param $g i32) (param $scale_at i32) (param $scaled i32) (param $planes i32) (param $h i32) (param $w i32)
     (param $buf i32) (param $twh i32) (param $tww i32) (param $revh i32) (param $revw i32) (param $zr i32) (param $zi i32)
+    (local $bin i32) (local $sv v128)
     (local $p i32) (local $m i32) (local $k i32) (local $y i32) (local $x i32) (local $wf i32) (local $wf4 i32)
     (local $row i32) (local $src i32) (local $dst i32) (local $at i32) (local $edge i32)
     (local $s f32) (local $vr v128) (local $vi v128) (local $inv v128)
@@ -798,6 +812,15 @@
                 (local.set $src (i32.add (local.get $buf) (i32.shl (local.get $k) (i32.const 5))))
                 (local.set $vr (f32x4.mul (v128.load (local.get $src)) (local.get $inv)))
                 (local.set $vi (f32x4.mul (v128.load offset=16 (local.get $src)) (local.get $inv)))
+                (if (local.get $scaled)
+                  (then
+                    (local.set $bin (i32.add (local.get $scale_at) (i32.shl (i32.add (i32.mul (local.get $k) (local.get $wf)) (local.get $m)) (i32.const 2))))
+                    (local.set $sv
+                      (if (result v128) (i32.le_u (i32.add (local.get $m) (i32.const 4)) (local.get $wf))
+                        (then (v128.load (local.get $bin)))
+                        (else (call $load_first (local.get $bin) (i32.sub (local.get $wf) (local.get $m))))))
+                    (local.set $vr (f32x4.mul (local.get $vr) (local.get $sv)))
+                    (local.set $vi (f32x4.mul (local.get $vi) (local.get $sv)))))
                 (local.set $dst (i32.shl (i32.add (i32.mul (i32.add (i32.mul (local.get $p) (local.get $h)) (local.get $k)) (local.get $wf)) (local.get $m)) (i32.const 2)))
                 ;; The last group of columns holds fewer than four: store only those.
                 (if (i32.le_u (i32.add (local.get $m) (i32.const 4)) (local.get $wf))
