@@ -5,7 +5,7 @@ import { caricature } from '../src/dream/objectives/caricature.js';
 import { alignment, diversity } from '../src/dream/objectives/group.js';
 import { readKey, type Objective, type ObjectiveEnv, type ObjectiveInputs, type Read } from '../src/dream/objectives/objective.js';
 import { l1, l2, tv } from '../src/dream/objectives/penalties.js';
-import { channel, channelInterpolate, deepdream, direction, logit, neuron } from '../src/dream/objectives/units.js';
+import { channel, channelInterpolate, deepdream, direction, logit, meanOver, neuron } from '../src/dream/objectives/units.js';
 
 /**
  * Every dream objective on a network built by hand (issue 16, acceptance 4), so each answer is
@@ -99,6 +99,21 @@ beforeAll(async () => {
 afterAll(() => {
   K.dispose();
   DENSE.dispose();
+});
+
+describe('meanOver (the mean the unit objectives take)', () => {
+  test.each([[[1, 2]], [[1]], [[0, 3]]])('over axes %j: the value and gradient of tf.mean, float for float', (axes) => {
+    const x = tf.randomNormal([2, 5, 3, 4], 0, 1, 'float32', 11);
+    const w = tf.randomNormal(tf.mean(x, axes).shape, 0, 1, 'float32', 12);
+    const ours = (t: tf.Tensor) => meanOver(t, axes);
+    const theirs = (t: tf.Tensor) => tf.mean(t, axes);
+    expect(Array.from(ours(x).dataSync())).toEqual(Array.from(theirs(x).dataSync()));
+    const grad = (f: (t: tf.Tensor) => tf.Tensor) => Array.from(tf.grad((t: tf.Tensor) => f(t).mul(w).sum())(x).dataSync());
+    const g = grad(ours);
+    expect(g).toEqual(grad(theirs));
+    expect(new Set(g).size).toBeGreaterThan(1); // dy differs per kept element, so a broadcast shows
+    tf.dispose([x, w]);
+  });
 });
 
 describe('channel', () => {

@@ -11,7 +11,7 @@ import { type Objective } from '../src/dream/objectives/objective.js';
 import { parseObjective } from '../src/dream/objectives/parse.js';
 import { channel, logit, neuron } from '../src/dream/objectives/units.js';
 import { createProbe, type Probe } from '../src/dream/probe.js';
-import { createImageParam, DECAY_POWER, decayPowerFor, NATIVE_DECAY_POWER } from '../src/dream/param.js';
+import { createImageParam, DECAY_POWER, decayPowerFor, NATIVE_DECAY_POWER, sigmoid } from '../src/dream/param.js';
 import { createRng } from '../src/dream/random.js';
 import { overriddenActivation } from '../src/dream/overrides/guided.js';
 import { DEFAULTS, KERAS_BASELINE, dreamBatch, scoreImages, unitPictures, type DreamSettings } from '../src/dream/render.js';
@@ -181,6 +181,17 @@ describe('dream on a hand-set edge model', () => {
 });
 
 describe('parameterizations', () => {
+  test("the image's sigmoid: tf.sigmoid's values and gradient, float for float, in one pass back", () => {
+    const x = tf.randomNormal([2, 6, 5, 3], 0, 3, 'float32', 8) as tf.Tensor4D;
+    const w = tf.randomNormal([2, 6, 5, 3], 0, 1, 'float32', 9);
+    expect(Array.from(sigmoid(x).dataSync())).toEqual(Array.from(tf.sigmoid(x).dataSync()));
+    const grad = (f: (t: tf.Tensor4D) => tf.Tensor) => Array.from(tf.grad((t: tf.Tensor) => f(t as tf.Tensor4D).mul(w).sum())(x).dataSync());
+    const g = grad(sigmoid);
+    expect(g).toEqual(grad(tf.sigmoid));
+    expect(g.some((v) => v !== 0)).toBe(true);
+    tf.dispose([x, w]);
+  });
+
   test('zero noise is mid-grey; the fft image is smoother than the pixel image at the same noise level', () => {
     const energy = (kind: 'fft' | 'pixel') =>
       tf.tidy(() => {

@@ -120,7 +120,7 @@ function pixelImage(o: ParamOptions): RawImage {
  * numbers as tfjs's sigmoid gradient, which is three passes (1 - y, y (1 - y), dy times it)
  * over the whole batch of pictures every step.
  */
-function sigmoid(x: tf.Tensor4D): tf.Tensor4D {
+export function sigmoid(x: tf.Tensor4D): tf.Tensor4D {
   const op = tf.customGrad(((t: tf.Tensor4D, save: tf.GradSaveFunc) => {
     const value = tf.sigmoid(t);
     save([value]);
