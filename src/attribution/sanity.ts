@@ -29,8 +29,10 @@ export interface SanityOptions extends Pick<SaliencyOptions, 'samples' | 'noise'
   class?: string | number;
   /** The CAM methods' layer (default: cam's default). */
   layer?: string | number;
-  /** The cascade steps to compute maps at, 0 being the trained model (default: every step, 0 to the number of layers with weights). */
+  /** The cascade steps to compute maps at, 0 being the trained model (default: stepsEvery(n, `every`)). */
   at?: readonly number[];
+  /** Without `at`: maps at every `every`-th step, and the last (default 1: every step). */
+  every?: number;
   /** Seed of the re-initialization and of SmoothGrad's noise (the same noise at every step). */
   seed?: number;
   /** Keep every map (for a picture); without it only the correlations are returned. */
@@ -64,6 +66,18 @@ export function checkSanityMethods(methods: readonly string[]): SanityMethod[] {
   return [...new Set(methods)] as SanityMethod[];
 }
 
+/** Steps 0, k, 2k, … and the last of a cascade over `total` layers. */
+export function stepsEvery(total: number, every: number): number[] {
+  if (!Number.isInteger(every) || every < 1) throw new UsageError(`bad --every '${every}': expected an integer >= 1`);
+  const steps = Array.from({ length: Math.floor(total / every) + 1 }, (_, i) => i * every);
+  return steps[steps.length - 1] === total ? steps : [...steps, total];
+}
+
+/** The stride that shows about `columns` randomized columns of a cascade over `total` layers. */
+export function autoEvery(total: number, columns = 8): number {
+  return Math.max(1, Math.ceil(total / columns));
+}
+
 const isCam = (m: SanityMethod): m is CamMethod => (CAM_METHODS as readonly string[]).includes(m);
 
 /** |map|: what the ranks are taken of. */
@@ -79,7 +93,7 @@ export async function sanityCheck(loaded: LoadedModel, images: tf.Tensor4D[], op
   const cascade = await createCascade(loaded, opts.seed ?? 0);
   try {
     const total = cascade.layers.length;
-    const at = [...new Set([0, ...(opts.at ?? Array.from({ length: total + 1 }, (_, i) => i))])].sort((a, b) => a - b);
+    const at = [...new Set([0, ...(opts.at ?? stepsEvery(total, opts.every ?? 1))])].sort((a, b) => a - b);
     const bad = at.find((k) => !Number.isInteger(k) || k < 0 || k > total);
     if (bad !== undefined) throw new UsageError(`step ${bad} out of range: the model has ${total} layers with weights (steps 0-${total})`);
     // The class of each image, by the trained model.
