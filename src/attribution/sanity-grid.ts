@@ -6,8 +6,8 @@ import { mapPeak, renderMap, type RenderOptions } from './render.js';
 import { type SanityImage, type SanityRun } from './sanity.js';
 
 /**
- * The picture of a sanity run, laid out as Adebayo et al.'s figure 2: one row per method, one
- * column per cascade step (the trained model first), each map scaled to its own peak, its
+ * The picture of a sanity run, laid out as Adebayo et al.'s figure 2: the photo, then one row
+ * per method and one column per cascade step (the trained model first), each map scaled to its own peak, its
  * Spearman correlation with the trained model's map under it; the column heads name the
  * lowest layer re-initialized so far.
  */
@@ -35,14 +35,19 @@ export async function renderSanityGrid(run: SanityRun, image: SanityImage, photo
   const render = { alpha: opts.alpha ?? 1, cmap: opts.cmap };
   const tiles: Raster[] = [];
   const labels: string[] = [];
+  // The photo heads the first column; the rows below it stay blank.
+  const blank = createRaster(side, side, 3, 255);
+  const shownPhoto = await resizeTile(photo, side);
   for (const [j, row] of image.maps.entries()) {
+    tiles.push(j === 0 ? shownPhoto : blank);
+    labels.push(j === 0 ? fit(image.label.split(',')[0], side) : '');
     for (const [s, m] of row.entries()) {
       tiles.push(await resizeTile(renderMap(m, photo, mapPeak(m), render), side));
       const r = image.correlations[j][s];
       labels.push(Number.isFinite(r) ? `r ${r.toFixed(2)}` : 'r n/a (flat)');
     }
   }
-  const cols = run.steps.length;
+  const cols = run.steps.length + 1;
   const body = tileGrid(tiles, { cols, labels, gutter: GUTTER });
   const geometry = gridGeometry(tiles[0], tiles.length, { cols, labels, gutter: GUTTER });
   const left = Math.max(...run.methods.map((m) => textWidth(m, 1))) + 2 * GUTTER;
@@ -51,7 +56,7 @@ export async function renderSanityGrid(run: SanityRun, image: SanityImage, photo
   blit(out, body, left, top);
   const total = run.layers.length;
   run.steps.forEach((k, s) => {
-    const x = left + geometry.origin(s).x;
+    const x = left + geometry.origin(s + 1).x;
     const head = k === 0 ? ['trained', 'weights'] : [`${k}/${total} to`, run.layers[k - 1].name];
     head.forEach((line, i) => drawText(out, fit(line, side), x, GUTTER + i * LINE, INK, 1));
   });

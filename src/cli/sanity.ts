@@ -73,6 +73,9 @@ export function sanityCommand(): Command {
         tensor.dispose();
       }
       const result = run.images[0];
+      run.methods.forEach((m, j) => {
+        if (!Number.isFinite(result.correlations[j][0])) ui.warn(`${m}: the trained model's map for ${result.label} is flat (one value everywhere): no ranking to correlate with (n/a)`);
+      });
       await writeOutput(output, await encodePng(await renderSanityGrid(run, result, raster, { tile: opts.tile, alpha: opts.alpha, cmap: opts.cmap })));
       if (opts.json) {
         ui.json({
