@@ -99,7 +99,7 @@ export function sanityCommand(): Command {
   return examples(cmd, [
     'cnnviz sanity examples/cat.jpg',
     'cnnviz sanity examples/cat.jpg --methods gradcam,guided --every 1 --json',
-    'cnnviz sanity examples/cat.jpg --methods vanilla,integrated-gradients --tile 64 -o cat.sanity.png',
+    'cnnviz sanity examples/cat.jpg --methods vanilla,integrated-gradients --ig-steps 16 --tile 64 -o cat.sanity.png',
   ]);
 }
 
