@@ -91,7 +91,7 @@ export function sanityCommand(): Command {
       print(`${image}: ${result.label} (${result.class}); Spearman correlation of |map| with the trained model's`);
       print(['step', 'randomized down to', ...run.methods].join('\t'));
       run.steps.forEach((k, s) => print([k, k ? run.layers[k - 1].name : '-', ...run.methods.map((_, j) => (Number.isFinite(result.correlations[j][s]) ? result.correlations[j][s].toFixed(3) : 'n/a'))].join('\t')));
-      ui.info(`→ ${output}`);
+      if (output !== '-') ui.info(`→ ${output}`);
     });
   addLabelsOption(cmd);
   addMaxPixelsOption(cmd);
