@@ -59,10 +59,12 @@ const rows = run.steps.map((k, s) => {
   const convs = top.filter((l) => l.className !== 'BatchNormalization').length;
   const medians = run.methods.map((_, j) => median(run.images.map((im) => im.correlations[j][s])));
   const constant = run.methods.map((_, j) => run.images.filter((im) => !Number.isFinite(im.correlations[j][s])).length);
-  return { step: k, randomized: k ? top[k - 1].name : 'none (trained)', convolutions: convs, batchNorms: k - convs, medians, constant };
+  // A flat map (a ReLU'd CAM that is 0 everywhere) has no ranking: left out of the median above, counted as 0 here.
+  const flatAsZero = run.methods.map((_, j) => median(run.images.map((im) => (Number.isFinite(im.correlations[j][s]) ? im.correlations[j][s] : 0))));
+  return { step: k, randomized: k ? top[k - 1].name : 'none (trained)', convolutions: convs, batchNorms: k - convs, medians, constant, flatAsZero };
 });
 const halfRow = rows.find((r) => r.step === half);
-const verdict = run.methods.map((m, j) => ({ method: m, atHalf: halfRow?.medians[j], below: halfRow ? halfRow.medians[j] < 0.3 : undefined }));
+const verdict = run.methods.map((m, j) => ({ method: m, atHalf: halfRow?.medians[j], flatAsZero: halfRow?.flatAsZero[j], below: halfRow ? halfRow.medians[j] < 0.3 : undefined }));
 
 if (process.argv.includes('--json')) {
   console.log(JSON.stringify({ model: MOBILENET, photos: photos.map((p) => path.basename(p)), layers: layerCount, half, seed, methods: run.methods, rows, verdict, cpuSeconds: (cpu.user + cpu.system) / 1e6 }, null, 2));
@@ -75,6 +77,6 @@ if (process.argv.includes('--json')) {
     const cells = r.medians.map((v, j) => `${fmt(v)}${r.constant[j] ? ` (${r.constant[j]} constant)` : ''}`);
     console.log(`| ${r.step}${r.step === half ? ' (half)' : ''} | ${r.randomized} | ${r.convolutions} + ${r.batchNorms} | ${cells.join(' | ')} |`);
   }
-  for (const v of verdict) console.log(`${v.method}: median ${fmt(v.atHalf)} at step ${half}/${layerCount}${['gradcam', 'vanilla', 'smoothgrad'].includes(v.method) ? (v.below ? ' < 0.3: holds' : ' >= 0.3: FAILS') : ' (reported; the paper expects it to stay high)'}`);
+  for (const v of verdict) console.log(`${v.method}: median ${fmt(v.atHalf)}${v.flatAsZero !== v.atHalf ? ` (${fmt(v.flatAsZero)} counting flat maps as 0)` : ''} at step ${half}/${layerCount}${['gradcam', 'vanilla', 'smoothgrad'].includes(v.method) ? (v.below ? ' < 0.3: holds' : ' >= 0.3: FAILS') : ' (reported; the paper expects it to stay high)'}`);
   console.log(`cpu ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s, wall ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
