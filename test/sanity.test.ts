@@ -9,7 +9,9 @@ import { SANITY_METHODS, sanityCheck, stepsEvery } from '../src/attribution/sani
 import { averageRanks, spearman } from '../src/attribution/spearman.js';
 import { fromLayersModel, type LoadedModel } from '../src/model/load.js';
 import { type ModelMeta } from '../src/model/meta.js';
+import { loadModel } from '../src/model/load.js';
 import { runCli } from './helpers/cli.js';
+import { baseModels } from './helpers/fuzz-corpus.js';
 import { writeGraphModel } from './helpers/graph-fixture.js';
 
 const META: ModelMeta = { name: 'test', inputRange: [0, 1], inputRangeSource: 'default', extra: {} };
@@ -175,6 +177,22 @@ describe('sanityCheck', () => {
     expect(stepsEvery(55, 7)).toEqual([0, 7, 14, 21, 28, 35, 42, 49, 55]);
     expect(stepsEvery(4, 2)).toEqual([0, 2, 4]);
     expect(() => stepsEvery(4, 0)).toThrow("bad --every '0': expected an integer >= 1");
+  });
+});
+
+describe('Keras files', () => {
+  test.each(['h5', 'keras'] as const)('a .%s model runs the cascade on its copy and keeps its own weights', async (kind) => {
+    const files = await baseModels(mkdtempSync(path.join(os.tmpdir(), 'cnnviz-sanity-keras-')));
+    const loaded = await loadModel(files[kind]);
+    const before = snapshot(loaded);
+    const x = tf.tensor4d(seeded(16 * 16, 9).map((v) => (v + 1) / 2), [1, 16, 16, 1]);
+    const run = await sanityCheck(loaded, [x], { methods: ['gradcam', 'vanilla'], every: 1, layer: 'edges' });
+    expect(run.layers.map((l) => l.name)).toEqual(['head', 'edges']);
+    expect(run.steps).toEqual([0, 1, 2]);
+    run.methods.forEach((_, j) => expect(run.images[0].correlations[j][0]).toBeCloseTo(1, 6));
+    const after = snapshot(loaded);
+    for (const [name, w] of before) expect(same(after.get(name)!, w)).toBe(true);
+    x.dispose();
   });
 });
 
