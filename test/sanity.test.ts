@@ -4,7 +4,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import sharp from 'sharp';
 import { initBackend } from '../src/backend/select.js';
-import { createCascade, reinitializedWeight, weightedLayers } from '../src/attribution/cascade.js';
+import { createCascade, parametersOf, reinitializedWeight, weightedLayers } from '../src/attribution/cascade.js';
 import { SANITY_METHODS, sanityCheck, stepsEvery } from '../src/attribution/sanity.js';
 import { averageRanks, spearman } from '../src/attribution/spearman.js';
 import { fromLayersModel, type LoadedModel } from '../src/model/load.js';
@@ -100,7 +100,7 @@ describe('Spearman rank correlation', () => {
 });
 
 describe('cascading randomization', () => {
-  test('the layers with weights, top first: the batch norm counts, the pooling does not', () => {
+  test('the layers with parameters, top first: the batch norm counts, the pooling does not', () => {
     expect(weightedLayers(smallNet()).map((l) => l.name)).toEqual(['head', 'c2', 'bn', 'c1']);
   });
 
@@ -116,8 +116,11 @@ describe('cascading randomization', () => {
       const copy = snapshot(cascade.model);
       names.forEach((name, i) => {
         const changed = copy.get(name)!.map((w, j) => !same([w], [before.get(name)![j]]));
-        // Every weight of a re-initialized layer differs from the trained one (the scrambled values are nowhere near an initializer's).
-        expect({ name, k, changed }).toEqual({ name, k, changed: changed.map(() => i < k) });
+        // Every parameter of a re-initialized layer differs from the trained one (the scrambled
+        // values are nowhere near an initializer's); a batch norm's moving statistics stay.
+        const layer = cascade.model.graph.layers[cascade.layers[i].index].layer;
+        const params = parametersOf(layer);
+        expect({ name, k, changed }).toEqual({ name, k, changed: layer.weights.map((w) => i < k && params.has(w)) });
       });
       const after = snapshot(loaded);
       for (const name of names) expect(same(after.get(name)!, before.get(name)!)).toBe(true);
@@ -139,9 +142,22 @@ describe('cascading randomization', () => {
     expect(sd / sigma).toBeCloseTo(0.8796, 1);
     expect(Math.max(...Array.from(a, Math.abs))).toBeLessThanOrEqual(2 * sigma + 1e-7);
     expect(Array.from(reinitializedWeight('bn/gamma', [3], 1).dataSync())).toEqual([1, 1, 1]);
-    expect(Array.from(reinitializedWeight('bn/moving_variance', [3], 1).dataSync())).toEqual([1, 1, 1]);
-    expect(Array.from(reinitializedWeight('bn/moving_mean', [3], 1).dataSync())).toEqual([0, 0, 0]);
+    expect(Array.from(reinitializedWeight('bn/beta', [3], 1).dataSync())).toEqual([0, 0, 0]);
     expect(Array.from(reinitializedWeight('c/bias', [3], 1).dataSync())).toEqual([0, 0, 0]);
+  });
+
+  test("a batch norm's parameters are gamma and beta, not its moving statistics; a frozen layer's parameters still count", async () => {
+    const loaded = smallNet();
+    const bn = loaded.model.getLayer('bn');
+    expect([...parametersOf(bn)].map((w) => w.originalName)).toEqual(['bn/gamma', 'bn/beta']);
+    loaded.model.getLayer('c1').trainable = false;
+    expect(weightedLayers(loaded).map((l) => l.name)).toEqual(['head', 'c2', 'bn', 'c1']);
+    const before = snapshot(loaded).get('c1')!;
+    const cascade = await createCascade(loaded, 1);
+    cascade.randomizeTop(4);
+    const after = snapshot(cascade.model).get('c1')!;
+    expect(after.map((w, j) => same([w], [before[j]]))).toEqual([false, false]);
+    cascade.dispose();
   });
 });
 

@@ -10,13 +10,19 @@ import { type LoadedModel } from '../model/load.js';
  * re-initialized one after the other, cumulatively. The user's model is never touched: the
  * copy is built from the model's config and starts with the same weight values.
  *
- * Re-initialization, as a freshly built Keras layer of that shape would start (the paper
- * re-initializes "as at the start of training"): every weight of rank 2 or more (kernels,
- * depthwise kernels, dense matrices) from a truncated normal (cut at 2σ, as Keras's
- * truncated initializers) with Glorot's scale σ = sqrt(2 / (fan_in + fan_out)), seeded per
- * layer so a layer's new weights don't depend on which steps were taken; every vector to its
- * Keras default: γ and moving variances 1, biases, β and moving means 0. So a batch
- * normalization becomes the identity (up to its ε) when its turn comes, a step of its own.
+ * What is re-initialized is what the paper's code re-initializes: a layer's trainable
+ * variables (its parameters: kernels, biases, a batch norm's γ and β), whatever the layer's
+ * current `trainable` flag (a frozen transfer-learning base counts too). Statistics gathered
+ * from data rather than learned by gradient (a batch norm's moving mean and variance, a
+ * Normalization layer's mean and variance) keep their trained values; a layer that has only
+ * statistics is not a step.
+ *
+ * New values, as a freshly built Keras layer of that shape would start: every parameter of
+ * rank 2 or more (kernels, depthwise kernels, dense matrices) from a truncated normal (cut at
+ * 2σ, as Keras's truncated initializers) with Glorot's scale σ = sqrt(2 / (fan_in +
+ * fan_out)), seeded per layer and weight so a layer's draw doesn't depend on which steps were
+ * taken; every vector parameter to its Keras default: γ 1, biases and β 0. So a batch norm's
+ * step leaves it standardizing with the trained statistics.
  */
 
 /** A layer of the cascade: an index into `graph.layers` (the same in the original and the copy). */
@@ -29,7 +35,7 @@ export interface CascadeLayer {
 export interface Cascade {
   /** The copy the explainers run on: the original's architecture and meta, weights of its own. */
   model: LoadedModel;
-  /** Every layer with weights, top first: step k re-initializes the first k. */
+  /** Every layer with parameters, top first: step k re-initializes the first k. */
   layers: CascadeLayer[];
   /** How many of `layers` are re-initialized now. */
   readonly step: number;
@@ -57,21 +63,32 @@ function truncatedNormal(count: number, sigma: number, seed: number): Float32Arr
   return out;
 }
 
-/** Fresh values for one weight of a layer (see the module comment). */
+/** Fresh values for one parameter of a layer (see the module comment). */
 export function reinitializedWeight(name: string, shape: number[], seed: number): tf.Tensor {
   if (shape.length >= 2) {
     const [fanIn, fanOut] = fans(shape);
     return tf.tensor(truncatedNormal(shape.reduce((a, b) => a * b, 1), Math.sqrt(2 / Math.max(1, fanIn + fanOut)), seed), shape);
   }
-  return /(gamma|moving_variance)(:\d+)?$/.test(name) ? tf.ones(shape) : tf.zeros(shape);
+  return /gamma(:\d+)?$/.test(name) ? tf.ones(shape) : tf.zeros(shape);
 }
 
-/** The layers of `loaded` that have weights, top first, each layer object once (a shared layer counts once). */
+type Variable = tf.layers.Layer['weights'][number];
+
+/**
+ * A layer's parameters: the weights it created as trainable. tfjs keeps that list apart from
+ * the current `trainable` flag, which freezing a layer clears on the weights themselves.
+ */
+export function parametersOf(layer: tf.layers.Layer): Set<Variable> {
+  const built = (layer as unknown as { _trainableWeights?: Variable[] })._trainableWeights;
+  return new Set(built ?? layer.trainableWeights);
+}
+
+/** The layers of `loaded` that have parameters, top first, each layer object once (a shared layer counts once). */
 export function weightedLayers(loaded: LoadedModel): CascadeLayer[] {
   const seen = new Set<tf.layers.Layer>();
   const out: CascadeLayer[] = [];
   for (const info of [...loaded.graph.layers].reverse()) {
-    if (!info.layer.weights.length || seen.has(info.layer)) continue;
+    if (!parametersOf(info.layer).size || seen.has(info.layer)) continue;
     seen.add(info.layer);
     out.push({ index: info.index, name: info.name, className: info.className });
   }
@@ -91,7 +108,7 @@ export function checkCascadable(loaded: LoadedModel): void {
   if (loaded.graphModel) {
     throw new UsageError(`${loaded.source} is a TF.js graph model, whose weights are constants baked into the graph: sanity needs per-layer weights (give the layers model or the Keras .h5/.keras file)`);
   }
-  if (!weightedLayers(loaded).length) throw new UsageError(`${loaded.source} has no layer with weights: nothing to randomize`);
+  if (!weightedLayers(loaded).length) throw new UsageError(`${loaded.source} has no layer with trainable weights: nothing to randomize`);
 }
 
 /** The cascade over a copy of `loaded`, at step 0 (the copy equals the original). */
@@ -118,9 +135,11 @@ export async function createCascade(loaded: LoadedModel, seed = 0): Promise<Casc
         const want = i < k;
         if (want === randomized[i]) return;
         if (want) {
-          const fresh = copied[i].weights.map((w, j) => reinitializedWeight(w.originalName ?? w.name, w.shape as number[], subSeed(seed, i, j)));
-          copied[i].setWeights(fresh);
-          tf.dispose(fresh);
+          const params = parametersOf(copied[i]);
+          const trained = original[i].getWeights();
+          const fresh = copied[i].weights.map((w, j) => (params.has(w) ? reinitializedWeight(w.originalName ?? w.name, w.shape as number[], subSeed(seed, i, j)) : undefined));
+          copied[i].setWeights(fresh.map((t, j) => t ?? trained[j]));
+          tf.dispose(fresh.filter((t): t is tf.Tensor => t !== undefined));
         } else {
           copied[i].setWeights(original[i].getWeights());
         }
