@@ -195,7 +195,7 @@ describe('help examples', () => {
   });
 
   // Dreams run a few steps only: the example's own flags are kept, a later --steps wins.
-  const SMALL: Record<string, string[]> = { dream: ['--steps', '4'] };
+  const SMALL: Record<string, string[]> = { dream: ['--steps', '4'], sanity: ['--samples', '4'] };
 
   test('the examples that need only the clone run as written, from any folder', async () => {
     const runnable = examples.filter((e) => e.runnable);

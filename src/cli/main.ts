@@ -72,6 +72,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./saliency.js')).saliencyCommand,
   },
   {
+    name: 'sanity',
+    usage: '[options] <image>',
+    description: "Adebayo et al.'s sanity check: re-initialize a copy of the model's weights from the top layer down, and how much each method's map still correlates with the trained model's",
+    load: async () => (await import('./sanity.js')).sanityCommand,
+  },
+  {
     name: 'predict',
     usage: '[options] <image...>',
     description: 'classify images: the top classes with their probabilities, one line per image',
