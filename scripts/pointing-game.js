@@ -13,10 +13,10 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { planScenes, renderScene, insideBox } = await import(path.join(ROOT, 'dist/attribution/pointing-game.js'));
+const { encodePng } = await import(path.join(ROOT, 'dist/image/io.js'));
 
 const args = process.argv.slice(2);
 const flag = (name, fallback) => {
@@ -45,7 +45,7 @@ process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 const files = [];
 for (const [i, plan] of plans.entries()) {
   const file = path.join(dir, `scene-${String(i).padStart(3, '0')}-${plan.animal}.png`);
-  await sharp(await renderScene(plan), { raw: { width: plan.side, height: plan.side, channels: 3 } }).png({ compressionLevel: 1 }).toFile(file);
+  writeFileSync(file, await encodePng(await renderScene(plan), 1));
   files.push(file);
 }
 

@@ -52,11 +52,11 @@ describe('pointing-game scenes', () => {
     for (const plan of plans.slice(0, 6)) {
       const scene = await renderScene(plan);
       const { left, top, size } = plan.box;
-      const crop = await sharp(scene, { raw: { width: plan.side, height: plan.side, channels: 3 } }).extract({ left, top, width: size, height: size }).raw().toBuffer();
-      expect(crop.equals(await pastedPhoto(plan.photo, size))).toBe(true);
+      const crop = await sharp(Buffer.from(scene.data), { raw: { width: plan.side, height: plan.side, channels: 3 } }).extract({ left, top, width: size, height: size }).raw().toBuffer();
+      expect(crop.equals(Buffer.from((await pastedPhoto(plan.photo, size)).data))).toBe(true);
       expect(insideBox(plan, left, top)).toBe(true);
       expect(insideBox(plan, left + size, top)).toBe(false);
-      const back = await sceneBackground(plan);
+      const back = Buffer.from((await sceneBackground(plan)).data);
       if (plan.background.kind === 'blurred-photo') {
         // The other class's checkerboard: its hue survives (red for cats, blue for dogs), its squares don't.
         let red = 0;
@@ -68,7 +68,7 @@ describe('pointing-game scenes', () => {
         if (plan.background.animal === 'dog') expect(blue).toBeGreaterThan(5 * red);
         else expect(red).toBeGreaterThan(5 * blue);
         const photo = await pastedPhoto(plan.photo, size);
-        expect(detail(back, plan.side, plan.side)).toBeLessThan(detail(photo, size, size) / 20);
+        expect(detail(back, plan.side, plan.side)).toBeLessThan(detail(Buffer.from(photo.data), size, size) / 20);
       } else {
         expect(detail(back, plan.side, plan.side)).toBeGreaterThan(0.5);
       }

@@ -1,5 +1,6 @@
-import sharp from 'sharp';
 import { createRng, subSeed, type Rng } from '../dream/random.js';
+import { readImage } from '../image/io.js';
+import { blit, createRaster, type Raster } from '../image/raster.js';
 
 /**
  * Scenes for the pointing game (Zhang et al. 2016, as issue 20 asks it): one photo of a cat
@@ -24,7 +25,7 @@ export interface ScenePlan {
   background: { kind: 'blurred-photo'; photo: string; animal: Animal } | { kind: 'texture'; seed: number };
 }
 
-/** How many grid cells a background photo is averaged down to before it is blown up again: nothing of a cat survives 6x6. */
+/** How many cells a background photo is shrunk to before it is blown up again: nothing of a cat survives 6x6. */
 const BLUR_CELLS = 6;
 
 /** `count` scenes from the photos of each class: the animal, photo, place and background drawn from `seed`; photos `size` px. */
@@ -42,8 +43,32 @@ export function planScenes(photos: Record<Animal, readonly string[]>, count: num
   });
 }
 
-/** A side x side RGB texture: oriented gratings and smooth blotches between two random colours. */
-export function texture(side: number, seed: number): Buffer {
+/** Bilinear enlargement of a small raster to side x side (cell centres at half-pixel positions): smooth, with no detail of its own. */
+export function smoothUpscale(src: Raster, side: number): Raster {
+  const out = createRaster(side, side, src.channels);
+  const c = src.channels;
+  const at = (v: number, n: number) => {
+    const f = Math.min(Math.max(((v + 0.5) * n) / side - 0.5, 0), n - 1);
+    const i = Math.min(Math.floor(f), Math.max(0, n - 2));
+    return { i, j: Math.min(i + 1, n - 1), w: f - i };
+  };
+  for (let y = 0; y < side; y++) {
+    const r = at(y, src.height);
+    for (let x = 0; x < side; x++) {
+      const q = at(x, src.width);
+      for (let k = 0; k < c; k++) {
+        const v = (yy: number, xx: number) => src.data[(yy * src.width + xx) * c + k];
+        const top = v(r.i, q.i) * (1 - q.w) + v(r.i, q.j) * q.w;
+        const bottom = v(r.j, q.i) * (1 - q.w) + v(r.j, q.j) * q.w;
+        out.data[(y * side + x) * c + k] = Math.round(top * (1 - r.w) + bottom * r.w);
+      }
+    }
+  }
+  return out;
+}
+
+/** A side x side RGB texture: oriented gratings over smooth blotches, between two random colours. */
+export function texture(side: number, seed: number): Raster {
   const rng: Rng = createRng(seed);
   const colour = () => [0, 1, 2].map(() => 40 + 180 * rng.next());
   const [c0, c1] = [colour(), colour()];
@@ -52,48 +77,39 @@ export function texture(side: number, seed: number): Buffer {
     const period = 8 + 56 * rng.next();
     return { kx: (Math.cos(angle) * 2 * Math.PI) / period, ky: (Math.sin(angle) * 2 * Math.PI) / period, phase: 2 * Math.PI * rng.next(), amp: 0.2 + 0.3 * rng.next() };
   });
-  // Blotches: a coarse random grid, bilinearly interpolated.
-  const cells = 6;
-  const grid = Array.from({ length: (cells + 1) * (cells + 1) }, () => rng.next() - 0.5);
-  const out = Buffer.alloc(side * side * 3);
+  const cells = createRaster(7, 7, 1);
+  cells.data.forEach((_, i) => (cells.data[i] = Math.floor(256 * rng.next())));
+  const blotches = smoothUpscale(cells, side);
+  const out = createRaster(side, side, 3);
   for (let y = 0; y < side; y++) {
-    const gy = (y / side) * cells;
-    const y0 = Math.floor(gy);
-    const wy = gy - y0;
     for (let x = 0; x < side; x++) {
-      const gx = (x / side) * cells;
-      const x0 = Math.floor(gx);
-      const wx = gx - x0;
-      const at = (i: number, j: number) => grid[(y0 + j) * (cells + 1) + x0 + i];
-      let t = (at(0, 0) * (1 - wx) + at(1, 0) * wx) * (1 - wy) + (at(0, 1) * (1 - wx) + at(1, 1) * wx) * wy;
+      let t = blotches.data[y * side + x] / 255 - 0.5;
       for (const g of gratings) t += g.amp * Math.sin(g.kx * x + g.ky * y + g.phase);
       const f = Math.min(1, Math.max(0, 0.5 + t / 2));
-      for (let c = 0; c < 3; c++) out[(y * side + x) * 3 + c] = Math.round(c0[c] * (1 - f) + c1[c] * f);
+      for (let c = 0; c < 3; c++) out.data[(y * side + x) * 3 + c] = Math.round(c0[c] * (1 - f) + c1[c] * f);
     }
   }
   return out;
 }
 
-/** The photo as pasted: centre-cropped to a square and resized to `size` (raw RGB). */
-export async function pastedPhoto(photo: string, size: number): Promise<Buffer> {
-  return sharp(photo).removeAlpha().toColourspace('srgb').resize(size, size, { fit: 'cover' }).raw().toBuffer();
+/** The photo as pasted: centre-cropped to a square and resized to `size`, as a model's input is (image/io.ts). */
+export async function pastedPhoto(photo: string, size: number): Promise<Raster> {
+  return readImage(photo, { channels: 3, size: [size, size], fit: 'cover' });
 }
 
-/** The background, raw RGB side x side. */
-export async function sceneBackground(plan: ScenePlan): Promise<Buffer> {
+/** The background, side x side RGB. */
+export async function sceneBackground(plan: ScenePlan): Promise<Raster> {
   const { side, background } = plan;
   if (background.kind === 'texture') return texture(side, background.seed);
-  // Averaged down to a few cells (area kernel), blown up smoothly, then blurred: colours without shapes.
-  const cells = await sharp(background.photo).removeAlpha().toColourspace('srgb').resize(BLUR_CELLS, BLUR_CELLS, { fit: 'cover', kernel: 'mitchell' }).png().toBuffer();
-  return sharp(cells).resize(side, side, { kernel: 'cubic' }).blur(side / 24).removeAlpha().raw().toBuffer();
+  // Averaged down to a few cells, then blown up smoothly: colours without shapes.
+  return smoothUpscale(await readImage(background.photo, { channels: 3, size: [BLUR_CELLS, BLUR_CELLS], fit: 'cover' }), side);
 }
 
-/** The scene as raw RGB (side x side x 3). */
-export async function renderScene(plan: ScenePlan): Promise<Buffer> {
-  const [back, photo] = await Promise.all([sceneBackground(plan), pastedPhoto(plan.photo, plan.box.size)]);
-  const { side, box } = plan;
-  for (let y = 0; y < box.size; y++) photo.copy(back, ((box.top + y) * side + box.left) * 3, y * box.size * 3, (y + 1) * box.size * 3);
-  return back;
+/** The scene, side x side RGB. */
+export async function renderScene(plan: ScenePlan): Promise<Raster> {
+  const [scene, photo] = await Promise.all([sceneBackground(plan), pastedPhoto(plan.photo, plan.box.size)]);
+  blit(scene, photo, plan.box.left, plan.box.top);
+  return scene;
 }
 
 /** Whether a point (in scene pixels) falls inside the pasted photo. */
