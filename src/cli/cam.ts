@@ -23,7 +23,8 @@ export function camCommand(): Command {
     const cam = createCam(loaded, { method: opts.method, layer: opts.layer, class: opts.class, top: opts.top });
     if (opts.inputScale === 'native') checkNativeInput(loaded, cam.layer);
     const info = loaded.graph.layers[cam.layer];
-    ui.info(`${opts.method} at layer ${info.index} ${info.name} [${info.outputShape.slice(1).join(', ')}]${opts.layer === undefined ? ' (default: the last feature map before the classifier; --layer to choose)' : ''}`);
+    const shape = `[${info.outputShape.slice(1).join(', ')}]${opts.inputScale === 'native' ? ' at the model\'s input size, larger for larger images' : ''}`;
+    ui.info(`${opts.method} at layer ${info.index} ${info.name} ${shape}${opts.layer === undefined ? ' (default: the last feature map before the classifier; --layer to choose)' : ''}`);
     await runAttribution(loaded, images, opts, safeMethod(opts.method), { layer: info.name, method: opts.method }, (x) => cam.explain(x));
   });
   addLabelsOption(cmd);
