@@ -7,7 +7,7 @@ import { initBackend } from '../src/backend/select.js';
 import { CAM_METHODS, createCam } from '../src/attribution/cam.js';
 import { defaultCamLayer } from '../src/attribution/layer.js';
 import { mapStats, type AttributionMap } from '../src/attribution/map.js';
-import { gaussLegendre } from '../src/attribution/quadrature.js';
+import { adaptiveTrapezoid, gaussLegendre, quadrature } from '../src/attribution/quadrature.js';
 import { SALIENCY_METHODS, createSaliency } from '../src/attribution/saliency.js';
 import { DEFAULT_MODEL, fromLayersModel, loadModel, type LoadedModel } from '../src/model/load.js';
 import { type ModelMeta } from '../src/model/meta.js';
@@ -127,6 +127,46 @@ test('Gauss-Legendre nodes integrate polynomials up to degree 2n - 1 exactly on 
   }
 });
 
+test('the adaptive trapezoid rule integrates a piecewise constant integrand exactly where the fixed rules at the same count do not', () => {
+  // Jumps finer than any fixed 64-node grid, as a ReLU network's gradient along a path has.
+  const jumps = [77 / 256, 181 / 512, 833 / 1024];
+  const levels = [2, -30, 9, 1];
+  const h = (a: number) => levels[jumps.filter((t) => a >= t).length];
+  const F = (a: number) => {
+    let s = 0;
+    let from = 0;
+    for (let i = 0; i <= jumps.length; i++) {
+      const to = Math.min(a, jumps[i] ?? 1);
+      if (to > from) s += levels[i] * (to - from);
+      from = Math.max(from, to);
+    }
+    return s;
+  };
+  const exact = F(1);
+  const evaluated: number[] = [];
+  const passes: number[] = [];
+  const { nodes, weights } = adaptiveTrapezoid(64, (points) => {
+    evaluated.push(...points);
+    passes.push(points.length);
+    return { values: points.map(h), primitive: points.map(F) };
+  });
+  // Every evaluation is used once and each is a node; once every panel is exact it stops early.
+  expect(evaluated.length).toBeLessThan(64);
+  expect(new Set(evaluated).size).toBe(evaluated.length);
+  expect([...nodes].sort((a, b) => a - b)).toEqual([...evaluated].sort((a, b) => a - b));
+  expect(passes.every((n) => n <= 9)).toBe(true);
+  expect(weights.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+  const adaptive = nodes.reduce((s, x, i) => s + weights[i] * h(x), 0);
+  expect(Math.abs(adaptive - exact)).toBeLessThan(1e-12);
+  for (const rule of ['gauss-legendre', 'trapezoid', 'midpoint', 'left'] as const) {
+    const q = quadrature(rule, 64);
+    expect(Math.abs(q.nodes.reduce((s, x, i) => s + q.weights[i] * h(x), 0) - exact)).toBeGreaterThan(1e-3);
+  }
+  // The nodes gather at the jumps: at least 3 within 1/64 of each, where an even grid of as many nodes has at most 1.
+  for (const t of jumps) expect(nodes.filter((x) => Math.abs(x - t) < 1 / 64).length).toBeGreaterThanOrEqual(3);
+  expect(1 / 32).toBeLessThan(1 / (nodes.length - 1));
+});
+
 describe('default CAM layer', () => {
   test('the bundled model: its backbone\'s last 2x2-or-more feature map', async () => {
     const loaded = await loadModel(DEFAULT_MODEL);
@@ -220,7 +260,7 @@ describeWithShared('attribution on the shared MobileNet', MOBILENET)('attributio
   describeWithShared('IG completeness', VAL)('Integrated Gradients completeness', () => {
     test('over 20 val photos with |f(x) - f(baseline)| > 0.1, the median relative gap at 64 steps', async () => {
       const files = ['cat', 'dog'].flatMap((c) => readdirSync(path.join(VAL, c)).sort().slice(0, 10).map((f) => path.join(VAL, c, f)));
-      const ig = createSaliency(mobilenet, { method: 'integrated-gradients', steps: 64 });
+      const ig = createSaliency(mobilenet, { method: 'integrated-gradients', steps: 64 }); // the adaptive rule
       const gaps: number[] = [];
       for (const f of files) {
         const { tensor } = await loadModelInput(mobilenet, f);
@@ -233,10 +273,10 @@ describeWithShared('attribution on the shared MobileNet', MOBILENET)('attributio
       }
       gaps.sort((a, b) => a - b);
       const median = (gaps[(gaps.length - 1) >> 1] + gaps[gaps.length >> 1]) / 2;
-      console.log(`IG completeness: median relative gap ${(100 * median).toFixed(2)}% over ${gaps.length} photos at 64 Gauss-Legendre steps`);
+      console.log(`IG completeness: median relative gap ${(100 * median).toFixed(2)}% over ${gaps.length} photos at 64 adaptive steps`);
       expect(gaps.length).toBeGreaterThanOrEqual(15);
-      // Acceptance asks 1%; Gauss-Legendre at 64 steps measures 1.35% here (trapezoid 2.3%, midpoint 1.9%).
-      expect(median).toBeLessThanOrEqual(0.015);
+      // Acceptance: 1% (Gauss-Legendre at 64 steps measures 1.33% on these photos; docs/cam.md).
+      expect(median).toBeLessThanOrEqual(0.01);
     }, 300_000);
   });
 });

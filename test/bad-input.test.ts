@@ -224,6 +224,7 @@ describe('docs/errors.md is true', () => {
     cases.set('cam-class-unknown', cam('--class', 'zebra'));
     cases.set('cam-class-and-top', cam('--class', '1', '--top', '2'));
     cases.set('cam-layer-not-map', cam('--layer', 'head'));
+    cases.set('cam-native-impossible', cam('--layer', 'edges', '--input-scale', 'native'));
     cases.set('cam-one-file-many-images', ['saliency', photo, photo, '-m', model, '-o', path.join(dir, 'out.png')]);
     cases.set('sanity-method-unknown', ['sanity', photo, '-m', model, '--methods', 'gradcam,magic', '-o', path.join(dir, 'out.png')]);
     cases.set('sanity-graph-model', ['sanity', photo, '-m', writeGraphModel(path.join(dir, 'graph-sane')), '-o', path.join(dir, 'out.png')]);

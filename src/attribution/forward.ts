@@ -26,6 +26,9 @@ export interface LayerGradients {
 export function layerGradientPass(loaded: LoadedModel, layer: number) {
   const probe = createProbe(loaded, [{ layer }, { logits: true }]);
   const known = probe.shapes[0].every((d) => d > 0) ? probe.shapes[0] : undefined;
+  // The probe's shapes are those at the model's own input size; another size (cam --input-scale native) is measured.
+  const [inH, inW] = loaded.inputShape;
+  const ownSize = (x: tf.Tensor4D) => x.shape[1] === inH && x.shape[2] === inW;
   return (x: tf.Tensor4D, classes: number[]): LayerGradients => {
     if (!classes.length) {
       const [a, s] = probe.apply(x);
@@ -36,7 +39,7 @@ export function layerGradientPass(loaded: LoadedModel, layer: number) {
     const k = classes.length;
     // The image once per class in one batch: each copy's score gets its own gradient.
     const batch = k > 1 ? tf.tile(x, [k, 1, 1, 1]) : x;
-    const shape = known ?? tf.tidy(() => probe.apply(x)[0].shape.slice(1));
+    const shape = (ownSize(x) ? known : undefined) ?? tf.tidy(() => probe.apply(x)[0].shape.slice(1));
     const delta = tf.zeros([k, ...shape]);
     const picked = tf.tidy(() => tf.oneHot(tf.tensor1d(classes, 'int32'), probe.shapes[1][0]));
     let acts: tf.Tensor | undefined;

@@ -3,6 +3,7 @@ import { UsageError } from '../errors.js';
 import { logitsSource } from '../dream/logits.js';
 import { resolveLayer } from '../model/address.js';
 import { isSpatial } from '../model/default-layer.js';
+import { needsFixedInput } from '../model/fixed-input.js';
 import { type LayerInfo } from '../model/layers.js';
 import { type LoadedModel } from '../model/load.js';
 
@@ -77,4 +78,16 @@ export function camLayer(loaded: LoadedModel, spec?: string | number): number {
   const index = spec === undefined ? defaultCamLayer(loaded) : resolveLayer(spec, layers);
   checkCamLayer(layers[index]);
   return index;
+}
+
+/**
+ * Refuses (UsageError) a model that cannot run a CAM at an image's own size (cam
+ * --input-scale native): its scores must not need the model's input size, as they don't
+ * where the network is convolutional up to a global pooling; a Flatten before the head does.
+ */
+export function checkNativeInput(loaded: LoadedModel, layer: number): void {
+  const source = logitsSource(loaded);
+  const scoresAt = source.layer ?? loaded.graph.layers.findIndex((l) => l.node === source.node);
+  const verdict = needsFixedInput(loaded, [layer, ...(scoresAt >= 0 ? [scoresAt] : [])]);
+  if (verdict.fixed) throw new UsageError(`--input-scale native: ${verdict.because}; use --input-scale fit`);
 }

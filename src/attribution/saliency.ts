@@ -5,7 +5,7 @@ import { type LoadedModel } from '../model/load.js';
 import { checkClassChoice, chooseClasses, classLabel, type ClassChoice } from './classes.js';
 import { inputGradientPass, scorePass } from './forward.js';
 import { type AttributionMap } from './map.js';
-import { quadrature, QUADRATURES, type Quadrature } from './quadrature.js';
+import { adaptiveTrapezoid, quadrature, QUADRATURES, type Quadrature } from './quadrature.js';
 
 /**
  * Gradient saliency: maps at the input's resolution from the gradient of a class's
@@ -14,7 +14,9 @@ import { quadrature, QUADRATURES, type Quadrature } from './quadrature.js';
  *  - smoothgrad (Smilkov et al. 2017): g averaged over `samples` copies with Gaussian noise
  *    of standard deviation `noise` times the input range (seeded: the same noise on every backend), then max over channels of |.|;
  *  - integrated-gradients (Sundararajan et al. 2017): (x - x') times the path integral of g
- *    from the baseline x' to x, by Gauss-Legendre quadrature with `steps` nodes (Captum's
+ *    from the baseline x' to x with `steps` gradient evaluations, by default placed
+ *    adaptively (quadrature.ts, adaptiveTrapezoid: where the score's rise along the path
+ *    disagrees most with the gradients'), or by a fixed rule (Gauss-Legendre is Captum's
  *    default); the map is the attribution summed over channels (signed), so it sums to about
  *    f(x) - f(x') (completeness; `detail` gives both);
  *  - gradxinput (Shrikumar et al. 2016): x * g summed over channels (signed);
@@ -27,7 +29,7 @@ export type SaliencyMethod = (typeof SALIENCY_METHODS)[number];
 export const BASELINES = ['black', 'blur', 'noise'] as const;
 export type Baseline = (typeof BASELINES)[number];
 
-export const SALIENCY_DEFAULTS = { samples: 50, noise: 0.15, steps: 64, baseline: 'black' as Baseline, quadrature: 'gauss-legendre' as Quadrature, batch: 16, seed: 0 };
+export const SALIENCY_DEFAULTS = { samples: 50, noise: 0.15, steps: 64, baseline: 'black' as Baseline, quadrature: 'adaptive' as Quadrature, batch: 16, seed: 0 };
 
 export interface SaliencyOptions extends ClassChoice {
   method?: SaliencyMethod;
@@ -39,7 +41,7 @@ export interface SaliencyOptions extends ClassChoice {
   steps?: number;
   /** Integrated Gradients: the picture it integrates from (black). */
   baseline?: Baseline;
-  /** Integrated Gradients: the quadrature rule along the path (gauss-legendre). */
+  /** Integrated Gradients: the quadrature rule along the path (adaptive). */
   quadrature?: Quadrature;
   /** Pictures per forward pass (16). */
   batch?: number;
@@ -115,6 +117,43 @@ export function createSaliency(loaded: LoadedModel, opts: SaliencyOptions = {}):
     return total!;
   };
 
+  /**
+   * ∫₀¹ g(along(α)) dα by the adaptive trapezoid rule: each pass's gradients are kept until
+   * the rule has placed every node and knows the weights (a bisection changes its ends'
+   * weights). The integrand it steers by is g · (x − x′) summed, whose primitive is the score.
+   */
+  const adaptiveIntegral = (along: (alpha: number) => tf.Tensor4D, diff: tf.Tensor4D, cls: number): tf.Tensor4D => {
+    const kept = new Map<number, tf.Tensor4D>();
+    try {
+      const { nodes, weights } = adaptiveTrapezoid(o.steps, (points) => {
+        const values: number[] = [];
+        const primitive: number[] = [];
+        for (let start = 0; start < points.length; start += o.batch) {
+          const chunk = points.slice(start, start + o.batch);
+          const [h, s] = tf.tidy(() => {
+            const { gradients, scores: sc } = grad(tf.concat(chunk.map(along)) as tf.Tensor4D, cls);
+            chunk.forEach((alpha, j) => kept.set(alpha, tf.keep(gradients.slice([j], [1])) as tf.Tensor4D));
+            const scoresAt = sc.dataSync();
+            sc.dispose(); // kept by the pass (forward.ts), so not the tidy's to free
+            return [gradients.mul(diff).sum([1, 2, 3]).dataSync(), scoresAt];
+          });
+          values.push(...h);
+          primitive.push(...s);
+        }
+        return { values, primitive };
+      });
+      let total = tf.zerosLike(diff) as tf.Tensor4D;
+      nodes.forEach((alpha, i) => {
+        const next = tf.tidy(() => total.add(kept.get(alpha)!.mul(weights[i]))) as tf.Tensor4D;
+        total.dispose();
+        total = next;
+      });
+      return total;
+    } finally {
+      tf.dispose([...kept.values()]);
+    }
+  };
+
   const explainClass = (x: tf.Tensor4D, cls: number): { map: Float32Array; detail?: Record<string, number> } => {
     if (method === 'vanilla' || method === 'guided' || method === 'gradxinput') {
       const { gradients, scores: s } = grad(x, cls);
@@ -131,9 +170,15 @@ export function createSaliency(loaded: LoadedModel, opts: SaliencyOptions = {}):
       return { map };
     }
     const base = baselineOf(x, o.baseline, range, o.seed);
-    const { nodes, weights } = quadrature(o.quadrature, o.steps);
     const diff = x.sub(base) as tf.Tensor4D;
-    const integral = weightedGradientSum(nodes.length, (i) => base.add(diff.mul(nodes[i])) as tf.Tensor4D, (i) => weights[i], cls);
+    const along = (alpha: number) => base.add(diff.mul(alpha)) as tf.Tensor4D;
+    let integral: tf.Tensor4D;
+    if (o.quadrature === 'adaptive') {
+      integral = adaptiveIntegral(along, diff, cls);
+    } else {
+      const { nodes, weights } = quadrature(o.quadrature, o.steps);
+      integral = weightedGradientSum(nodes.length, (i) => along(nodes[i]), (i) => weights[i], cls);
+    }
     const attributions = integral.mul(diff) as tf.Tensor4D;
     const map = perPixel(attributions, false);
     const [fx, fBase] = tf.tidy(() => Array.from(scores(tf.concat([x, base]) as tf.Tensor4D).slice([0, cls], [2, 1]).dataSync()));

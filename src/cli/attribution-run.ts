@@ -30,6 +30,8 @@ export interface AttributionCliOptions extends CommonOptions, LabelsOptions {
   range?: number;
   fit: Fit;
   maxPixels: number;
+  /** cam --input-scale native: the image at its own size. */
+  inputScale?: 'fit' | 'native';
 }
 
 export function addAttributionOptions(cmd: Command, what: string): Command {
@@ -85,7 +87,7 @@ export async function runAttribution(loaded: LoadedModel, images: string[], opts
   if (images.includes('-')) refuseTerminalStdin();
   const render: RenderOptions = { raw: opts.raw, alpha: opts.alpha, cmap: opts.cmap, scale: opts.scale, range: opts.range };
   const compute = async (image: string) => {
-    const { raster, tensor } = await loadModelInput(loaded, image, { fit: opts.fit, maxMegapixels: opts.maxPixels });
+    const { raster, tensor } = await loadModelInput(loaded, image, { fit: opts.fit, maxMegapixels: opts.maxPixels, native: opts.inputScale === 'native' });
     try {
       return { raster, maps: explain(tensor) };
     } finally {

@@ -21,7 +21,12 @@ export interface InputOptions {
   size?: number;
   /** Largest image accepted, in megapixels (--max-pixels). */
   maxMegapixels?: number;
+  /** Feed the image at its own size (longest side at most NATIVE_MAX_SIDE), not resized to the model's: for models that run at any size (cam --input-scale native). */
+  native?: boolean;
 }
+
+/** The longest side an image is fed at with `native`: the network's work grows with the area. */
+export const NATIVE_MAX_SIDE = 1024;
 
 /** The spatial size an image is resized to for this model. */
 export function modelInputSize(loaded: LoadedModel, opts: InputOptions = {}): [number, number] | undefined {
@@ -47,7 +52,8 @@ export function checkImageChannels(loaded: LoadedModel): 1 | 3 {
  */
 export async function loadModelRaster(loaded: LoadedModel, source: string, opts: InputOptions = {}): Promise<Raster> {
   const channels = checkImageChannels(loaded);
-  return readImage(source, { channels, size: modelInputSize(loaded, opts), fit: opts.fit, maxSide: 512, maxMegapixels: opts.maxMegapixels });
+  const size = opts.native ? undefined : modelInputSize(loaded, opts);
+  return readImage(source, { channels, size, fit: opts.fit, maxSide: opts.native ? NATIVE_MAX_SIDE : 512, maxMegapixels: opts.maxMegapixels });
 }
 
 /** Decode, convert, resize and scale an image exactly as the model expects it. */
