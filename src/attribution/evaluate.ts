@@ -16,7 +16,7 @@ import { loadModelRaster, rasterToTensor } from '../model/probe.js';
 import { BASELINES, gaussianMap, randomMap, sobelMap } from './baselines.js';
 import { CAM_METHODS, createCam, probabilities, type CamMethod } from './cam.js';
 import { isOneUnitHead } from './classes.js';
-import { faithfulness, METRICS, type FaithfulnessOptions, type Metric, type MetricScores } from './faithfulness.js';
+import { faithfulness, METRICS, type FaithfulnessOptions, type Metric, type MetricScores, type ProbabilityFn } from './faithfulness.js';
 import { scorePass } from './forward.js';
 import { camLayer } from './layer.js';
 import { resizeMap } from './map.js';
@@ -62,11 +62,16 @@ interface EvaluatorSpec {
   faithfulness: Omit<FaithfulnessOptions, 'range'>;
 }
 
+/** The probability of class `cls` (softmax, or the sigmoid of a one-unit head) for images of one size laid end to end. */
+export function classProbability(loaded: LoadedModel, cls: number, width: number, height: number, channels: number, scores = scorePass(loaded)): ProbabilityFn {
+  const oneUnit = isOneUnitHead(loaded);
+  return (images, n) => tf.tidy(() => probabilities(scores(tf.tensor4d(images, [n, height, width, channels])), oneUnit).slice([0, cls], [n, 1]).dataSync());
+}
+
 /** A photo's evaluation for one model and settings; the CAM passes are built once. */
 export function photoEvaluator(loaded: LoadedModel, spec: EvaluatorSpec): (raster: Raster, seed: number) => PhotoEvaluation {
   const cams = spec.methods.map((method) => createCam(loaded, { method, layer: spec.layer }));
   const scores = scorePass(loaded);
-  const oneUnit = isOneUnitHead(loaded);
   const range = loaded.meta.inputRange;
   return (raster, seed) => {
     const { width, height, channels } = raster;
@@ -82,9 +87,7 @@ export function photoEvaluator(loaded: LoadedModel, spec: EvaluatorSpec): (raste
         sobelMap(pixels),
         gaussianMap(width, height),
       ];
-      const probability = (images: Float32Array, n: number) =>
-        tf.tidy(() => probabilities(scores(tf.tensor4d(images, [n, height, width, channels])), oneUnit).slice([0, cls], [n, 1]).dataSync());
-      const f = faithfulness(pixels, maps, probability, { ...spec.faithfulness, range, seed });
+      const f = faithfulness(pixels, maps, classProbability(loaded, cls, width, height, channels, scores), { ...spec.faithfulness, range, seed });
       const names = [...spec.methods, ...BASELINES];
       return { class: cls, probability: f.probability, maps: f.scores.map((s, i) => ({ name: names[i], scores: s })) };
     } finally {

@@ -16,20 +16,22 @@ import { type Pixels } from './baselines.js';
  *  2. on the coarsest level (at most 4x4, or the first without holes) the unknown cells start
  *     at the known mean and are relaxed to convergence;
  *  3. going down, each level's unknown cells start from the bilinear interpolation of the
- *     level above and get a few successive over-relaxation sweeps of ROAD's equations (the
+ *     level above and get successive over-relaxation sweeps of ROAD's equations (the
  *     coarse levels carry the low frequencies that Gauss-Seidel alone would need thousands of
- *     sweeps to spread into a large hole; the fine sweeps settle the detail). The finest
- *     level's last sweep is plain Gauss-Seidel: a removed pixel whose neighbours are all known
- *     ends exactly at their weighted mean.
+ *     sweeps to spread into a large hole); the finest level gets `sweeps` plain Gauss-Seidel
+ *     sweeps, which settle the detail: a removed pixel whose neighbours are all known ends
+ *     exactly at their weighted mean, two neighbouring ones within (1/36)^sweeps.
  * The fixed point of the finest sweeps is ROAD's solution; docs/cam.md gives the measured gap
  * to the converged one.
  */
 
 export interface ImputeOptions {
-  /** SOR sweeps on the finest level (default 4); every coarser level gets twice as many, up to 16. */
+  /** Sweeps on the finest level (default 3); every coarser level gets twice as many as the one below, up to 16. */
   sweeps?: number;
-  /** Over-relaxation factor, 1 = Gauss-Seidel (default 1.6). */
+  /** Over-relaxation factor on the coarse levels, 1 = Gauss-Seidel (default 1.6). */
   omega?: number;
+  /** The same on the finest level (default 1). */
+  fineOmega?: number;
   /** Added to each removed value (one per value, the image's layout); ROAD's noise. */
   noise?: Float32Array;
   /** Write the result here (the image's size) instead of a new array. */
@@ -204,10 +206,10 @@ export function noisyLinearImpute(img: Pixels, removed: Uint8Array, opts: Impute
     relax(top, c, 64, 1, 1);
   }
   const omega = opts.omega ?? 1.6;
-  const sweeps = Math.max(1, opts.sweeps ?? 4);
+  const sweeps = Math.max(1, opts.sweeps ?? 3);
   for (let l = levels.length - 2; l >= 0; l--) {
     prolong(levels[l + 1], levels[l], c);
-    relax(levels[l], c, l === 0 ? sweeps : Math.min(16, sweeps << l), omega, l === 0 ? 1 : omega);
+    relax(levels[l], c, l === 0 ? sweeps : Math.min(16, sweeps << l), l === 0 ? (opts.fineOmega ?? 1) : omega, l === 0 ? 1 : omega);
   }
   if (opts.noise) {
     const noise = opts.noise;
