@@ -225,6 +225,10 @@ describe('docs/errors.md is true', () => {
     cases.set('cam-class-and-top', cam('--class', '1', '--top', '2'));
     cases.set('cam-layer-not-map', cam('--layer', 'head'));
     cases.set('cam-one-file-many-images', ['saliency', photo, photo, '-m', model, '-o', path.join(dir, 'out.png')]);
+    cases.set('cam-evaluate-missing', ['cam', '--evaluate', path.join(dir, 'no-such-folder'), '-m', model]);
+    mkdirSync(path.join(dir, 'no-photos-to-evaluate'));
+    cases.set('cam-evaluate-no-photos', ['cam', '--evaluate', path.join(dir, 'no-photos-to-evaluate'), '-m', model]);
+    cases.set('cam-evaluate-and-images', ['cam', photo, '--evaluate', dir, '-m', model]);
 
     // Dataset index
     const index = (...more: string[]) => ['index', photo, '-m', model, '-o', path.join(dir, 'idx'), ...more];

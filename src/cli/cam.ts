@@ -30,7 +30,7 @@ export function camCommand(): Command {
     .option('--steps <n>', 'with --evaluate: deletion/insertion curve steps', intOption('--steps', 2, 256), FAITHFULNESS_DEFAULTS.steps)
     .option('--workers <n>', 'with --evaluate: worker threads (default: one per core)', intOption('--workers', 1, 256));
   addAttributionOptions(cmd, 'cam').action(async (images: string[], opts: CamCliOptions) => {
-    if (opts.evaluate !== undefined && images.length) throw new UsageError(`give images or --evaluate <dir>, not both (got ${images.length} image${images.length > 1 ? 's' : ''} and --evaluate ${opts.evaluate})`);
+    if (opts.evaluate !== undefined && images.length) throw new UsageError(`give image files or --evaluate <dir>, not both (image files given: ${images.length}; --evaluate ${opts.evaluate})`);
     if (opts.evaluate === undefined && !images.length) throw new UsageError('no images given: name image files, or a folder with --evaluate <dir>');
     const loaded = await openModelWithLabels(opts);
     if (opts.evaluate !== undefined) {
