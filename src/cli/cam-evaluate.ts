@@ -32,8 +32,9 @@ export interface EvaluateCliOptions extends EvaluateOptions {
 
 export async function runCamEvaluation(loaded: LoadedModel, dir: string, opts: EvaluateCliOptions): Promise<void> {
   if (opts.class !== undefined || opts.top !== undefined) throw new UsageError('--evaluate explains each photo\'s predicted class: drop --class and --top');
-  evaluatorSpec(loaded, opts);
+  // The folder first: it is what the user named, and a wrong one is the likelier mistake.
   const files = await evaluationPhotos(dir, opts.sample, opts.seed);
+  evaluatorSpec(loaded, opts);
   const info = loaded.graph.layers[camLayer(loaded, opts.layer)];
   const methods = opts.methods ?? ['gradcam'];
   const steps = opts.steps ?? FAITHFULNESS_DEFAULTS.steps;
