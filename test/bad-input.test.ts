@@ -228,6 +228,11 @@ describe('docs/errors.md is true', () => {
     cases.set('cam-one-file-many-images', ['saliency', photo, photo, '-m', model, '-o', path.join(dir, 'out.png')]);
     cases.set('sanity-method-unknown', ['sanity', photo, '-m', model, '--methods', 'gradcam,magic', '-o', path.join(dir, 'out.png')]);
     cases.set('sanity-graph-model', ['sanity', photo, '-m', writeGraphModel(path.join(dir, 'graph-sane')), '-o', path.join(dir, 'out.png')]);
+    cases.set('cam-evaluate-missing', ['cam', '--evaluate', path.join(dir, 'no-such-folder'), '-m', model]);
+    mkdirSync(path.join(dir, 'no-photos-to-evaluate'));
+    cases.set('cam-evaluate-no-photos', ['cam', '--evaluate', path.join(dir, 'no-photos-to-evaluate'), '-m', model]);
+    cases.set('cam-evaluate-and-images', ['cam', photo, '--evaluate', dir, '-m', model]);
+    cases.set('cam-evaluate-native', ['cam', '--evaluate', dir, '--input-scale', 'native', '-m', model]);
 
     // Dataset index
     const index = (...more: string[]) => ['index', photo, '-m', model, '-o', path.join(dir, 'idx'), ...more];

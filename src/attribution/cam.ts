@@ -87,7 +87,7 @@ export function gradientCam(method: 'gradcam' | 'gradcam++' | 'layercam', acts: 
 }
 
 /** Class probabilities from scores [B, n]: softmax, or the sigmoid of each of a one-unit head's two scores (-z, z). */
-function probabilities(scores: tf.Tensor2D, oneUnit: boolean): tf.Tensor2D {
+export function probabilities(scores: tf.Tensor2D, oneUnit: boolean): tf.Tensor2D {
   return oneUnit ? tf.sigmoid(scores) : tf.softmax(scores);
 }
 
