@@ -1,6 +1,5 @@
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import sharp = require('sharp');
 import { buildIndex, modelFingerprint } from '../dataset-index/build.js';
 import { chooseLayers } from '../dataset-index/compute.js';
 import { type Shard } from '../dataset-index/files.js';
@@ -10,7 +9,6 @@ import { cropBox } from '../examples/crop.js';
 import { findExamples, layerFieldFor } from '../examples/find.js';
 import { encodePng, writeFileAtomic } from '../image/io.js';
 import { renderFeatureGrid } from '../image/feature-grid.js';
-import { type Raster } from '../image/raster.js';
 import { resolveIndexList } from '../model/address.js';
 import { type LoadedModel } from '../model/load.js';
 import { layerActivations, loadModelInput, topPredictions } from '../model/probe.js';
@@ -19,6 +17,8 @@ import { kernelsFigure, learnedKernels } from '../tutorial/learned.js';
 import { DREAM_GROUP, DREAM_KINDS, dreamJobs, groupInShard, unitGroups, type DreamJob } from './dreams.js';
 import { isDone, keyOf, readManifest, writeIfChanged, writeManifest } from './manifest.js';
 import { esc } from './html.js';
+import { camOverlays, camSection, reportCam, type ReportCam } from './cam.js';
+import { jpeg, writeIfChangedBytes } from './pictures.js';
 import { imagePage, layerPage, modelPage, unitPage, type ExampleCrop, type ImageSection, type ReportLayer } from './pages.js';
 
 export type ReportPhase = 'index' | 'dreams' | 'examples' | 'pages';
@@ -41,7 +41,9 @@ export interface ReportOptions {
   workers?: number;
   compiledDir?: string;
   onProgress?(phase: ReportPhase, done: number, total: number): void;
-  /** Extra image-page sections (where Grad-CAM plugs in), after the built-in ones. */
+  /** Grad-CAM of the top classes on the image pages, where the model has one (default true). */
+  cam?: boolean;
+  /** Extra image-page sections, after the built-in ones. */
   imageSections?: (loaded: LoadedModel, photo: string) => Promise<ImageSection[]>;
 }
 
@@ -57,10 +59,6 @@ const CROP = 80;
 /** Dream groups painted by one worker pool (a killed run loses at most these). */
 const GROUPS_PER_CALL = 4;
 const SITE_INDEX = 'data/index';
-
-async function jpeg(img: Raster): Promise<Buffer> {
-  return sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length), { raw: { width: img.width, height: img.height, channels: img.channels } }).jpeg({ quality: 82 }).toBuffer();
-}
 
 /** Temp files a killed run left (writeFileAtomic's `.name.pid.time.tmp`). */
 async function removeStaleTemps(dir: string): Promise<void> {
@@ -161,6 +159,7 @@ export async function buildReport(loaded: LoadedModel, site: string, o: ReportOp
   const photos = index.files.slice(0, o.imagePages);
   const imageLinks = photos.map((p, i) => ({ href: `images/${i}.html`, name: path.basename(p) }));
   const total = 1 + layers.length + photos.length;
+  const cam = photos.length && o.cam !== false ? reportCam(loaded) : undefined;
   let p = 0;
   progress('pages', p, total);
   if (await writeIfChanged(path.join(site, 'index.html'), modelPage(summary, layers, imageLinks))) pagesWritten++;
@@ -170,7 +169,7 @@ export async function buildReport(loaded: LoadedModel, site: string, o: ReportOp
     progress('pages', ++p, total);
   }
   for (let i = 0; i < photos.length; i++) {
-    if (await writeIfChanged(path.join(site, 'images', `${i}.html`), await imageReport(site, loaded, photos[i], i, layers, summary, photos.length, o))) pagesWritten++;
+    if (await writeIfChanged(path.join(site, 'images', `${i}.html`), await imageReport(site, loaded, photos[i], i, layers, summary, photos.length, cam, o))) pagesWritten++;
     progress('pages', ++p, total);
   }
   return { layers: layers.length, units: units.length, dreamsMade: made, dreamsKept: kept, pagesWritten };
@@ -209,12 +208,14 @@ async function unitKernel(site: string, loaded: LoadedModel, conv: LoadedModel['
   return name;
 }
 
-/** An image page: the photo as fed, its top-5 classes, its feature maps at the report's layers. */
-async function imageReport(site: string, loaded: LoadedModel, photo: string, i: number, layers: ReportLayer[], summary: ReturnType<typeof describeLayers>, count: number, o: ReportOptions): Promise<string> {
+/** An image page: the photo as fed, its top-5 classes, its Grad-CAM, its feature maps at the report's layers. */
+async function imageReport(site: string, loaded: LoadedModel, photo: string, i: number, layers: ReportLayer[], summary: ReturnType<typeof describeLayers>, count: number, cam: ReportCam | undefined, o: ReportOptions): Promise<string> {
   const { raster, tensor } = await loadModelInput(loaded, photo);
   let result;
+  let overlays;
   try {
     result = layerActivations(loaded, tensor, layers.map((l) => l.index));
+    overlays = cam && 'cam' in cam ? camOverlays(cam, tensor, raster) : [];
   } finally {
     tensor.dispose();
   }
@@ -222,6 +223,15 @@ async function imageReport(site: string, loaded: LoadedModel, photo: string, i: 
   result.final?.dispose();
   await writeIfChangedBytes(path.join(site, 'images', `${i}.jpg`), await jpeg(raster));
   const sections: ImageSection[] = [];
+  if (cam) {
+    const shown = [];
+    for (const [k, { map, overlay }] of overlays.entries()) {
+      const src = `${i}.cam${k + 1}.jpg`;
+      await writeIfChangedBytes(path.join(site, 'images', src), await jpeg(overlay));
+      shown.push({ map, src, width: overlay.width });
+    }
+    sections.push(camSection(cam, path.basename(photo), shown));
+  }
   for (const a of result.layers) {
     const l = layers.find((x) => x.index === a.index)!;
     const file = `${i}.${l.dir}.png`;
@@ -233,10 +243,3 @@ async function imageReport(site: string, loaded: LoadedModel, photo: string, i: 
   if (o.imageSections) sections.push(...(await o.imageSections(loaded, photo)));
   return imagePage(summary, path.basename(photo), `${i}.jpg`, top, sections, i > 0 ? `${i - 1}.html` : undefined, i + 1 < count ? `${i + 1}.html` : undefined);
 }
-
-async function writeIfChangedBytes(file: string, bytes: Buffer): Promise<void> {
-  const have = existsSync(file) ? await fs.readFile(file) : undefined;
-  if (have && have.equals(bytes)) return;
-  await writeFileAtomic(file, bytes);
-}
-
