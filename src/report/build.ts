@@ -1,10 +1,11 @@
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { buildIndex, modelFingerprint } from '../dataset-index/build.js';
 import { chooseLayers } from '../dataset-index/compute.js';
 import { type Shard } from '../dataset-index/files.js';
 import { openIndex, type DatasetIndex } from '../dataset-index/query.js';
-import { dreamUnits } from '../dream/schedule.js';
+import { createDreamPool, dreamUnits } from '../dream/schedule.js';
 import { cropBox } from '../examples/crop.js';
 import { findExamples, layerFieldFor } from '../examples/find.js';
 import { encodePng, writeFileAtomic } from '../image/io.js';
@@ -14,7 +15,7 @@ import { type LoadedModel } from '../model/load.js';
 import { layerActivations, loadModelInput, topPredictions } from '../model/probe.js';
 import { describeLayers } from '../model/summary.js';
 import { kernelsFigure, learnedKernels } from '../tutorial/learned.js';
-import { DREAM_GROUP, DREAM_KINDS, dreamJobs, groupInShard, unitGroups, type DreamJob } from './dreams.js';
+import { DREAM_GROUP, DREAM_KINDS, dreamJobs, groupInShard, unitGroups, type DreamJob, type DreamKind } from './dreams.js';
 import { isDone, keyOf, readManifest, writeIfChanged, writeManifest } from './manifest.js';
 import { esc } from './html.js';
 import { camOverlays, camSection, reportCam, type ReportCam } from './cam.js';
@@ -53,6 +54,32 @@ export interface ReportResult {
   dreamsMade: number;
   dreamsKept: number;
   pagesWritten: number;
+  /**
+   * Where the time went: wall-clock and CPU seconds (every thread of the process, so the
+   * workers' too) of each phase, the dreams split by kind.
+   */
+  phases: Record<'index' | DreamKind | 'examples' | 'pages', PhaseTime>;
+}
+
+export interface PhaseTime {
+  wall: number;
+  cpu: number;
+}
+
+/** Charge the time since `start()` to a phase; phases charged twice add up. */
+function phaseClock() {
+  const phases = Object.fromEntries(['index', ...DREAM_KINDS, 'examples', 'pages'].map((k) => [k, { wall: 0, cpu: 0 }])) as ReportResult['phases'];
+  return {
+    phases,
+    start() {
+      const [wall, cpu] = [performance.now(), process.cpuUsage()];
+      return (phase: keyof ReportResult['phases']) => {
+        const used = process.cpuUsage(cpu);
+        phases[phase].wall += (performance.now() - wall) / 1000;
+        phases[phase].cpu += (used.user + used.system) / 1e6;
+      };
+    },
+  };
 }
 
 const CROP = 80;
@@ -92,8 +119,11 @@ export async function buildReport(loaded: LoadedModel, site: string, o: ReportOp
 
   // 1. The dataset index (incremental on its own).
   const indexDir = path.join(site, SITE_INDEX);
+  const clock = phaseClock();
+  let charge = clock.start();
   await buildIndex(loaded, o.images, indexDir, indexLayers, { workers: o.workers, compiledDir: o.compiledDir, onProgress: (d, t) => progress('index', d, t) });
   const index = await openIndex(indexDir);
+  charge('index');
 
   // 2. Dreams: three runs per group of 8 units, each repeatable by its printed command.
   const manifest = await readManifest(site);
@@ -122,20 +152,29 @@ export async function buildReport(loaded: LoadedModel, site: string, o: ReportOp
     if (last && last.length < GROUPS_PER_CALL && last[0].layer.name === job.layer.name && last[0].kind === job.kind) last.push(job);
     else calls.push([job]);
   }
-  for (const call of calls) {
-    const units = call.flatMap((j) => j.units);
-    const run = await dreamUnits(loaded, { ...call[0].spec, units }, { batchSize: DREAM_GROUP, workers: o.workers, compiledDir: o.compiledDir });
-    let i = 0;
-    for (const job of call) {
-      const key = keyOf(job.command, fingerprint);
-      for (const f of job.files) {
-        await writeFileAtomic(path.join(site, f.site), await encodePng(run.images[i++]));
-        manifest.artefacts[f.site] = key;
+  // One worker pool for the whole phase: each worker loads tfjs and the model once, not once per call.
+  const workers = o.workers ?? os.availableParallelism();
+  const pool = calls.length && workers > 1 ? createDreamPool({ workers, compiledDir: o.compiledDir }) : undefined;
+  try {
+    for (const call of calls) {
+      const units = call.flatMap((j) => j.units);
+      charge = clock.start();
+      const run = await dreamUnits(loaded, { ...call[0].spec, units }, { batchSize: DREAM_GROUP, workers, compiledDir: o.compiledDir, pool });
+      let i = 0;
+      for (const job of call) {
+        const key = keyOf(job.command, fingerprint);
+        for (const f of job.files) {
+          await writeFileAtomic(path.join(site, f.site), await encodePng(run.images[i++]));
+          manifest.artefacts[f.site] = key;
+        }
+        await writeManifest(site, manifest);
+        made++;
+        progress('dreams', ++done, jobs.length);
       }
-      await writeManifest(site, manifest);
-      made++;
-      progress('dreams', ++done, jobs.length);
+      charge(call[0].kind);
     }
+  } finally {
+    await pool?.close();
   }
 
   // 3. Dataset examples and unit pages, for this shard's units.
@@ -143,6 +182,7 @@ export async function buildReport(loaded: LoadedModel, site: string, o: ReportOp
   const units = mine.flatMap(({ l, g }) => g.map((u) => ({ l, u, jobs: jobs.filter((j) => j.layer.name === l.name && j.units.includes(u)) })));
   const firstConv = loaded.graph.layers.find((x) => x.isConv);
   const secondConv = firstConv && loaded.graph.layers.find((x) => x.isConv && x.index > firstConv.index);
+  charge = clock.start();
   progress('examples', 0, units.length);
   for (let i = 0; i < units.length; i++) {
     const { l, u, jobs: uj } = units[i];
@@ -161,6 +201,8 @@ export async function buildReport(loaded: LoadedModel, site: string, o: ReportOp
   const total = 1 + layers.length + photos.length;
   const cam = photos.length && o.cam !== false ? reportCam(loaded) : undefined;
   let p = 0;
+  charge('examples');
+  charge = clock.start();
   progress('pages', p, total);
   if (await writeIfChanged(path.join(site, 'index.html'), modelPage(summary, layers, imageLinks))) pagesWritten++;
   progress('pages', ++p, total);
@@ -172,7 +214,8 @@ export async function buildReport(loaded: LoadedModel, site: string, o: ReportOp
     if (await writeIfChanged(path.join(site, 'images', `${i}.html`), await imageReport(site, loaded, photos[i], i, layers, summary, photos.length, cam, o))) pagesWritten++;
     progress('pages', ++p, total);
   }
-  return { layers: layers.length, units: units.length, dreamsMade: made, dreamsKept: kept, pagesWritten };
+  charge('pages');
+  return { layers: layers.length, units: units.length, dreamsMade: made, dreamsKept: kept, pagesWritten, phases: clock.phases };
 }
 
 /** The top and bottom k photos of a unit, cropped to its receptive field, as JPEG files keyed by the ranking. */
