@@ -59,6 +59,8 @@ export interface ReportResult {
    * workers' too) of each phase, the dreams split by kind.
    */
   phases: Record<'index' | DreamKind | 'examples' | 'pages', PhaseTime>;
+  /** Each dream run's time: one layer, one kind, a few groups of units. */
+  dreamRuns: (PhaseTime & { layer: string; kind: DreamKind; units: number })[];
 }
 
 export interface PhaseTime {
@@ -73,10 +75,12 @@ function phaseClock() {
     phases,
     start() {
       const [wall, cpu] = [performance.now(), process.cpuUsage()];
-      return (phase: keyof ReportResult['phases']) => {
+      return (phase: keyof ReportResult['phases']): PhaseTime => {
         const used = process.cpuUsage(cpu);
-        phases[phase].wall += (performance.now() - wall) / 1000;
-        phases[phase].cpu += (used.user + used.system) / 1e6;
+        const t = { wall: (performance.now() - wall) / 1000, cpu: (used.user + used.system) / 1e6 };
+        phases[phase].wall += t.wall;
+        phases[phase].cpu += t.cpu;
+        return t;
       };
     },
   };
@@ -154,6 +158,7 @@ export async function buildReport(loaded: LoadedModel, site: string, o: ReportOp
   }
   // One worker pool for the whole phase: each worker loads tfjs and the model once, not once per call.
   const workers = o.workers ?? os.availableParallelism();
+  const dreamRuns: ReportResult['dreamRuns'] = [];
   const pool = calls.length && workers > 1 ? createDreamPool({ workers, compiledDir: o.compiledDir }) : undefined;
   try {
     for (const call of calls) {
@@ -171,7 +176,7 @@ export async function buildReport(loaded: LoadedModel, site: string, o: ReportOp
         made++;
         progress('dreams', ++done, jobs.length);
       }
-      charge(call[0].kind);
+      dreamRuns.push({ layer: call[0].layer.name, kind: call[0].kind, units: units.length, ...charge(call[0].kind) });
     }
   } finally {
     await pool?.close();
@@ -215,7 +220,7 @@ export async function buildReport(loaded: LoadedModel, site: string, o: ReportOp
     progress('pages', ++p, total);
   }
   charge('pages');
-  return { layers: layers.length, units: units.length, dreamsMade: made, dreamsKept: kept, pagesWritten, phases: clock.phases };
+  return { layers: layers.length, units: units.length, dreamsMade: made, dreamsKept: kept, pagesWritten, phases: clock.phases, dreamRuns };
 }
 
 /** The top and bottom k photos of a unit, cropped to its receptive field, as JPEG files keyed by the ranking. */
