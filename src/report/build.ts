@@ -87,7 +87,7 @@ function phaseClock() {
 }
 
 const CROP = 80;
-/** Dream groups painted by one worker pool (a killed run loses at most these). */
+/** Dream groups painted by one dreamUnits call (a killed run loses at most these). */
 const GROUPS_PER_CALL = 4;
 const SITE_INDEX = 'data/index';
 
