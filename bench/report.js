@@ -92,7 +92,9 @@ export default async function benchReport({ full = process.env.CNNVIZ_BENCH_REPO
     const quiet = parallelCpu / 2 + serialCpu;
     console.log(`| **total** | | | **${fmt(totalWall.wall)}** | **${fmt(totalWall.cpu)}** |`);
     console.log(`\nquiet 2 cores (index and dreams CPU / 2, the rest as is): ${fmt(quiet)}; target ≤ 45 min: ${quiet <= TARGET ? 'PASS' : 'MISSED'}${full ? '' : ' (estimate)'}`);
-    console.log(`this machine, wall: ${fmt(totalWall.wall)}${full ? '' : ' (extrapolated)'}; target ≤ 45 min: ${totalWall.wall <= TARGET ? 'PASS' : 'MISSED'}`);
+    // With fewer than 2 groups of 8 a layer, a dream run is one batch and keeps one worker busy: the full run's have 4.
+    const oneBatch = !full && units <= 8 ? ' (overstated: the reduced dream runs are one batch each, for one worker)' : '';
+    console.log(`this machine, wall: ${fmt(totalWall.wall)}${full ? '' : ' (extrapolated)'}${oneBatch}; target ≤ 45 min: ${totalWall.wall <= TARGET ? 'PASS' : 'MISSED'}`);
     // The heaviest unit page with its pictures (the dreams at 256 steps, 9 + 9 crops).
     let heaviest = 0;
     for (const layer of LAYERS) {
