@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../src/backend/select.js';
 import { difference, negate, scale, sum } from '../src/dream/objectives/algebra.js';
 import { caricature } from '../src/dream/objectives/caricature.js';
-import { alignment, diversity } from '../src/dream/objectives/group.js';
+import { alignment, diversity, gramForm, gramProducts } from '../src/dream/objectives/group.js';
 import { readKey, type Objective, type ObjectiveEnv, type ObjectiveInputs, type Read } from '../src/dream/objectives/objective.js';
 import { l1, l2, tv } from '../src/dream/objectives/penalties.js';
 import { channel, channelInterpolate, deepdream, direction, logit, meanOver, neuron } from '../src/dream/objectives/units.js';
@@ -367,6 +367,26 @@ describe('diversity', () => {
     expect(pair[0]).toBeCloseTo(pair[1], 5);
     expect(pair[0]).toBeCloseTo(meanGramCosine(two), 4);
     tf.dispose([one, other, x, two]);
+  });
+
+  test('the Gram form and the positions form give the same Gram inner products and gradients; deep layers take the positions form', () => {
+    const a = tf.randomUniform([4, 3, 5, 7], 0, 2, 'float32', 30) as tf.Tensor4D;
+    // A weighted sum of the products, so every entry is checked through the gradient too.
+    const weights = tf.randomUniform([4, 4], -1, 1, 'float32', 31);
+    const loss = (form: 'gram' | 'positions') => (x: tf.Tensor) => gramProducts(x, form).mul(weights).sum();
+    const [pg, pp] = [gramProducts(a, 'gram'), gramProducts(a, 'positions')];
+    const [gg, gp] = [tf.grad(loss('gram'))(a), tf.grad(loss('positions'))(a)];
+    const scaleOf = (t: tf.Tensor) => t.abs().max().dataSync()[0];
+    expect(tf.sub(pg, pp).abs().max().dataSync()[0] / scaleOf(pg)).toBeLessThan(1e-5);
+    expect(tf.sub(gg, gp).abs().max().dataSync()[0] / scaleOf(gg)).toBeLessThan(1e-5);
+    // The diagonal is each Gram matrix's squared norm: picture 0's, summed here by hand.
+    const f = a.slice([0], [1]).reshape([15, 7]).arraySync() as number[][];
+    let sq = 0;
+    for (let i = 0; i < 7; i++) for (let j = 0; j < 7; j++) sq += f.reduce((s, row) => s + row[i] * row[j], 0) ** 2;
+    expect(pg.arraySync()[0][0] / sq).toBeCloseTo(1, 5);
+    // MobileNet 0.25's conv_pw_13 at 128 px (4x4x256) and conv_pw_7 (8x8x128): positions; a 28x28x64 layer: Gram.
+    expect([gramForm(6, 16, 256), gramForm(6, 64, 128), gramForm(6, 784, 64)]).toEqual(['positions', 'positions', 'gram']);
+    tf.dispose([a, weights, pg, pp, gg, gp]);
   });
 
   test('ascent on −diversity lowers the mean pairwise Gram cosine of a group', () => {

@@ -90,6 +90,22 @@ maybe('a report in headless Chromium, from file://', () => {
     await page.close();
   }, 60000);
 
+  test('an image page shows its two Grad-CAM pictures; with its pictures it weighs at most 300 KB', async () => {
+    const v = await visit('images/0.html');
+    const cams = await v.page.evaluate(() => [...document.images].filter((i) => /\.cam\d\.jpg$/.test(i.getAttribute('src') ?? '')).map((i) => [i.naturalWidth, i.alt]));
+    expect(cams.length).toBe(2);
+    for (const [width, alt] of cams) {
+      expect(width).toBeGreaterThan(0);
+      expect(alt).toMatch(/^Grad-CAM at .+ for class .+ \(top [12]\) over photo /);
+    }
+    await v.page.close();
+    const html = readFileSync(path.join(site, 'images/0.html'), 'utf8');
+    const refs = [...html.matchAll(/<img [^>]*src="([^"]+)"/g)].map((m) => m[1]);
+    const bytes = [html.length, ...refs.map((r) => readFileSync(path.join(site, 'images', r)).length)].reduce((a, b) => a + b, 0);
+    console.log(`image page with pictures: ${(bytes / 1024).toFixed(0)} KB`);
+    expect(bytes).toBeLessThan(300 * 1024);
+  }, 60000);
+
   test('a layer page shows its first screen within 1 s; a unit page with its pictures weighs at most 300 KB', async () => {
     const times: number[] = [];
     for (let i = 0; i < 3; i++) {

@@ -1,6 +1,14 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import sharp from 'sharp';
+import { camMap } from '../src/attribution/cam.js';
+import { mapStats } from '../src/attribution/map.js';
+import { initBackend } from '../src/backend/select.js';
+import { fromLayersModel, loadModel } from '../src/model/load.js';
+import { loadModelInput } from '../src/model/probe.js';
+import { camSection, reportCam } from '../src/report/cam.js';
 import { ROOT, runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/models.js';
 
@@ -59,11 +67,57 @@ describe('cnnviz report', () => {
     expect(alts.filter((a) => a.includes('top example')).length).toBe(2); // two photos in examples/
     for (const page of [...snapshot(site).keys()].filter((f) => f.endsWith('.html'))) {
       const html = readFileSync(path.join(site, page), 'utf8');
-      for (const img of html.match(/<img [^>]*>/g) ?? []) expect(img).toMatch(/alt="(base\/conv_pw_7_relu|photo |[^"]*: feature maps)[^"]+"/);
+      for (const img of html.match(/<img [^>]*>/g) ?? []) expect(img).toMatch(/alt="(base\/conv_pw_7_relu|photo |Grad-CAM at base\/conv_pw_13_relu for class |[^"]*: feature maps)[^"]+"/);
       expect(html).toMatch(/<html lang="en">/);
     }
     // The histogram counts the unit's maximum over every photo.
     expect(unit).toMatch(/<svg role="img" aria-label="base\/conv_pw_7_relu unit 3: histogram of its maximum activation over 2 photos"/);
+  });
+
+  test('an image page shows Grad-CAM of its top 2 classes: JPEG overlays at the photo\'s size, brightest where camMap peaks', async () => {
+    const html = readFileSync(path.join(site, 'images/0.html'), 'utf8');
+    const name = /<h1>([^<]+)<\/h1>/.exec(html)![1];
+    const cams = [...html.matchAll(/<img src="(0\.cam\d\.jpg)" alt="([^"]+)"/g)];
+    expect(cams.map((m) => m[1])).toEqual(['0.cam1.jpg', '0.cam2.jpg']);
+    expect(cams[0][2]).toMatch(new RegExp(`^Grad-CAM at base/conv_pw_13_relu for class (cat|dog) \\(top 1\\) over photo ${name.replace('.', '\\.')}`));
+    // Light: a small JPEG each.
+    for (const [, src] of cams) expect(statSync(path.join(site, 'images', src)).size).toBeLessThan(30 * 1024);
+    await initBackend('wasm');
+    const loaded = await loadModel();
+    const { raster, tensor } = await loadModelInput(loaded, path.join(PHOTOS, name));
+    const map = camMap(loaded, tensor, { top: 1 });
+    tensor.dispose();
+    expect(cams[0][2]).toContain(`class ${map.label} (top 1)`);
+    const decode = async (f: string) => sharp(path.join(site, 'images', f)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const [overlay, photo] = [await decode('0.cam1.jpg'), await decode('0.jpg')];
+    expect([overlay.info.width, overlay.info.height]).toEqual([raster.width, raster.height]);
+    // overlay = (photo + colour) / 2, so 2·overlay − photo is the colour; inferno brightens with the value.
+    // Its mean brightness per cell of the map's grid is highest in camMap's peak cell.
+    const { width: W, height: H } = overlay.info;
+    const cell = new Float64Array(map.width * map.height);
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) {
+        const i = (y * W + x) * 3;
+        let v = 0;
+        for (let c = 0; c < 3; c++) v += 2 * overlay.data[i + c] - photo.data[i + c];
+        cell[Math.floor((y * map.height) / H) * map.width + Math.floor((x * map.width) / W)] += v;
+      }
+    const brightest = cell.indexOf(Math.max(...cell));
+    const { peak } = mapStats(map);
+    expect([brightest % map.width, Math.floor(brightest / map.width)]).toEqual([peak.x, peak.y]);
+  }, 60000);
+
+  test('a model with no feature map before its classifier gets a note on its image pages instead of Grad-CAM', () => {
+    // A perceptron on pictures: flatten, then the classifier; nothing spatial for a CAM to read.
+    const input = tf.input({ shape: [8, 8, 3] });
+    const flat = tf.layers.flatten({}).apply(input) as tf.SymbolicTensor;
+    const head = tf.layers.dense({ units: 2, activation: 'softmax' }).apply(flat) as tf.SymbolicTensor;
+    const loaded = fromLayersModel(tf.model({ inputs: input, outputs: head }), 'mlp', { name: 'mlp', inputRange: [0, 1], inputRangeSource: 'default', extra: {} });
+    const cam = reportCam(loaded);
+    expect(cam).toEqual({ unavailable: expect.stringMatching(/no layer with a spatial output of at least 2x2/) });
+    const section = camSection(cam, 'cat.jpg', []);
+    expect(section.html).toMatch(/^<p>Not available for this model .*no layer with a spatial output/);
+    expect(section.html).not.toMatch(/<img/);
   });
 
   test("a unit page's printed dream command repeats its pictures byte for byte", async () => {

@@ -44,8 +44,11 @@ export interface WorkerPoolOptions {
 
 export interface WorkerPool {
   readonly size: number;
-  /** Run one job; resolves after all of its progress reports have been delivered. */
-  run<R = unknown>(job: PoolJob, options?: { jobId?: number; signal?: AbortSignal }): Promise<R>;
+  /**
+   * Run one job; resolves after all of its progress reports have been delivered (to
+   * `onProgress` when given, else to the pool's).
+   */
+  run<R = unknown>(job: PoolJob, options?: { jobId?: number; signal?: AbortSignal; onProgress?: (info: unknown) => void }): Promise<R>;
   /** Run jobs concurrently (job i has jobId i); results in job order. */
   runAll<R = unknown>(jobs: PoolJob[]): Promise<R[]>;
   close(): Promise<void>;
@@ -94,7 +97,7 @@ export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
   });
   let nextId = 0;
 
-  async function run<R>(job: PoolJob, opts: { jobId?: number; signal?: AbortSignal } = {}): Promise<R> {
+  async function run<R>(job: PoolJob, opts: { jobId?: number; signal?: AbortSignal; onProgress?: (info: unknown) => void } = {}): Promise<R> {
     const jobId = opts.jobId ?? nextId++;
     const module = jobModuleUrl(job.module);
     const { port1, port2 } = new MessageChannel();
@@ -103,6 +106,7 @@ export function createWorkerPool(options: WorkerPoolOptions = {}): WorkerPool {
     const drained = new Promise<void>((resolve) => {
       port1.on('message', (msg: { info?: unknown; done?: boolean }) => {
         if (msg.done) resolve();
+        else if (opts.onProgress) opts.onProgress(msg.info);
         else options.onProgress?.(jobId, msg.info);
       });
     });

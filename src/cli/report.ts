@@ -70,6 +70,8 @@ export function reportCommand(): Command {
             if (done >= total) bar.stop();
           },
         });
+        const phases = Object.entries(r.phases).filter(([, t]) => t.wall > 0).map(([k, t]) => `${k} ${t.wall.toFixed(1)} s (cpu ${t.cpu.toFixed(1)} s)`);
+        ui.debug(`time by phase: ${phases.join(', ')}`);
         ui.info(`wrote ${out}/index.html: ${r.layers} layers, ${r.units} unit pages${shard ? ` (shard ${shard.k}/${shard.n})` : ''}; dreams ${r.dreamsMade} painted, ${r.dreamsKept} kept; ${r.pagesWritten} pages changed; ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       } finally {
         for (const b of bars.values()) b.stop();

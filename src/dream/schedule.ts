@@ -2,7 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import tf = require('@tensorflow/tfjs');
-import { createWorkerPool } from '../backend/pool.js';
+import { createWorkerPool, type WorkerPool } from '../backend/pool.js';
 import { type BackendRequest } from '../backend/select.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { type LoadedModel } from '../model/load.js';
@@ -55,6 +55,22 @@ export interface RunOptions {
    * test runner) names the built one, dist/.
    */
   compiledDir?: string;
+  /**
+   * A pool from createDreamPool to run the batches on, kept open for the caller's next runs
+   * (a report's many runs pay the workers' start-up, tfjs and the model, once); `workers`
+   * is then the pool's size.
+   */
+  pool?: WorkerPool;
+}
+
+/** The compiled file `file` (relative to the library's root) that workers run. */
+function compiledFile(run: Pick<RunOptions, 'compiledDir'>, file: string): string {
+  return run.compiledDir ? path.join(run.compiledDir, file) : fileURLToPath(new URL(`../${file}`, import.meta.url));
+}
+
+/** A worker pool for dream batches, of `workers` threads (default one per core); the caller closes it. */
+export function createDreamPool(run: Pick<RunOptions, 'workers' | 'compiledDir'>): WorkerPool {
+  return createWorkerPool({ size: run.workers ?? os.availableParallelism(), workerFile: compiledFile(run, 'backend/pool-worker.js'), backend: tf.getBackend() as BackendRequest });
 }
 
 /** Render every unit in batches of `batchSize`, spread over a worker pool when there are several. */
@@ -65,8 +81,8 @@ export async function dreamUnits(loaded: LoadedModel, spec: BatchSpec, run: RunO
   const progress = (stepsPerBatch: number[], objective: number) =>
     onProgress?.({ done: stepsPerBatch.reduce((a, v) => a + v, 0) / batches.length, total, batches: batches.length, objective });
   const done = batches.map(() => 0);
-  const workers = Math.min(run.workers ?? os.availableParallelism(), batches.length);
-  if (workers <= 1) {
+  const workers = run.pool ? Math.min(run.pool.size, batches.length) : Math.min(run.workers ?? os.availableParallelism(), batches.length);
+  if (workers <= 1 && !run.pool) {
     const runs = batches.map((units, b) =>
       renderBatch(loaded, { ...spec, units }, (step, values) => {
         done[b] = step;
@@ -75,22 +91,21 @@ export async function dreamUnits(loaded: LoadedModel, spec: BatchSpec, run: RunO
     );
     return { ...mergeRuns(runs), workers: 1 };
   }
-  const compiled = (file: string) => (run.compiledDir ? path.join(run.compiledDir, file) : fileURLToPath(new URL(`../${file}`, import.meta.url)));
-  const pool = createWorkerPool({
-    size: workers,
-    workerFile: compiled('backend/pool-worker.js'),
-    backend: tf.getBackend() as BackendRequest,
-    onProgress: (job, info) => {
-      const p = info as DreamJobProgress;
-      done[job] = p.step;
-      progress(done, p.objective);
-    },
-  });
+  const pool = run.pool ?? createDreamPool({ ...run, workers });
   try {
-    const module = compiled('dream/job.js');
+    const module = compiledFile(run, 'dream/job.js');
     const runs = batches.map((units, b) =>
       pool
-        .run<DreamJobResult>({ module, fn: 'dreamBatchJob', args: { model: loaded.source, inputRange: loaded.meta.inputRange, spec: { ...spec, units } } satisfies DreamJobArgs }, { jobId: b })
+        .run<DreamJobResult>(
+          { module, fn: 'dreamBatchJob', args: { model: loaded.source, inputRange: loaded.meta.inputRange, spec: { ...spec, units } } satisfies DreamJobArgs },
+          {
+            onProgress: (info) => {
+              const p = info as DreamJobProgress;
+              done[b] = p.step;
+              progress(done, p.objective);
+            },
+          },
+        )
         .then((r) => {
           // Fail on the first error, as a throw would, instead of after every other batch.
           if ('error' in r) throw jobError(r.error);
@@ -99,7 +114,7 @@ export async function dreamUnits(loaded: LoadedModel, spec: BatchSpec, run: RunO
     );
     return { ...mergeRuns(await Promise.all(runs)), workers };
   } finally {
-    await pool.close();
+    if (!run.pool) await pool.close();
   }
 }
 

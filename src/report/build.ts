@@ -1,24 +1,25 @@
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import sharp = require('sharp');
 import { buildIndex, modelFingerprint } from '../dataset-index/build.js';
 import { chooseLayers } from '../dataset-index/compute.js';
 import { type Shard } from '../dataset-index/files.js';
 import { openIndex, type DatasetIndex } from '../dataset-index/query.js';
-import { dreamUnits } from '../dream/schedule.js';
+import { createDreamPool, dreamUnits } from '../dream/schedule.js';
 import { cropBox } from '../examples/crop.js';
 import { findExamples, layerFieldFor } from '../examples/find.js';
 import { encodePng, writeFileAtomic } from '../image/io.js';
 import { renderFeatureGrid } from '../image/feature-grid.js';
-import { type Raster } from '../image/raster.js';
 import { resolveIndexList } from '../model/address.js';
 import { type LoadedModel } from '../model/load.js';
 import { layerActivations, loadModelInput, topPredictions } from '../model/probe.js';
 import { describeLayers } from '../model/summary.js';
 import { kernelsFigure, learnedKernels } from '../tutorial/learned.js';
-import { DREAM_GROUP, DREAM_KINDS, dreamJobs, groupInShard, unitGroups, type DreamJob } from './dreams.js';
+import { DREAM_GROUP, DREAM_KINDS, dreamJobs, groupInShard, unitGroups, type DreamJob, type DreamKind } from './dreams.js';
 import { isDone, keyOf, readManifest, writeIfChanged, writeManifest } from './manifest.js';
 import { esc } from './html.js';
+import { camOverlays, camSection, reportCam, type ReportCam } from './cam.js';
+import { jpeg, writeIfChangedBytes } from './pictures.js';
 import { imagePage, layerPage, modelPage, unitPage, type ExampleCrop, type ImageSection, type ReportLayer } from './pages.js';
 
 export type ReportPhase = 'index' | 'dreams' | 'examples' | 'pages';
@@ -41,7 +42,9 @@ export interface ReportOptions {
   workers?: number;
   compiledDir?: string;
   onProgress?(phase: ReportPhase, done: number, total: number): void;
-  /** Extra image-page sections (where Grad-CAM plugs in), after the built-in ones. */
+  /** Grad-CAM of the top classes on the image pages, where the model has one (default true). */
+  cam?: boolean;
+  /** Extra image-page sections, after the built-in ones. */
   imageSections?: (loaded: LoadedModel, photo: string) => Promise<ImageSection[]>;
 }
 
@@ -51,16 +54,42 @@ export interface ReportResult {
   dreamsMade: number;
   dreamsKept: number;
   pagesWritten: number;
+  /**
+   * Where the time went: wall-clock and CPU seconds (every thread of the process, so the
+   * workers' too) of each phase, the dreams split by kind.
+   */
+  phases: Record<'index' | DreamKind | 'examples' | 'pages', PhaseTime>;
+  /** Each dream run's time: one layer, one kind, a few groups of units. */
+  dreamRuns: (PhaseTime & { layer: string; kind: DreamKind; units: number })[];
+}
+
+export interface PhaseTime {
+  wall: number;
+  cpu: number;
+}
+
+/** Charge the time since `start()` to a phase; phases charged twice add up. */
+function phaseClock() {
+  const phases = Object.fromEntries(['index', ...DREAM_KINDS, 'examples', 'pages'].map((k) => [k, { wall: 0, cpu: 0 }])) as ReportResult['phases'];
+  return {
+    phases,
+    start() {
+      const [wall, cpu] = [performance.now(), process.cpuUsage()];
+      return (phase: keyof ReportResult['phases']): PhaseTime => {
+        const used = process.cpuUsage(cpu);
+        const t = { wall: (performance.now() - wall) / 1000, cpu: (used.user + used.system) / 1e6 };
+        phases[phase].wall += t.wall;
+        phases[phase].cpu += t.cpu;
+        return t;
+      };
+    },
+  };
 }
 
 const CROP = 80;
-/** Dream groups painted by one worker pool (a killed run loses at most these). */
+/** Dream groups painted by one dreamUnits call (a killed run loses at most these). */
 const GROUPS_PER_CALL = 4;
 const SITE_INDEX = 'data/index';
-
-async function jpeg(img: Raster): Promise<Buffer> {
-  return sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length), { raw: { width: img.width, height: img.height, channels: img.channels } }).jpeg({ quality: 82 }).toBuffer();
-}
 
 /** Temp files a killed run left (writeFileAtomic's `.name.pid.time.tmp`). */
 async function removeStaleTemps(dir: string): Promise<void> {
@@ -94,8 +123,11 @@ export async function buildReport(loaded: LoadedModel, site: string, o: ReportOp
 
   // 1. The dataset index (incremental on its own).
   const indexDir = path.join(site, SITE_INDEX);
+  const clock = phaseClock();
+  let charge = clock.start();
   await buildIndex(loaded, o.images, indexDir, indexLayers, { workers: o.workers, compiledDir: o.compiledDir, onProgress: (d, t) => progress('index', d, t) });
   const index = await openIndex(indexDir);
+  charge('index');
 
   // 2. Dreams: three runs per group of 8 units, each repeatable by its printed command.
   const manifest = await readManifest(site);
@@ -124,20 +156,30 @@ export async function buildReport(loaded: LoadedModel, site: string, o: ReportOp
     if (last && last.length < GROUPS_PER_CALL && last[0].layer.name === job.layer.name && last[0].kind === job.kind) last.push(job);
     else calls.push([job]);
   }
-  for (const call of calls) {
-    const units = call.flatMap((j) => j.units);
-    const run = await dreamUnits(loaded, { ...call[0].spec, units }, { batchSize: DREAM_GROUP, workers: o.workers, compiledDir: o.compiledDir });
-    let i = 0;
-    for (const job of call) {
-      const key = keyOf(job.command, fingerprint);
-      for (const f of job.files) {
-        await writeFileAtomic(path.join(site, f.site), await encodePng(run.images[i++]));
-        manifest.artefacts[f.site] = key;
+  // One worker pool for the whole phase: each worker loads tfjs and the model once, not once per call.
+  const workers = o.workers ?? os.availableParallelism();
+  const dreamRuns: ReportResult['dreamRuns'] = [];
+  const pool = calls.length && workers > 1 ? createDreamPool({ workers, compiledDir: o.compiledDir }) : undefined;
+  try {
+    for (const call of calls) {
+      const units = call.flatMap((j) => j.units);
+      charge = clock.start();
+      const run = await dreamUnits(loaded, { ...call[0].spec, units }, { batchSize: DREAM_GROUP, workers, compiledDir: o.compiledDir, pool });
+      let i = 0;
+      for (const job of call) {
+        const key = keyOf(job.command, fingerprint);
+        for (const f of job.files) {
+          await writeFileAtomic(path.join(site, f.site), await encodePng(run.images[i++]));
+          manifest.artefacts[f.site] = key;
+        }
+        await writeManifest(site, manifest);
+        made++;
+        progress('dreams', ++done, jobs.length);
       }
-      await writeManifest(site, manifest);
-      made++;
-      progress('dreams', ++done, jobs.length);
+      dreamRuns.push({ layer: call[0].layer.name, kind: call[0].kind, units: units.length, ...charge(call[0].kind) });
     }
+  } finally {
+    await pool?.close();
   }
 
   // 3. Dataset examples and unit pages, for this shard's units.
@@ -145,6 +187,7 @@ export async function buildReport(loaded: LoadedModel, site: string, o: ReportOp
   const units = mine.flatMap(({ l, g }) => g.map((u) => ({ l, u, jobs: jobs.filter((j) => j.layer.name === l.name && j.units.includes(u)) })));
   const firstConv = loaded.graph.layers.find((x) => x.isConv);
   const secondConv = firstConv && loaded.graph.layers.find((x) => x.isConv && x.index > firstConv.index);
+  charge = clock.start();
   progress('examples', 0, units.length);
   for (let i = 0; i < units.length; i++) {
     const { l, u, jobs: uj } = units[i];
@@ -161,7 +204,10 @@ export async function buildReport(loaded: LoadedModel, site: string, o: ReportOp
   const photos = index.files.slice(0, o.imagePages);
   const imageLinks = photos.map((p, i) => ({ href: `images/${i}.html`, name: path.basename(p) }));
   const total = 1 + layers.length + photos.length;
+  const cam = photos.length && o.cam !== false ? reportCam(loaded) : undefined;
   let p = 0;
+  charge('examples');
+  charge = clock.start();
   progress('pages', p, total);
   if (await writeIfChanged(path.join(site, 'index.html'), modelPage(summary, layers, imageLinks))) pagesWritten++;
   progress('pages', ++p, total);
@@ -170,10 +216,11 @@ export async function buildReport(loaded: LoadedModel, site: string, o: ReportOp
     progress('pages', ++p, total);
   }
   for (let i = 0; i < photos.length; i++) {
-    if (await writeIfChanged(path.join(site, 'images', `${i}.html`), await imageReport(site, loaded, photos[i], i, layers, summary, photos.length, o))) pagesWritten++;
+    if (await writeIfChanged(path.join(site, 'images', `${i}.html`), await imageReport(site, loaded, photos[i], i, layers, summary, photos.length, cam, o))) pagesWritten++;
     progress('pages', ++p, total);
   }
-  return { layers: layers.length, units: units.length, dreamsMade: made, dreamsKept: kept, pagesWritten };
+  charge('pages');
+  return { layers: layers.length, units: units.length, dreamsMade: made, dreamsKept: kept, pagesWritten, phases: clock.phases, dreamRuns };
 }
 
 /** The top and bottom k photos of a unit, cropped to its receptive field, as JPEG files keyed by the ranking. */
@@ -209,12 +256,14 @@ async function unitKernel(site: string, loaded: LoadedModel, conv: LoadedModel['
   return name;
 }
 
-/** An image page: the photo as fed, its top-5 classes, its feature maps at the report's layers. */
-async function imageReport(site: string, loaded: LoadedModel, photo: string, i: number, layers: ReportLayer[], summary: ReturnType<typeof describeLayers>, count: number, o: ReportOptions): Promise<string> {
+/** An image page: the photo as fed, its top-5 classes, its Grad-CAM, its feature maps at the report's layers. */
+async function imageReport(site: string, loaded: LoadedModel, photo: string, i: number, layers: ReportLayer[], summary: ReturnType<typeof describeLayers>, count: number, cam: ReportCam | undefined, o: ReportOptions): Promise<string> {
   const { raster, tensor } = await loadModelInput(loaded, photo);
   let result;
+  let overlays;
   try {
     result = layerActivations(loaded, tensor, layers.map((l) => l.index));
+    overlays = cam && 'cam' in cam ? camOverlays(cam, tensor, raster) : [];
   } finally {
     tensor.dispose();
   }
@@ -222,6 +271,15 @@ async function imageReport(site: string, loaded: LoadedModel, photo: string, i: 
   result.final?.dispose();
   await writeIfChangedBytes(path.join(site, 'images', `${i}.jpg`), await jpeg(raster));
   const sections: ImageSection[] = [];
+  if (cam) {
+    const shown = [];
+    for (const [k, { map, overlay }] of overlays.entries()) {
+      const src = `${i}.cam${k + 1}.jpg`;
+      await writeIfChangedBytes(path.join(site, 'images', src), await jpeg(overlay));
+      shown.push({ map, src, width: overlay.width });
+    }
+    sections.push(camSection(cam, path.basename(photo), shown));
+  }
   for (const a of result.layers) {
     const l = layers.find((x) => x.index === a.index)!;
     const file = `${i}.${l.dir}.png`;
@@ -233,10 +291,3 @@ async function imageReport(site: string, loaded: LoadedModel, photo: string, i: 
   if (o.imageSections) sections.push(...(await o.imageSections(loaded, photo)));
   return imagePage(summary, path.basename(photo), `${i}.jpg`, top, sections, i > 0 ? `${i - 1}.html` : undefined, i + 1 < count ? `${i + 1}.html` : undefined);
 }
-
-async function writeIfChangedBytes(file: string, bytes: Buffer): Promise<void> {
-  const have = existsSync(file) ? await fs.readFile(file) : undefined;
-  if (have && have.equals(bytes)) return;
-  await writeFileAtomic(file, bytes);
-}
-

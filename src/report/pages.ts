@@ -93,10 +93,7 @@ ${d.kernel ? `<h2>Kernel</h2><img class="px" src="${esc(d.kernel)}" alt="${esc(`
   return page({ title: `${l.name} unit ${u}: ${d.model.name}`, root: '../../', crumbs: [[d.model.name, '../../index.html'], [l.name, 'index.html'], [`unit ${u}`, undefined]], prev: prev !== undefined ? `${prev}.html` : undefined, next: next !== undefined ? `${next}.html` : undefined, up: 'index.html', body });
 }
 
-/**
- * What an image page shows, section by section. Grad-CAM plugs in here: the attribution
- * module (src/attribution/, not in this build) adds a section with its heatmap per class.
- */
+/** What an image page shows, section by section (Grad-CAM, feature maps, a caller's extras). */
 export interface ImageSection {
   title: string;
   html: string;

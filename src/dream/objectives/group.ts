@@ -16,13 +16,51 @@ function sameGroup(groups: readonly number[]): tf.Tensor2D {
   return tf.tensor2d(m, [B, B]);
 }
 
-/** Each picture's Gram matrix over the read's positions, L2-normalized, as rows [B, C·C]. */
-function unitGrams(out: tf.Tensor): tf.Tensor2D {
+export type GramForm = 'gram' | 'positions';
+
+/**
+ * Which of two equal forms computes the pictures' Gram inner products more cheaply, by
+ * multiply-adds. With F_i the [P, C] activations of picture i (P positions, C channels) and
+ * G_i = F_iᵀ F_i, <G_i, G_j> = tr(F_iᵀ F_i F_jᵀ F_j) = ‖F_i F_jᵀ‖², so either the B Gram
+ * matrices (B·P·C² for them, B²·C² for their products) or one [B·P, B·P] product of every
+ * position with every other (B²·P²·C). On wasm the batched transposed matMul of the Gram form
+ * and its gradient ran about 4x slower per multiply-add (measured: 8x8x128 and 4x4x256
+ * activations, batch 6, 41 and 57 ms a step against 16 and 6 ms), hence the factor. Deep layers
+ * (few positions, many channels) take the positions form; a 28x28 layer keeps the Gram form,
+ * whose [B·P, B·P] matrix would be large.
+ */
+export function gramForm(batch: number, positions: number, channels: number): GramForm {
+  const gram = batch * positions * channels * channels + batch * batch * channels * channels;
+  const byPositions = batch * batch * positions * positions * channels;
+  return byPositions <= 4 * gram ? 'positions' : 'gram';
+}
+
+/**
+ * [B, B]: the Frobenius inner product of picture i's Gram matrix (over the read's positions)
+ * with picture j's, in the cheaper form (gramForm; `form` forces one, for the test that they agree).
+ */
+export function gramProducts(out: tf.Tensor, form?: GramForm): tf.Tensor2D {
   const B = out.shape[0];
   const c = out.shape[out.rank - 1];
-  const flat = out.reshape([B, -1, c]) as tf.Tensor3D;
-  const grams = tf.matMul(flat, flat, true, false).reshape([B, c * c]);
-  return grams.div(grams.norm('euclidean', 1, true).add(1e-10)) as tf.Tensor2D;
+  const P = out.size / (B * c);
+  if ((form ?? gramForm(B, P, c)) === 'gram') {
+    const flat = out.reshape([B, P, c]) as tf.Tensor3D;
+    const grams = tf.matMul(flat, flat, true, false).reshape([B, c * c]);
+    return tf.matMul(grams, grams, false, true);
+  }
+  const rows = out.reshape([B * P, c]);
+  return tf.matMul(rows, rows, false, true).square().reshape([B, P, B, P]).sum([1, 3]) as tf.Tensor2D;
+}
+
+/**
+ * Cosines of the pictures' Gram matrices, [B, B]: the products over the norms, each the root
+ * of its diagonal entry (floored, so a picture that leaves the layer dark gets no 0/0 gradient).
+ */
+function gramCosines(out: tf.Tensor): tf.Tensor2D {
+  const products = gramProducts(out);
+  const B = products.shape[0];
+  const norms = products.mul(tf.eye(B)).sum(1).maximum(1e-20).sqrt();
+  return products.div(norms.expandDims(1)).div(norms.expandDims(0)) as tf.Tensor2D;
 }
 
 /**
@@ -37,9 +75,8 @@ export function diversity(read: Read, keep = 0): Objective {
     text: keep ? `diversity(${readText(read)}, keep=${keep})` : `diversity(${readText(read)})`,
     evaluate: ({ read: get, groups, score }) =>
       tf.tidy(() => {
-        const grams = unitGrams(get(read));
         const mask = sameGroup(groups);
-        let cosines = tf.matMul(grams, grams, false, true).mul(mask);
+        let cosines = gramCosines(get(read)).mul(mask);
         if (keep > 0 && score) {
           const g = keptShare(score, groups, keep);
           cosines = cosines.mul(g.expandDims(1)).mul(g.expandDims(0));
