@@ -64,7 +64,7 @@ export type { FeatureMaps, FeatureGridOptions } from './image/feature-grid.js';
  * Paint the pictures that maximize an objective expression (docs/dream.md), one per unit its
  * `unit` stands for (times --diversity copies), in batches spread over worker threads.
  */
-export { dreamUnits } from './dream/schedule.js';
+export { createDreamPool, dreamUnits } from './dream/schedule.js';
 /** Lucid's defaults for every dream setting (fft, decorrelated, standard transforms, Adam, 512 steps, 128 px). */
 export { DEFAULTS as DREAM_DEFAULTS } from './dream/render.js';
 export { DIVERSITY_DEFAULTS } from './dream/objectives/group.js';

@@ -61,7 +61,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'cam',
-    usage: '[options] <image...>',
+    usage: '[options] [image...]',
     description: 'class activation maps: which parts of a photo made the prediction (Grad-CAM and friends), over the photo',
     load: async () => (await import('./cam.js')).camCommand,
   },
