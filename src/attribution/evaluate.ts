@@ -1,9 +1,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import tf = require('@tensorflow/tfjs');
-import { createWorkerPool, type ReportProgress, type WorkerState } from '../backend/pool.js';
+import { compiledFile, createWorkerPool, type ReportProgress, type WorkerState } from '../backend/pool.js';
 import { type BackendRequest } from '../backend/select.js';
 import { IMAGE_EXTENSIONS, listInputs, stableHash, type ListedFile } from '../dataset-index/files.js';
 import { subSeed } from '../dream/random.js';
@@ -153,8 +151,7 @@ export async function evaluatePhotos(loaded: LoadedModel, files: readonly Listed
   // Workers reload the model from its file: one built in memory is computed here.
   const canPool = await fs.stat(loaded.source).then((s) => s.isFile() || s.isDirectory(), () => false);
   const workers = canPool ? Math.max(1, Math.min(opts.workers ?? os.availableParallelism(), files.length)) : 1;
-  const compiled = (file: string) => (opts.compiledDir ? path.join(opts.compiledDir, file) : fileURLToPath(new URL(`../${file}`, import.meta.url)));
-  const pool = workers > 1 ? createWorkerPool({ size: workers, workerFile: compiled('backend/pool-worker.js'), backend: tf.getBackend() as BackendRequest }) : undefined;
+  const pool = workers > 1 ? createWorkerPool({ size: workers, workerFile: compiledFile('backend/pool-worker.js', opts.compiledDir), backend: tf.getBackend() as BackendRequest }) : undefined;
   const local = pool ? undefined : photoEvaluator(loaded, spec);
   const seed = opts.seed ?? 0;
   let next = 0;
@@ -169,7 +166,7 @@ export async function evaluatePhotos(loaded: LoadedModel, files: readonly Listed
         let result: PhotoEvaluation;
         if (local) result = local(raster, photoSeed);
         else {
-          const r = await pool!.run<EvaluateJobResult>({ module: compiled('attribution/evaluate.js'), fn: 'evaluatePhotoJob', args: { model: loaded.source, inputRange: loaded.meta.inputRange, spec, raster, seed: photoSeed } satisfies EvaluateJobArgs });
+          const r = await pool!.run<EvaluateJobResult>({ module: compiledFile('attribution/evaluate.js', opts.compiledDir), fn: 'evaluatePhotoJob', args: { model: loaded.source, inputRange: loaded.meta.inputRange, spec, raster, seed: photoSeed } satisfies EvaluateJobArgs });
           if ('error' in r) {
             // The model or settings failing in a worker fail every photo: stop the run.
             if (r.error.kind === 'usage') {

@@ -76,6 +76,15 @@ export function poolWorkerFile(): string {
   throw new RuntimeError(`worker pool: ${beside} is missing; build the project first (npm run build)`);
 }
 
+/**
+ * The compiled library file `file` (relative to the library's root, e.g. 'dream/job.js') that
+ * workers run: under `compiledDir` when given (code running from TypeScript source, as the test
+ * runner does, names dist/), else in this build.
+ */
+export function compiledFile(file: string, compiledDir?: string): string {
+  return compiledDir ? path.join(compiledDir, file) : fileURLToPath(new URL(`../${file}`, import.meta.url));
+}
+
 /** A job module given as a path or a file URL, as an import()-able URL. */
 export function jobModuleUrl(module: string): string {
   if (/^file:/.test(module)) return module;

@@ -1,9 +1,7 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import tf = require('@tensorflow/tfjs');
-import { createWorkerPool, type ReportProgress, type WorkerState } from '../backend/pool.js';
+import { compiledFile, createWorkerPool, type ReportProgress, type WorkerState } from '../backend/pool.js';
 import { type BackendRequest } from '../backend/select.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { type Fit } from '../image/io.js';
@@ -171,8 +169,7 @@ export async function computeIndex(loaded: LoadedModel, files: readonly string[]
   // Workers reload the model from its file: one built in memory is computed here.
   const canPool = existsSync(loaded.source);
   const workers = canPool ? Math.min(opts.workers ?? os.availableParallelism(), batches.length) : 1;
-  const compiled = (file: string) => (opts.compiledDir ? path.join(opts.compiledDir, file) : fileURLToPath(new URL(`../${file}`, import.meta.url)));
-  const pool = workers > 1 ? createWorkerPool({ size: workers, workerFile: compiled('backend/pool-worker.js'), backend: tf.getBackend() as BackendRequest }) : undefined;
+  const pool = workers > 1 ? createWorkerPool({ size: workers, workerFile: compiledFile('backend/pool-worker.js', opts.compiledDir), backend: tf.getBackend() as BackendRequest }) : undefined;
   let done = 0;
   let next = 0;
   let failure: unknown;
@@ -195,7 +192,7 @@ export async function computeIndex(loaded: LoadedModel, files: readonly string[]
       let stats: LayerStats[];
       if (!pool) stats = batchStats(loaded, rasters, indices);
       else {
-        const r = await pool.run<IndexJobResult>({ module: compiled('dataset-index/compute.js'), fn: 'indexBatchJob', args: { model: loaded.source, inputRange: loaded.meta.inputRange, layers: indices, rasters } satisfies IndexJobArgs });
+        const r = await pool.run<IndexJobResult>({ module: compiledFile('dataset-index/compute.js', opts.compiledDir), fn: 'indexBatchJob', args: { model: loaded.source, inputRange: loaded.meta.inputRange, layers: indices, rasters } satisfies IndexJobArgs });
         if ('error' in r) throw r.error.kind === 'usage' ? new UsageError(r.error.message) : new RuntimeError(r.error.message);
         stats = r.stats;
       }

@@ -1,8 +1,6 @@
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import tf = require('@tensorflow/tfjs');
-import { createWorkerPool, type WorkerPool } from '../backend/pool.js';
+import { compiledFile, createWorkerPool, type WorkerPool } from '../backend/pool.js';
 import { type BackendRequest } from '../backend/select.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { type LoadedModel } from '../model/load.js';
@@ -63,14 +61,9 @@ export interface RunOptions {
   pool?: WorkerPool;
 }
 
-/** The compiled file `file` (relative to the library's root) that workers run. */
-function compiledFile(run: Pick<RunOptions, 'compiledDir'>, file: string): string {
-  return run.compiledDir ? path.join(run.compiledDir, file) : fileURLToPath(new URL(`../${file}`, import.meta.url));
-}
-
 /** A worker pool for dream batches, of `workers` threads (default one per core); the caller closes it. */
 export function createDreamPool(run: Pick<RunOptions, 'workers' | 'compiledDir'>): WorkerPool {
-  return createWorkerPool({ size: run.workers ?? os.availableParallelism(), workerFile: compiledFile(run, 'backend/pool-worker.js'), backend: tf.getBackend() as BackendRequest });
+  return createWorkerPool({ size: run.workers ?? os.availableParallelism(), workerFile: compiledFile('backend/pool-worker.js', run.compiledDir), backend: tf.getBackend() as BackendRequest });
 }
 
 /** Render every unit in batches of `batchSize`, spread over a worker pool when there are several. */
@@ -93,7 +86,7 @@ export async function dreamUnits(loaded: LoadedModel, spec: BatchSpec, run: RunO
   }
   const pool = run.pool ?? createDreamPool({ ...run, workers });
   try {
-    const module = compiledFile(run, 'dream/job.js');
+    const module = compiledFile('dream/job.js', run.compiledDir);
     const runs = batches.map((units, b) =>
       pool
         .run<DreamJobResult>(
