@@ -52,9 +52,12 @@ export function recordedField(layer: { name: string; field?: NominalField | { un
   return f;
 }
 
+/** Photo sizes by file, read once: pass one to several findExamples calls over the same photos. */
+export type PhotoSizes = Map<string, Promise<{ width: number; height: number }>>;
+
 /** The k best (or worst) photos of each filter, with the boxes their crops come from. */
-export async function findExamples(index: ExampleIndex, layerName: string, field: NominalField, filters: number[], opts: { k: number; bottom?: boolean }): Promise<Example[][]> {
-  const sizes = new Map<string, Promise<{ width: number; height: number }>>();
+export async function findExamples(index: ExampleIndex, layerName: string, field: NominalField, filters: number[], opts: { k: number; bottom?: boolean; sizes?: PhotoSizes }): Promise<Example[][]> {
+  const sizes: PhotoSizes = opts.sizes ?? new Map();
   const sizeOf = (file: string) => {
     let p = sizes.get(file);
     if (!p) sizes.set(file, (p = photoSize(file)));

@@ -7,13 +7,14 @@ import { type Shard } from '../dataset-index/files.js';
 import { openIndex, type DatasetIndex } from '../dataset-index/query.js';
 import { createDreamPool, dreamUnits } from '../dream/schedule.js';
 import { cropBox } from '../examples/crop.js';
-import { findExamples, layerFieldFor } from '../examples/find.js';
+import { findExamples, layerFieldFor, type PhotoSizes } from '../examples/find.js';
 import { encodePng, writeFileAtomic } from '../image/io.js';
 import { renderFeatureGrid } from '../image/feature-grid.js';
 import { resolveIndexList } from '../model/address.js';
 import { type LoadedModel } from '../model/load.js';
 import { layerActivations, loadModelInput, topPredictions } from '../model/probe.js';
 import { describeLayers } from '../model/summary.js';
+import { type NominalField } from '../model/receptive-field.js';
 import { kernelsFigure, learnedKernels } from '../tutorial/learned.js';
 import { DREAM_GROUP, DREAM_KINDS, dreamJobs, groupInShard, unitGroups, type DreamJob, type DreamKind } from './dreams.js';
 import { isDone, keyOf, readManifest, writeIfChanged, writeManifest } from './manifest.js';
@@ -189,12 +190,18 @@ export async function buildReport(loaded: LoadedModel, site: string, o: ReportOp
   const secondConv = firstConv && loaded.graph.layers.find((x) => x.isConv && x.index > firstConv.index);
   charge = clock.start();
   progress('examples', 0, units.length);
+  // Per layer, not per unit: a re-run with nothing to paint is mostly this loop, and a photo's
+  // size (a header read) or a layer's receptive field is the same for all of its units.
+  const sizes: PhotoSizes = new Map();
+  const fields = new Map<string, NominalField>();
+  const fieldOf = (l: ReportLayer) => fields.get(l.name) ?? fields.set(l.name, layerFieldFor(loaded, l.index, index.input)).get(l.name)!;
   for (let i = 0; i < units.length; i++) {
     const { l, u, jobs: uj } = units[i];
-    const crops = await unitExamples(site, index, loaded, l, u, o.examples, manifest);
+    const crops = await unitExamples(site, index, l, fieldOf(l), u, { k: o.examples, sizes }, manifest);
     const isFirst = firstConv && l.index >= firstConv.index && (!secondConv || l.index < secondConv.index);
     const kernel = isFirst ? await unitKernel(site, loaded, firstConv, l, u, fingerprint, manifest) : undefined;
-    const maxima = index.layer(l.name).stats.max.filter((_, r) => r % index.layer(l.name).layer.channels === u);
+    const { stats, layer: indexed } = index.layer(l.name);
+    const maxima = stats.max.filter((_, r) => r % indexed.channels === u);
     if (await writeIfChanged(path.join(site, 'layers', l.dir, `${u}.html`), unitPage({ model: summary, layer: l, unit: u, jobs: uj, top: crops.top, bottom: crops.bottom, maxima, kernel }))) pagesWritten++;
     progress('examples', i + 1, units.length);
   }
@@ -224,11 +231,10 @@ export async function buildReport(loaded: LoadedModel, site: string, o: ReportOp
 }
 
 /** The top and bottom k photos of a unit, cropped to its receptive field, as JPEG files keyed by the ranking. */
-async function unitExamples(site: string, index: DatasetIndex, loaded: LoadedModel, l: ReportLayer, u: number, k: number, manifest: Awaited<ReturnType<typeof readManifest>>) {
-  const field = layerFieldFor(loaded, l.index, index.input);
+async function unitExamples(site: string, index: DatasetIndex, l: ReportLayer, field: NominalField, u: number, { k, sizes }: { k: number; sizes: PhotoSizes }, manifest: Awaited<ReturnType<typeof readManifest>>) {
   const out: Record<'top' | 'bottom', ExampleCrop[]> = { top: [], bottom: [] };
   for (const kind of ['top', 'bottom'] as const) {
-    const [rows] = await findExamples(index, l.name, field, [u], { k, bottom: kind === 'bottom' });
+    const [rows] = await findExamples(index, l.name, field, [u], { k, bottom: kind === 'bottom', sizes });
     for (const e of rows) {
       const name = `${u}.${kind}${e.rank === 1 ? '' : e.rank}.jpg`;
       const rel = `layers/${l.dir}/${name}`;
