@@ -7,6 +7,9 @@
 // 224 px, so the animal is ~75 px; native: the scene at its own size), and counts the scenes
 // whose Grad-CAM peak falls inside the pasted photo. Baselines: a uniformly random peak (the
 // photo's share of the scene), a random cell of the map's own grid, and the scene's centre.
+// The class explained, per model: the scene's predicted class (cam's default); the class the
+// model predicts for the pasted photo on its own; the photo's true class (bundled) or the
+// animal's top ImageNet breed (MobileNet).
 // A measurement, not a test: it needs ../shared and dist/ (npm run build).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,13 +52,22 @@ for (const [i, plan] of plans.entries()) {
   files.push(file);
 }
 
-/** `cnnviz cam --json` over every scene (one process), with extra arguments; one result per scene, in order. */
-function cam(extra) {
+/** `cnnviz cam --json` over the scenes `which` (indices; one process), with extra arguments; one result per scene, in order. */
+function cam(extra, which = files.map((_, i) => i)) {
   const out = path.join(dir, 'maps/');
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/cnnviz.js'), 'cam', ...files, '--json', '-o', out, ...extra], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/cnnviz.js'), 'cam', ...which.map((i) => files[i]), '--json', '-o', out, ...extra], { encoding: 'utf8', maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new Error(`cnnviz cam ${extra.join(' ')} failed: ${r.stderr.trim().split('\n').pop()}`);
   rmSync(out, { recursive: true, force: true });
-  const results = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  return r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+}
+
+/** `cam` with a class chosen per scene (`chosen[i]`): one `cam --class` run per distinct class, results back in scene order. */
+function camPerClass(chosen, extra) {
+  const results = new Array(files.length);
+  for (const cls of new Set(chosen)) {
+    const mine = chosen.flatMap((c, i) => (c === cls ? [i] : []));
+    cam(['--class', String(cls), ...extra], mine).forEach((r, j) => (results[mine[j]] = r));
+  }
   return results;
 }
 
@@ -101,66 +113,71 @@ function baselines(grid) {
   return { area: area / plans.length, cell: cell / plans.length, centre: centre / plans.length };
 }
 
-/**
- * MobileNet knows no "cat" or "dog", only breeds: the pasted animal's class is taken as its
- * highest-scoring ImageNet breed (cats 281-285, dogs 151-268), the ground truth as far as a
- * cats/dogs photo gives one. Scores from the scene at the same input scale; then one
- * `cam --class` run per chosen class.
- */
-const BREEDS = { cat: [281, 285], dog: [151, 268] };
-async function breedRuns(scale) {
+/** The class scores (pre-softmax, as cam explains them) of `sources` (files), one array each, from the model at `modelPath` (undefined: the bundled one). */
+async function classScores(modelPath, sources, native) {
   const tf = await import('@tensorflow/tfjs');
   const { initBackend } = await import(path.join(ROOT, 'dist/backend/select.js'));
-  const { loadModel } = await import(path.join(ROOT, 'dist/model/load.js'));
+  const { loadModel, DEFAULT_MODEL } = await import(path.join(ROOT, 'dist/model/load.js'));
   const { loadModelInput } = await import(path.join(ROOT, 'dist/model/probe.js'));
   const { scorePass } = await import(path.join(ROOT, 'dist/attribution/forward.js'));
   await initBackend('wasm');
-  const loaded = await loadModel(MOBILENET);
+  const loaded = await loadModel(modelPath ?? DEFAULT_MODEL);
   const scores = scorePass(loaded);
-  const chosen = [];
-  for (const [i, file] of files.entries()) {
-    const { tensor } = await loadModelInput(loaded, file, { native: scale === 'native' });
-    const s = tf.tidy(() => scores(tensor).dataSync());
+  const out = [];
+  for (const source of sources) {
+    const { tensor } = await loadModelInput(loaded, source, { native });
+    out.push(Array.from(tf.tidy(() => scores(tensor).dataSync())));
     tensor.dispose();
-    const [lo, hi] = BREEDS[plans[i].animal];
-    let best = lo;
-    for (let c = lo; c <= hi; c++) if (s[c] > s[best]) best = c;
-    chosen.push(best);
   }
-  const results = new Array(files.length);
-  for (const cls of new Set(chosen)) {
-    const mine = files.flatMap((f, i) => (chosen[i] === cls ? [i] : []));
-    const saved = files.splice(0, files.length, ...mine.map((i) => saved0[i]));
-    cam(['--class', String(cls), '--input-scale', scale, '-m', MOBILENET]).forEach((r, j) => (results[mine[j]] = r));
-    files.splice(0, files.length, ...saved);
-  }
-  return results;
+  return out;
 }
-const saved0 = [...files];
+const argmax = (s, lo = 0, hi = s.length - 1) => {
+  let best = lo;
+  for (let c = lo; c <= hi; c++) if (s[c] > s[best]) best = c;
+  return best;
+};
+
+/**
+ * MobileNet knows no "cat" or "dog", only breeds: the pasted animal's class is taken as its
+ * highest-scoring ImageNet breed (cats 281-285, dogs 151-268) in the scene, at the same input
+ * scale, the ground truth as far as a cats/dogs photo gives one.
+ */
+const BREEDS = { cat: [281, 285], dog: [151, 268] };
+async function breedClasses(scale) {
+  const scores = await classScores(MOBILENET, files, scale === 'native');
+  return scores.map((s, i) => argmax(s, ...BREEDS[plans[i].animal]));
+}
+
+/**
+ * The other reading of "predicted class": the class the model predicts for the pasted photo
+ * on its own (the val photo as `cnnviz predict` would classify it, at the model's input size),
+ * explained on the scene. Unlike the scene's predicted class it does not depend on the
+ * background; unlike the true class it needs no labels, so it applies to MobileNet as is.
+ */
+const photoClassCache = new Map();
+async function photoClasses(modelPath) {
+  if (!photoClassCache.has(modelPath)) photoClassCache.set(modelPath, (await classScores(modelPath, plans.map((p) => p.photo), false)).map((s) => argmax(s)));
+  return photoClassCache.get(modelPath);
+}
 
 const MODELS = [
   { name: 'bundled (models/catsdogs), predicted class', args: [], expected: true },
+  { name: "bundled (models/catsdogs), the photo's predicted class", args: [], photo: true },
   { name: 'bundled (models/catsdogs), the true class', args: [], trueClass: true },
   { name: 'MobileNet v1 0.25 (ImageNet), predicted class', args: ['-m', MOBILENET] },
-  { name: "MobileNet v1 0.25 (ImageNet), the animal's top breed", breeds: true },
+  { name: "MobileNet v1 0.25 (ImageNet), the photo's predicted class", args: ['-m', MOBILENET], photo: true, modelPath: MOBILENET },
+  { name: "MobileNet v1 0.25 (ImageNet), the animal's top breed", args: ['-m', MOBILENET], breeds: true },
 ];
 const rows = [];
 for (const scale of ['fit', 'native']) {
   for (const model of MODELS) {
+    const extra = ['--input-scale', scale, ...model.args];
     let results;
-    if (model.trueClass) {
-      // One run per class: --class applies to every image of a run.
-      const byAnimal = {};
-      for (const animal of ['cat', 'dog']) {
-        const mine = files.filter((_, i) => plans[i].animal === animal);
-        const saved = files.splice(0, files.length, ...mine);
-        byAnimal[animal] = cam(['--class', animal, '--input-scale', scale, ...model.args]);
-        files.splice(0, files.length, ...saved);
-      }
-      const next = { cat: 0, dog: 0 };
-      results = plans.map((p) => byAnimal[p.animal][next[p.animal]++]);
-    } else if (model.breeds) results = await breedRuns(scale);
-    else results = cam(['--input-scale', scale, ...model.args]);
+    // --class applies to every image of a run, so a per-scene class means one run per class.
+    if (model.trueClass) results = camPerClass(plans.map((p) => p.animal), extra);
+    else if (model.breeds) results = camPerClass(await breedClasses(scale), extra);
+    else if (model.photo) results = camPerClass(await photoClasses(model.modelPath), extra);
+    else results = cam(extra);
     const s = score(results, model.expected);
     // The map's side from a peak: fx = (x + 0.5) / width.
     const { peak } = results[0].maps[0];
