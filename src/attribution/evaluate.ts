@@ -1,8 +1,7 @@
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import tf = require('@tensorflow/tfjs');
-import { compiledFile, createWorkerPool, type ReportProgress, type WorkerState } from '../backend/pool.js';
-import { type BackendRequest } from '../backend/select.js';
+import { createModelPool, modelWorkers } from '../backend/model-pool.js';
+import { compiledFile, type ReportProgress, type WorkerState } from '../backend/pool.js';
 import { IMAGE_EXTENSIONS, listInputs, stableHash, type ListedFile } from '../dataset-index/files.js';
 import { subSeed } from '../dream/random.js';
 import { RuntimeError, UsageError } from '../errors.js';
@@ -148,10 +147,8 @@ export function evaluatorSpec(loaded: LoadedModel, opts: EvaluateOptions): Evalu
 /** Evaluate every photo of `files`: results and failures through `handlers`, in completion order. */
 export async function evaluatePhotos(loaded: LoadedModel, files: readonly ListedFile[], opts: EvaluateOptions, handlers: EvaluateHandlers): Promise<void> {
   const spec = evaluatorSpec(loaded, opts);
-  // Workers reload the model from its file: one built in memory is computed here.
-  const canPool = await fs.stat(loaded.source).then((s) => s.isFile() || s.isDirectory(), () => false);
-  const workers = canPool ? Math.max(1, Math.min(opts.workers ?? os.availableParallelism(), files.length)) : 1;
-  const pool = workers > 1 ? createWorkerPool({ size: workers, workerFile: compiledFile('backend/pool-worker.js', opts.compiledDir), backend: tf.getBackend() as BackendRequest }) : undefined;
+  const workers = modelWorkers(loaded.source, files.length, opts.workers);
+  const pool = workers > 1 ? createModelPool(workers, opts.compiledDir) : undefined;
   const local = pool ? undefined : photoEvaluator(loaded, spec);
   const seed = opts.seed ?? 0;
   let next = 0;

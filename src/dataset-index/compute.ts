@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs';
-import os from 'node:os';
 import tf = require('@tensorflow/tfjs');
-import { compiledFile, createWorkerPool, type ReportProgress, type WorkerState } from '../backend/pool.js';
-import { type BackendRequest } from '../backend/select.js';
+import { createModelPool, modelWorkers } from '../backend/model-pool.js';
+import { compiledFile, type ReportProgress, type WorkerState } from '../backend/pool.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { type Fit } from '../image/io.js';
 import { type Raster } from '../image/raster.js';
@@ -166,10 +164,8 @@ export async function computeIndex(loaded: LoadedModel, files: readonly string[]
   const batches: string[][] = [];
   for (let i = 0; i < files.length; i += batchSize) batches.push(files.slice(i, i + batchSize));
   const indices = layers.map((l) => l.index);
-  // Workers reload the model from its file: one built in memory is computed here.
-  const canPool = existsSync(loaded.source);
-  const workers = canPool ? Math.min(opts.workers ?? os.availableParallelism(), batches.length) : 1;
-  const pool = workers > 1 ? createWorkerPool({ size: workers, workerFile: compiledFile('backend/pool-worker.js', opts.compiledDir), backend: tf.getBackend() as BackendRequest }) : undefined;
+  const workers = modelWorkers(loaded.source, batches.length, opts.workers);
+  const pool = workers > 1 ? createModelPool(workers, opts.compiledDir) : undefined;
   let done = 0;
   let next = 0;
   let failure: unknown;

@@ -1,7 +1,6 @@
 import os from 'node:os';
-import tf = require('@tensorflow/tfjs');
-import { compiledFile, createWorkerPool, type WorkerPool } from '../backend/pool.js';
-import { type BackendRequest } from '../backend/select.js';
+import { createModelPool } from '../backend/model-pool.js';
+import { compiledFile, type WorkerPool } from '../backend/pool.js';
 import { RuntimeError, UsageError } from '../errors.js';
 import { type LoadedModel } from '../model/load.js';
 import { renderBatch, type BatchSpec, type DreamRun } from './batch.js';
@@ -63,7 +62,7 @@ export interface RunOptions {
 
 /** A worker pool for dream batches, of `workers` threads (default one per core); the caller closes it. */
 export function createDreamPool(run: Pick<RunOptions, 'workers' | 'compiledDir'>): WorkerPool {
-  return createWorkerPool({ size: run.workers ?? os.availableParallelism(), workerFile: compiledFile('backend/pool-worker.js', run.compiledDir), backend: tf.getBackend() as BackendRequest });
+  return createModelPool(run.workers, run.compiledDir);
 }
 
 /** Render every unit in batches of `batchSize`, spread over a worker pool when there are several. */
