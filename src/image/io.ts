@@ -1,4 +1,5 @@
-import { closeSync, openSync, promises as fs, rmSync, statSync, accessSync, constants as fsConstants } from 'node:fs';
+import { closeSync, mkdirSync, openSync, promises as fs, rmSync, writeFile, statSync, accessSync, constants as fsConstants } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import sharp = require('sharp');
 import { reasonOf, RuntimeError, UsageError } from '../errors.js';
@@ -173,8 +174,12 @@ export async function writeOutput(dest: string, bytes: Buffer | Uint8Array): Pro
 
 export async function writeFileAtomic(dest: string, bytes: Buffer | Uint8Array | string): Promise<void> {
   const dir = path.dirname(path.resolve(dest));
+  // The folder and the temp file are created synchronously, on this thread: a signal handler
+  // runs only between JavaScript calls, so it sees them either not yet made or already made
+  // and tracked. Made by the thread pool, they could appear after the handler has cleaned up,
+  // just before the signal ends the process, and outlive it.
   try {
-    const made = await fs.mkdir(dir, { recursive: true });
+    const made = mkdirSync(dir, { recursive: true });
     if (made) trackCreatedFolder(dir, made);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -192,18 +197,29 @@ export async function writeFileAtomic(dest: string, bytes: Buffer | Uint8Array |
     });
     return;
   }
-  const tmp = path.join(dir, `.${path.basename(dest)}.${process.pid}.${Date.now()}.tmp`);
+  // The random part keeps two writes of one file in the same millisecond apart ('wx' refuses a clash).
+  const tmp = path.join(dir, `.${path.basename(dest)}.${process.pid}.${Date.now()}.${randomBytes(3).toString('hex')}.tmp`);
   const done = trackTempFile(tmp);
   try {
-    await fs.writeFile(tmp, bytes);
+    const fd = openSync(tmp, 'wx');
+    try {
+      await writeToFd(fd, bytes);
+    } finally {
+      closeSync(fd);
+    }
     await fs.rename(tmp, dest);
   } catch (err) {
-    await fs.rm(tmp, { force: true });
+    rmSync(tmp, { force: true });
     // The message names the file the user asked for, never our temp file.
     throw writeError(dest, err);
   } finally {
     done();
   }
+}
+
+/** fs.writeFile on an open descriptor (the promises API takes only paths or FileHandles). */
+function writeToFd(fd: number, bytes: Buffer | Uint8Array | string): Promise<void> {
+  return new Promise((resolve, reject) => writeFile(fd, bytes, (err) => (err ? reject(err) : resolve())));
 }
 
 export async function writePng(dest: string, img: Raster): Promise<void> {

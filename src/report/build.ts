@@ -92,7 +92,7 @@ const CROP = 80;
 const GROUPS_PER_CALL = 4;
 const SITE_INDEX = 'data/index';
 
-/** Temp files a killed run left (writeFileAtomic's `.name.pid.time.tmp`). */
+/** Temp files a killed run left (writeFileAtomic's `.name.pid.time.random.tmp`). */
 async function removeStaleTemps(dir: string): Promise<void> {
   const entries = await fs.readdir(dir, { withFileTypes: true }).catch(() => []);
   for (const e of entries) {
