@@ -17,7 +17,7 @@ function runOnce(backend) {
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   rmSync(out, { recursive: true, force: true });
   if (r.status !== 0) return { backend, error: (r.stderr.split('\n').find((l) => l.startsWith('cnnviz:')) ?? 'failed').replace('cnnviz: ', '') };
-  const pass = r.stderr.match(/forward pass \+ read-back: (\d+) ms/);
+  const pass = r.stderr.match(/forward pass, grids \(\d+ Mpx\) and PNGs: (\d+) ms/);
   return { backend, ms, passMs: pass ? Number(pass[1]) : NaN };
 }
 
@@ -27,7 +27,7 @@ export default async function benchActivations({ repeats = 3 } = {}) {
     console.log(`skipped: ${MOBILENET} or ${CAT} is absent (../shared is not beside the project)`);
     return;
   }
-  console.log('| backend | wall-clock (best of %d) | forward pass + read-back | target |', repeats);
+  console.log('| backend | wall-clock (best of %d) | forward pass, grids and PNGs | target |', repeats);
   console.log('| --- | ---: | ---: | --- |');
   for (const backend of ['tensorflow', 'wasm', 'cpu']) {
     const runs = Array.from({ length: repeats }, () => runOnce(backend));

@@ -3,7 +3,10 @@ import { existsSync, readdirSync, readFileSync, writeFileSync, truncateSync, mkd
 import path from 'node:path';
 import sharp from 'sharp';
 import { initBackend } from '../src/backend/select.js';
+import { channelStats, renderFeatureGrid, topChannels } from '../src/image/feature-grid.js';
 import { gridGeometry } from '../src/image/grid.js';
+import { loadModel } from '../src/model/load.js';
+import { layerActivations, loadModelInput } from '../src/model/probe.js';
 import { edgeModel, saveModelTo, tempDir, verticalEdgeImage } from './helpers/models.js';
 import { ROOT, runCli } from './helpers/cli.js';
 
@@ -153,6 +156,33 @@ describe('cnnviz activations', () => {
     expect(meta.width).toBe(64 + 4);
     const r2 = await runCli(['activations', edgePng, '-m', model, '--layer', '0', '--channels', '0-1', '-o', '-']);
     expect((await sharp(r2.stdout).metadata()).width).toBe(2 * 66 + 2);
+  });
+
+  test('--layer all: the grids drawn and encoded in worker threads are, pixel for pixel, those drawn in this process', async () => {
+    const dir = cleanDir();
+    const r = await runCli(['activations', edgePng, '-m', model, '--layer', 'all', '--top', '1', '--scale', 'channel', '--cmap', 'magma', '-o', 'maps/', '--json'], { cwd: dir });
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout.toString());
+    await initBackend('wasm');
+    const loaded = await loadModel(model);
+    const { tensor } = await loadModelInput(loaded, edgePng);
+    const { layers, final } = layerActivations(loaded, tensor, loaded.graph.layers.map((l) => l.index));
+    tensor.dispose();
+    final?.dispose();
+    expect(json.layers).toHaveLength(layers.length);
+    for (const [j, act] of layers.entries()) {
+      const stats = channelStats(act.maps);
+      const shown = topChannels(stats, 1);
+      expect(json.layers[j].shown).toEqual(shown);
+      json.layers[j].channels.forEach((c: { min: number; max: number }, k: number) => {
+        expect(c.min).toBeCloseTo(stats[k].min, 5);
+        expect(c.max).toBeCloseTo(stats[k].max, 5);
+      });
+      const want = renderFeatureGrid(act.maps, { channels: shown, scale: 'channel', cmap: 'magma' });
+      const { data, info } = await sharp(path.join(dir, json.layers[j].output)).raw().toBuffer({ resolveWithObject: true });
+      expect([info.width, info.height, info.channels]).toEqual([want.width, want.height, 3]);
+      expect(Buffer.compare(data, Buffer.from(want.data))).toBe(0);
+    }
   });
 
   test('a Dense output renders as a strip of cells instead of failing', async () => {

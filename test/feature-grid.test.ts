@@ -1,5 +1,6 @@
 import { channelStats, renderFeatureGrid, tileScale, topChannels } from '../src/image/feature-grid.js';
-import { gridGeometry } from '../src/image/grid.js';
+import { colorize, colormapLut } from '../src/image/colormap.js';
+import { gridGeometry, tileGrid } from '../src/image/grid.js';
 
 /** Two 2×2 channels: channel 0 spans 0..1, channel 1 spans 0..0.5. */
 const maps = { values: Float32Array.from([0, 0, 1, 0.5, 0, 0, 1, 0.5]), shape: [2, 2, 2] };
@@ -69,5 +70,41 @@ describe('feature grids', () => {
     // Ordinary maps are enlarged as before: 7x7 ten times, to 70 px.
     expect(tileScale(7, 7, 64)).toBe(10);
     expect(tileScale(2000, 40, 64)).toBe(2);
+  });
+
+  // renderFeatureGrid draws straight into the grid for speed; composing the shared pieces
+  // (one colorize per channel, then tileGrid) is the plain statement of what it must draw.
+  test.each([
+    ['7x5x6, enlarged, layer scale', [7, 5, 6], undefined, 'layer', 'viridis'],
+    ['3x3x10, channel scale, a subset in a new order', [3, 3, 10], [9, 2, 4, 0, 7], 'channel', 'magma'],
+    ['70x66x3, not enlarged (gutter 1)', [70, 66, 3], undefined, 'layer', 'rdbu'],
+    ['1x9x5, a one-row map', [1, 9, 5], [4, 3], 'channel', 'gray'],
+  ] as const)('the grid of %s is, pixel for pixel, the tiles laid out by tileGrid', (_, shape, subset, scale, cmap) => {
+    const [h, w, c] = shape;
+    const values = Float32Array.from({ length: h * w * c }, (_, i) => Math.sin(i * 12.9898) * 3 - 0.5);
+    values[5] = NaN;
+    for (let p = 0; p < h * w; p++) values[p * c + 1] = 2.5; // a flat channel: no range of its own
+    const fm = { values, shape: [...shape] };
+    const img = renderFeatureGrid(fm, { channels: subset ? [...subset] : undefined, scale, cmap, tileSize: 20 });
+
+    const stats = channelStats(fm);
+    const shown = subset ? [...subset] : Array.from({ length: c }, (_, k) => k);
+    const lo = Math.min(...shown.map((k) => stats[k].min));
+    const hi = Math.max(...shown.map((k) => stats[k].max));
+    const lut = colormapLut(cmap);
+    const tiles = shown.map((k) => {
+      const plane = Float32Array.from({ length: h * w }, (_, p) => values[p * c + k]);
+      return scale === 'channel' ? colorize(plane, w, h, stats[k].min, stats[k].max, lut) : colorize(plane, w, h, lo, hi, lut);
+    });
+    const factor = tileScale(h, w, 20);
+    const expected = tileGrid(tiles, { gutter: factor > 1 ? 2 : 1, scale: factor });
+    expect([img.width, img.height]).toEqual([expected.width, expected.height]);
+    expect(Buffer.from(img.data).equals(Buffer.from(expected.data))).toBe(true);
+  });
+
+  test('statistics handed in are used as given (the caller computed them once)', () => {
+    const given = channelStats(maps).map((s) => ({ ...s, max: s.max * 2 }));
+    // With channel 0's max doubled, its brightest value 1 is mid-gray instead of white.
+    expect(brightest(renderFeatureGrid(maps, { scale: 'channel', cmap: 'gray', stats: given }), 0)).toBe(128);
   });
 });

@@ -25,7 +25,7 @@ describeWithShared('the real ImageNet MobileNet', MOBILENET)('the real ImageNet 
     expect(files[0]).toBe('000_input_1.png');
     expect(files[87]).toBe('087_reshape_2.png');
     // All layers came from one pass: the verbose log reports a single forward pass for 88 layers.
-    expect(r.stderr).toMatch(/forward pass \+ read-back: \d+ ms for 88 layer\(s\)/);
+    expect(r.stderr).toMatch(/forward pass, grids \(\d+ Mpx\) and PNGs: \d+ ms for 88 layer\(s\)/);
     const top5 = r.stderr.split('\n').find((l) => l.startsWith('top-5:'))!;
     expect(top5).toMatch(/tabby|tiger cat|Egyptian cat/);
   });

@@ -1,5 +1,5 @@
 import { colorize, colormapLut } from './colormap.js';
-import { tileGrid } from './grid.js';
+import { gridGeometry, tileGrid } from './grid.js';
 import { type Raster } from './raster.js';
 
 export type ScaleMode = 'layer' | 'channel';
@@ -26,17 +26,22 @@ function channelCount(fm: FeatureMaps): number {
 /** Per-channel min, max and mean, in one pass over the interleaved values. */
 export function channelStats(fm: FeatureMaps): ChannelStats[] {
   const c = channelCount(fm);
-  const stats = Array.from({ length: c }, () => ({ min: Infinity, max: -Infinity, mean: 0 }));
-  for (let i = 0; i < fm.values.length; i++) {
-    const s = stats[i % c];
-    const v = fm.values[i];
-    if (v < s.min) s.min = v;
-    if (v > s.max) s.max = v;
-    s.mean += v;
+  const { values } = fm;
+  const min = new Float64Array(c).fill(Infinity);
+  const max = new Float64Array(c).fill(-Infinity);
+  const sum = new Float64Array(c);
+  // Pixel by pixel, then channel by channel: no modulo and no object per value, which matters
+  // for `activations --layer all` (tens of millions of values on InceptionV3).
+  for (let p = 0; p < values.length; p += c) {
+    for (let k = 0; k < c; k++) {
+      const v = values[p + k];
+      if (v < min[k]) min[k] = v;
+      if (v > max[k]) max[k] = v;
+      sum[k] += v;
+    }
   }
-  const perChannel = fm.values.length / c;
-  for (const s of stats) s.mean /= perChannel;
-  return stats;
+  const perChannel = values.length / c;
+  return Array.from({ length: c }, (_, k) => ({ min: min[k], max: max[k], mean: sum[k] / perChannel }));
 }
 
 /** The n channels with the highest mean activation, strongest first. */
@@ -55,6 +60,14 @@ export interface FeatureGridOptions {
   /** Maps smaller than this are enlarged (nearest neighbour) until their short side reaches it. */
   tileSize?: number;
   gutter?: number;
+  /** `channelStats(fm)`, when the caller has it already (it is a pass over every value). */
+  stats?: ChannelStats[];
+  /**
+   * Memory to draw a feature-map grid into, used when big enough. A caller drawing many grids
+   * reuses a few buffers instead of having the kernel map and zero a fresh one each time (a
+   * whole network's grids are about a gigabyte). The returned raster is a view of it.
+   */
+  buffer?: Uint8Array;
 }
 
 /**
@@ -65,7 +78,7 @@ export function renderFeatureGrid(fm: FeatureMaps, opts: FeatureGridOptions = {}
   const c = channelCount(fm);
   const channels = opts.channels ?? Array.from({ length: c }, (_, i) => i);
   const lut = colormapLut(opts.cmap ?? 'viridis');
-  const stats = channelStats(fm);
+  const stats = opts.stats ?? channelStats(fm);
   const layerLo = Math.min(...channels.map((k) => stats[k].min));
   const layerHi = Math.max(...channels.map((k) => stats[k].max));
   const range = (k: number): [number, number] => (opts.scale === 'channel' ? [stats[k].min, stats[k].max] : [layerLo, layerHi]);
@@ -77,13 +90,58 @@ export function renderFeatureGrid(fm: FeatureMaps, opts: FeatureGridOptions = {}
 
   const [h, w] = fm.shape;
   const factor = tileScale(h, w, opts.tileSize);
-  const plane = new Float32Array(h * w);
-  const tiles = channels.map((k) => {
-    for (let p = 0; p < h * w; p++) plane[p] = fm.values[p * c + k];
-    const [lo, hi] = range(k);
-    return colorize(plane, w, h, lo, hi, lut);
-  });
-  return tileGrid(tiles, { gutter: opts.gutter ?? (factor > 1 ? 2 : 1), scale: factor });
+  return drawMapGrid(fm, channels, range, lut, factor, opts.gutter ?? (factor > 1 ? 2 : 1), opts.buffer);
+}
+
+/**
+ * What `tileGrid(channels.map(colorize), { gutter, scale: factor })` draws, pixel for pixel, but
+ * written straight into the grid: a whole network's grids are hundreds of megapixels, and
+ * building each tile and then enlarging it into the grid pixel by pixel took most of
+ * `activations --layer all`. Here each map row is coloured and enlarged once, and the grid's
+ * other rows of that stripe are block copies of it.
+ */
+function drawMapGrid(fm: FeatureMaps, channels: number[], range: (k: number) => [number, number], lut: Uint8Array, factor: number, gutter: number, buffer?: Uint8Array): Raster {
+  const [h, w, c] = fm.shape;
+  const { values } = fm;
+  const g = gridGeometry({ width: w, height: h }, channels.length, { gutter, scale: factor });
+  // Not zeroed: every byte is written below, the background only where no map pixel goes.
+  const size = g.width * g.height * 3;
+  const data = buffer && buffer.length >= size ? buffer.subarray(0, size) : new Uint8Array(Buffer.allocUnsafeSlow(size).buffer);
+  const stride = g.width * 3;
+  let drawnTo = 0;
+  for (let first = 0; first < channels.length; first += g.cols) {
+    const last = Math.min(channels.length, first + g.cols);
+    const top = g.origin(first).y;
+    data.fill(255, drawnTo * stride, top * stride);
+    drawnTo = top + h * factor;
+    for (let sy = 0; sy < h; sy++) {
+      const rowStart = (top + sy * factor) * stride;
+      data.fill(255, rowStart, rowStart + stride);
+      for (let i = first; i < last; i++) {
+        const k = channels[i];
+        const [lo, hi] = range(k);
+        const span = hi - lo;
+        const toIndex = span > 0 ? 255 / span : 0;
+        let o = rowStart + g.origin(i).x * 3;
+        for (let sx = 0, v = (sy * w) * c + k; sx < w; sx++, v += c) {
+          let idx = Math.round((values[v] - lo) * toIndex);
+          idx = idx < 0 || Number.isNaN(idx) ? 0 : idx > 255 ? 255 : idx;
+          const r = lut[3 * idx];
+          const gr = lut[3 * idx + 1];
+          const b = lut[3 * idx + 2];
+          for (let f = 0; f < factor; f++) {
+            data[o++] = r;
+            data[o++] = gr;
+            data[o++] = b;
+          }
+        }
+      }
+      // The gutters are background in this row and in its copies alike, so the whole width is copied.
+      for (let f = 1; f < factor; f++) data.copyWithin(rowStart + f * stride, rowStart, rowStart + stride);
+    }
+  }
+  data.fill(255, drawnTo * stride);
+  return { data, width: g.width, height: g.height, channels: 3 };
 }
 
 /** Tiles are enlarged no further than this on their long side. */
