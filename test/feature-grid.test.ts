@@ -102,6 +102,17 @@ describe('feature grids', () => {
     expect(Buffer.from(img.data).equals(Buffer.from(expected.data))).toBe(true);
   });
 
+  test('values exactly halfway between two colours, NaN and the ends round as colorize rounds them', () => {
+    // Channel range 0..255, so each value is its own colour index before rounding.
+    const values = Float32Array.from([0, 255, 0.5, 1.5, 127.5, 254.5, 254.49998474121094, NaN, 2.4999998, -0]);
+    const fm = { values, shape: [1, values.length, 1] };
+    const img = renderFeatureGrid(fm, { scale: 'channel', cmap: 'gray', tileSize: 1 });
+    const want = colorize(values, values.length, 1, 0, 255, colormapLut('gray'));
+    const rows = Array.from({ length: values.length }, (_, x) => img.data[(1 * img.width + 1 + x) * 3]);
+    expect(rows).toEqual(Array.from({ length: values.length }, (_, x) => want.data[x * 3]));
+    expect(rows.slice(0, 8)).toEqual([0, 255, 1, 2, 128, 255, 254, 0]);
+  });
+
   test('statistics handed in are used as given (the caller computed them once)', () => {
     const given = channelStats(maps).map((s) => ({ ...s, max: s.max * 2 }));
     // With channel 0's max doubled, its brightest value 1 is mid-gray instead of white.

@@ -108,9 +108,21 @@ function drawMapGrid(fm: FeatureMaps, channels: number[], range: (k: number) => 
   const size = g.width * g.height * 3;
   const data = buffer && buffer.length >= size ? buffer.subarray(0, size) : new Uint8Array(Buffer.allocUnsafeSlow(size).buffer);
   const stride = g.width * 3;
+  // Per tile: the start of its value range, the factor onto the colour table, its left edge in bytes.
+  const n = channels.length;
+  const lows = new Float64Array(n);
+  const toIndex = new Float64Array(n);
+  const left = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const [lo, hi] = range(channels[i]);
+    lows[i] = lo;
+    toIndex[i] = hi - lo > 0 ? 255 / (hi - lo) : 0;
+    left[i] = g.origin(i).x * 3;
+  }
+  const run = factor * 3;
   let drawnTo = 0;
-  for (let first = 0; first < channels.length; first += g.cols) {
-    const last = Math.min(channels.length, first + g.cols);
+  for (let first = 0; first < n; first += g.cols) {
+    const last = Math.min(n, first + g.cols);
     const top = g.origin(first).y;
     data.fill(255, drawnTo * stride, top * stride);
     drawnTo = top + h * factor;
@@ -119,20 +131,21 @@ function drawMapGrid(fm: FeatureMaps, channels: number[], range: (k: number) => 
       data.fill(255, rowStart, rowStart + stride);
       for (let i = first; i < last; i++) {
         const k = channels[i];
-        const [lo, hi] = range(k);
-        const span = hi - lo;
-        const toIndex = span > 0 ? 255 / span : 0;
-        let o = rowStart + g.origin(i).x * 3;
-        for (let sx = 0, v = (sy * w) * c + k; sx < w; sx++, v += c) {
-          let idx = Math.round((values[v] - lo) * toIndex);
-          idx = idx < 0 || Number.isNaN(idx) ? 0 : idx > 255 ? 255 : idx;
+        const lo = lows[i];
+        const scale = toIndex[i];
+        let o = rowStart + left[i];
+        for (let sx = 0, v = sy * w * c + k; sx < w; sx++, v += c) {
+          // colorize's Math.round and clamp, in a form V8 runs about twice as fast: NaN and
+          // everything at or below 0 take colour 0, everything from 254.5 up colour 255.
+          const t = (values[v] - lo) * scale;
+          const idx = t > 0 ? (t < 254.5 ? (t + 0.5) | 0 : 255) : 0;
           const r = lut[3 * idx];
           const gr = lut[3 * idx + 1];
           const b = lut[3 * idx + 2];
-          for (let f = 0; f < factor; f++) {
-            data[o++] = r;
-            data[o++] = gr;
-            data[o++] = b;
+          for (const end = o + run; o < end; o += 3) {
+            data[o] = r;
+            data[o + 1] = gr;
+            data[o + 2] = b;
           }
         }
       }
