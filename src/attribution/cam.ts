@@ -6,6 +6,7 @@ import { firstComponentProjection } from './eigen.js';
 import { layerGradientPass, scorePass } from './forward.js';
 import { camLayer } from './layer.js';
 import { type AttributionMap } from './map.js';
+import { readBack } from '../backend/read-back.js';
 
 /**
  * Class activation maps: a weighted sum of one layer's feature maps, at that layer's
@@ -135,7 +136,7 @@ export function createCam(loaded: LoadedModel, opts: CamOptions = {}): Cam {
     // Which classes: named ones need no pass, the top K need the scores first.
     let classes = explicit ? chooseClasses(loaded, opts, []) : undefined;
     if (!classes) {
-      const s = tf.tidy(() => scores(x).dataSync());
+      const s = readBack(() => scores(x));
       classes = chooseClasses(loaded, opts, s);
     }
     const r = pass(x, usesGradients ? classes : []);

@@ -6,6 +6,7 @@ import { checkClassChoice, chooseClasses, classLabel, type ClassChoice } from '.
 import { inputGradientPass, scorePass } from './forward.js';
 import { type AttributionMap } from './map.js';
 import { adaptiveTrapezoid, quadrature, QUADRATURES, type Quadrature } from './quadrature.js';
+import { readBack } from '../backend/read-back.js';
 
 /**
  * Gradient saliency: maps at the input's resolution from the gradient of a class's
@@ -86,7 +87,7 @@ export function baselineOf(x: tf.Tensor4D, kind: Baseline, range: [number, numbe
 
 /** Sum over the colour axis [1, h, w, c] → h*w values, or max of |.| when `abs`. */
 function perPixel(t: tf.Tensor4D, abs: boolean): Float32Array {
-  return tf.tidy(() => (abs ? t.abs().max(3) : t.sum(3)).dataSync() as Float32Array);
+  return readBack(() => (abs ? t.abs().max(3) : t.sum(3))) as Float32Array;
 }
 
 /** Build a saliency explainer: checks the method, options and class choice (UsageError) before any image. */
@@ -188,7 +189,7 @@ export function createSaliency(loaded: LoadedModel, opts: SaliencyOptions = {}):
   };
 
   const explain = (x: tf.Tensor4D): AttributionMap[] => {
-    const all = tf.tidy(() => scores(x).dataSync() as Float32Array);
+    const all = readBack(() => scores(x)) as Float32Array;
     const classes = chooseClasses(loaded, opts, all);
     const [, h, w] = x.shape;
     return classes.map((cls) => ({ ...explainClass(x, cls), width: w, height: h, class: cls, label: classLabel(loaded, cls), score: all[cls], method }));

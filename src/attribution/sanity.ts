@@ -8,6 +8,7 @@ import { scorePass } from './forward.js';
 import { type AttributionMap } from './map.js';
 import { createSaliency, SALIENCY_METHODS, type SaliencyMethod, type SaliencyOptions } from './saliency.js';
 import { spearman } from './spearman.js';
+import { readBack } from '../backend/read-back.js';
 
 /**
  * The model parameter randomization test of Adebayo et al. 2018: each method's map of an
@@ -98,7 +99,7 @@ export async function sanityCheck(loaded: LoadedModel, images: tf.Tensor4D[], op
     if (bad !== undefined) throw new UsageError(`step ${bad} out of range: the model has ${total} layers with weights (steps 0-${total})`);
     // The class of each image, by the trained model.
     const scores = scorePass(loaded);
-    const classes = images.map((x) => chooseClasses(loaded, { class: opts.class }, tf.tidy(() => scores(x).dataSync()))[0]);
+    const classes = images.map((x) => chooseClasses(loaded, { class: opts.class }, readBack(() => scores(x)))[0]);
     const reference: Float32Array[][] = images.map(() => []);
     const results: SanityImage[] = images.map((_, i) => ({ class: classes[i], label: classLabel(loaded, classes[i]), correlations: methods.map(() => []), ...(opts.keepMaps ? { maps: methods.map(() => []) } : {}) }));
     const saliencyOpts = { samples: opts.samples, noise: opts.noise, steps: opts.steps, baseline: opts.baseline, seed: opts.seed };

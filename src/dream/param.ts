@@ -4,6 +4,7 @@ import { irfft2d, rfft2dFrequencies } from '../backend/fft.js';
 import { mixPlanes } from '../backend/colour-mix.js';
 import { activationGradFromOutput } from '../backend/activation-pass.js';
 import { createRng } from './random.js';
+import { readBack } from '../backend/read-back.js';
 
 export type ParamKind = 'fft' | 'pixel';
 export const PARAM_KINDS: readonly ParamKind[] = ['fft', 'pixel'];
@@ -74,7 +75,7 @@ interface RawImage {
 function spectralImage(o: ParamOptions): RawImage {
   const { height: h, width: w, channels: c, seeds, decayPower = DECAY_POWER } = o;
   const wf = Math.floor(w / 2) + 1;
-  const freqs = tf.tidy(() => rfft2dFrequencies(h, w).dataSync());
+  const freqs = readBack(() => rfft2dFrequencies(h, w));
   const scale = new Float32Array(freqs.length);
   for (let i = 0; i < freqs.length; i++) scale[i] = Math.sqrt(w * h) / Math.max(freqs[i], 1 / Math.max(w, h)) ** decayPower;
   // Real and imaginary parts as two variables: slicing one [B, 2, ...] tensor apart each step

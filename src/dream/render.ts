@@ -10,6 +10,7 @@ import { mapValues, placeChain, resizeTo, sampleAffine, transformImage, transfor
 import { type LinearMap } from '../backend/bilinear-sample.js';
 import { type Probe } from './probe.js';
 import { createOptimizer, type OptimizerKind } from './optimizers.js';
+import { readBack } from '../backend/read-back.js';
 
 export { OPTIMIZER_KINDS, type OptimizerKind } from './optimizers.js';
 
@@ -85,7 +86,7 @@ export function checkSettings(s: DreamSettings): void {
 /** [B, h, w, c] in [0, 1] to 8-bit rasters. */
 export function toRasters(images: tf.Tensor4D): Raster[] {
   const [B, h, w, c] = images.shape;
-  const bytes = tf.tidy(() => images.mul(255).round().clipByValue(0, 255).cast('int32').dataSync());
+  const bytes = readBack(() => images.mul(255).round().clipByValue(0, 255).cast('int32'));
   return Array.from({ length: B }, (_, b) => ({ data: Uint8Array.from(bytes.subarray(b * h * w * c, (b + 1) * h * w * c)), width: w, height: h, channels: c as Raster['channels'] }));
 }
 
