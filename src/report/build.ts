@@ -190,8 +190,8 @@ export async function buildReport(loaded: LoadedModel, site: string, o: ReportOp
   const secondConv = firstConv && loaded.graph.layers.find((x) => x.isConv && x.index > firstConv.index);
   charge = clock.start();
   progress('examples', 0, units.length);
-  // Per layer, not per unit: a re-run with nothing to paint is mostly this loop, and a photo's
-  // size (a header read) or a layer's receptive field is the same for all of its units.
+  // Once per run, not once per unit: a re-run with nothing to paint is mostly this loop, and a
+  // photo's size (a header read) or a layer's receptive field is the same for every unit.
   const sizes: PhotoSizes = new Map();
   const fields = new Map<string, NominalField>();
   const fieldOf = (l: ReportLayer) => fields.get(l.name) ?? fields.set(l.name, layerFieldFor(loaded, l.index, index.input)).get(l.name)!;
@@ -201,7 +201,9 @@ export async function buildReport(loaded: LoadedModel, site: string, o: ReportOp
     const isFirst = firstConv && l.index >= firstConv.index && (!secondConv || l.index < secondConv.index);
     const kernel = isFirst ? await unitKernel(site, loaded, firstConv, l, u, fingerprint, manifest) : undefined;
     const { stats, layer: indexed } = index.layer(l.name);
-    const maxima = stats.max.filter((_, r) => r % indexed.channels === u);
+    // The unit's column of the [photo][channel] table: a strided read, not a pass over every channel's values.
+    const maxima = new Float32Array(Math.floor(stats.max.length / indexed.channels));
+    for (let r = u, j = 0; j < maxima.length; r += indexed.channels, j++) maxima[j] = stats.max[r];
     if (await writeIfChanged(path.join(site, 'layers', l.dir, `${u}.html`), unitPage({ model: summary, layer: l, unit: u, jobs: uj, top: crops.top, bottom: crops.bottom, maxima, kernel }))) pagesWritten++;
     progress('examples', i + 1, units.length);
   }
